@@ -1,0 +1,140 @@
+/**
+ * Net throughput and latency on loopback:
+ *   replication_latency_p50_ms / _p99_ms  createRecord on A until B's subscribe yields it; two Node
+ *                                          peers directly connected over TCP; 1,000 samples after warm-up
+ *   catchup_10k_records_per_s             a fresh peer (own process) pulls 10,000 records from a relay
+ *   catchup_10k_peak_rss_mb               that process's peak resident set size
+ *   relay_cold_start_ms                   relay process start until it answers /healthz (if relay/ exists)
+ */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { createPeer } from '../src/node/peer.js'
+import { newThreadID } from '../src/core/thread-id.js'
+import { median, round, type Metric, type Suite } from './index.js'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!
+}
+
+async function latency(): Promise<{ p50: number; p99: number }> {
+  const a = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0 })
+  const b = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0 })
+  try {
+    const id = newThreadID()
+    const info = await a.net.createThread(id)
+    await b.net.addThread(info.addrs[0]!, { threadKey: info.key })
+    const it = b.net.subscribe({ threads: [id] })[Symbol.asyncIterator]()
+    const samples: number[] = []
+    for (let i = 0; i < 1100; i++) {
+      const t0 = performance.now()
+      const next = it.next()
+      await a.net.createRecord(id, { i, text: 'hello' })
+      await next
+      if (i >= 100) samples.push(performance.now() - t0)
+    }
+    await it.return?.()
+    return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) }
+  } finally {
+    await a.stop()
+    await b.stop()
+  }
+}
+
+async function catchup(): Promise<{ perSecond: number; rssMb: number }> {
+  const relay = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0, relayServer: true, replicator: true })
+  const writer = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0 })
+  try {
+    const id = newThreadID()
+    const info = await writer.net.createThread(id)
+    const relayAddr = relay.addrs()[0]!
+    await writer.net.addReplicator(id, relayAddr)
+    for (let i = 0; i < 10_000; i++) await writer.net.createRecord(id, { i, text: 'x'.repeat(100) })
+    while ((await relay.net.getThread(id)).logs.reduce((n, l) => n + l.head.counter, 0) < 10_000) {
+      await relay.net.pullThread(id).catch(() => undefined)
+    }
+    await writer.stop()
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/catchup-child.ts', `${relayAddr}/thread/${id}`, info.key], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+      let text = ''
+      child.stdout.on('data', (d: Buffer) => { text += d.toString() })
+      child.on('exit', (code) => {
+        if (code === 0) resolve(text)
+        else reject(new Error(`catch-up child exited ${code}`))
+      })
+    })
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { records: number; seconds: number; maxRssMb: number }
+    if (r.records !== 10_000) throw new Error(`child caught up ${r.records} records`)
+    return { perSecond: r.records / r.seconds, rssMb: r.maxRssMb }
+  } finally {
+    await writer.stop().catch(() => undefined)
+    await relay.stop()
+  }
+}
+
+async function relayColdStart(): Promise<number | undefined> {
+  if (!existsSync(new URL('../relay/main.ts', import.meta.url))) return undefined
+  const { mkdtemp, rm } = await import('node:fs/promises')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const repo = await mkdtemp(join(tmpdir(), 'weft-relay-bench-'))
+  const t0 = performance.now()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'relay/main.ts'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, WEFT_RELAY_REPO: repo, WEFT_RELAY_TCP: '/ip4/127.0.0.1/tcp/0', WEFT_RELAY_WS: '/ip4/127.0.0.1/tcp/0/ws', WEFT_RELAY_HTTP: '127.0.0.1:0' }
+  })
+  try {
+    const http = await new Promise<string>((resolve, reject) => {
+      let text = ''
+      child.stdout.on('data', (d: Buffer) => {
+        text += d.toString()
+        const m = /WEFT_RELAY_READY (\{.*\})/.exec(text)
+        if (m != null) resolve((JSON.parse(m[1]!) as { http: string }).http)
+      })
+      child.on('exit', (code) => { reject(new Error(`relay exited ${code}`)) })
+    })
+    while (true) {
+      try {
+        const res = await fetch(`${http}/healthz`)
+        if (res.status === 200) break
+      } catch { /* not yet */ }
+    }
+    return performance.now() - t0
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((resolve) => child.on('exit', resolve))
+    await rm(repo, { recursive: true, force: true })
+  }
+}
+
+const suite: Suite = async (runs) => {
+  const p50: number[] = []
+  const p99: number[] = []
+  const rate: number[] = []
+  const rss: number[] = []
+  const cold: number[] = []
+  for (let r = 0; r < runs; r++) {
+    const l = await latency()
+    p50.push(l.p50)
+    p99.push(l.p99)
+    const c = await catchup()
+    rate.push(c.perSecond)
+    rss.push(c.rssMb)
+    const s = await relayColdStart()
+    if (s != null) cold.push(s)
+  }
+  const out: Metric[] = [
+    { metric: 'replication_latency_p50_ms', value: round(median(p50), 2), unit: 'ms' },
+    { metric: 'replication_latency_p99_ms', value: round(median(p99), 2), unit: 'ms' },
+    { metric: 'catchup_10k_records_per_s', value: round(median(rate), 0), unit: 'records/s' },
+    { metric: 'catchup_10k_peak_rss_mb', value: round(median(rss), 1), unit: 'MB' }
+  ]
+  if (cold.length > 0) out.push({ metric: 'relay_cold_start_ms', value: round(median(cold), 0), unit: 'ms' })
+  return out
+}
+
+export default suite

@@ -1,0 +1,17 @@
+/**
+ * Errors of the relay daemon. Like every Weft error they extend {@link WeftError}: a stable
+ * `name` and `code`, the cause kept.
+ */
+import { WeftError } from '../src/core/errors.js'
+
+/** One or more environment variables hold values the relay cannot use. Exit code 2. */
+export class RelayConfigError extends WeftError {
+  static override readonly code: string = 'ERR_RELAY_CONFIG'
+  /** One line per problem, each starting with the variable's name. */
+  readonly problems: string[]
+
+  constructor(problems: string[] = [], options?: { cause?: unknown }) {
+    super(problems.length > 0 ? `invalid relay configuration:\n  ${problems.join('\n  ')}` : 'invalid relay configuration', options)
+    this.problems = problems
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Prometheus metrics of the relay, on a registry of its own (never prom-client's global one).
+ * Every relay figure is read at scrape time from the peer (connections, reservations, threads)
+ * and from `net.stats()` (counters since the process started), plus prom-client's default
+ * process metrics (CPU, memory, event loop lag, handles).
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Peer } from '../src/node/peer.js'
+import type { NetStats } from '../src/net/types.js'
+
+export interface RelayMetrics {
+  readonly registry: Registry
+  readonly contentType: string
+  /** The Prometheus text exposition of every metric. */
+  render(): Promise<string>
+}
+
+/** The metric names (tests and docs/RELAY.md list them). */
+export const RELAY_METRIC_NAMES = [
+  'weft_relay_connections',
+  'weft_relay_reservations',
+  'weft_relay_threads',
+  'weft_relay_records_stored_total',
+  'weft_relay_records_served_total',
+  'weft_relay_bytes_received_total',
+  'weft_relay_bytes_served_total',
+  'weft_relay_rejected_total'
+] as const
+
+export interface RelayMetricsInit {
+  /** The running peer, or undefined while the relay starts or stops (its gauges are then absent). */
+  peer: () => Peer | undefined
+}
+
+/** A counter whose value is copied from a monotonic source at each scrape. */
+function mirroredCounter(registry: Registry, name: string, help: string, read: () => number | undefined): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const v = read()
+      if (v == null) return // starting or stopping: keep the last value
+      this.reset()
+      this.inc(v)
+    }
+  })
+}
+
+export function createRelayMetrics(init: RelayMetricsInit): RelayMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const stat = (key: keyof NetStats) => (): number | undefined => init.peer()?.net.stats()[key]
+
+  new Gauge({
+    name: 'weft_relay_connections',
+    help: 'Open libp2p connections (direct and relayed).',
+    registers: [registry],
+    collect() {
+      const peer = init.peer()
+      if (peer != null) this.set(peer.libp2p.getConnections().length)
+    }
+  })
+  new Gauge({
+    name: 'weft_relay_reservations',
+    help: 'Circuit-relay-v2 reservations held right now.',
+    registers: [registry],
+    collect() {
+      const peer = init.peer()
+      if (peer != null) this.set(peer.relayReservations())
+    }
+  })
+  new Gauge({
+    name: 'weft_relay_threads',
+    help: 'Threads the relay holds (replicates).',
+    registers: [registry],
+    async collect() {
+      const peer = init.peer()
+      if (peer == null) return
+      try {
+        this.set((await peer.net.listThreads()).length)
+      } catch {
+        // the store is closing: leave the last value
+      }
+    }
+  })
+  mirroredCounter(registry, 'weft_relay_records_stored_total', 'Records received from peers, verified and stored, since the process started.', stat('recordsReceived'))
+  mirroredCounter(registry, 'weft_relay_records_served_total', 'Records sent to peers, since the process started.', stat('recordsServed'))
+  mirroredCounter(registry, 'weft_relay_bytes_received_total', 'Record bytes received from peers, since the process started.', stat('bytesReceived'))
+  mirroredCounter(registry, 'weft_relay_bytes_served_total', 'Record bytes sent to peers, since the process started.', stat('bytesServed'))
+  mirroredCounter(registry, 'weft_relay_rejected_total', 'Requests refused as protocol violations (garbage, bad records), since the process started.', stat('rejected'))
+
+  return {
+    registry,
+    get contentType() { return registry.contentType },
+    async render() { return await registry.metrics() }
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The relay composed: HTTP (health and metrics) first, so probes see 503 while it starts, then a
+ * Weft peer from `createPeer()` with TCP and WebSocket listeners, the circuit-relay-v2 server
+ * with raised limits and the replicator role (it adopts threads handed over by `addReplicator`,
+ * with the service key only). `stop()` reverses it: health turns 503, the net stops (waiting for
+ * appends in flight so acknowledged records are on disk), libp2p stops, LevelDB closes, then HTTP.
+ */
+import { createPeer, type Peer } from '../src/node/peer.js'
+import { logger } from '../src/core/logger.js'
+import { listenAddrs, type RelayConfig } from './config.js'
+import { startHttp, type HttpServer, type RelayState } from './http.js'
+import { createRelayMetrics } from './metrics.js'
+
+const log = logger('weft:relay')
+
+export interface Relay {
+  readonly peer: Peer
+  readonly peerId: string
+  /** Full multiaddrs of the relay, each ending in /p2p/<peerId>. */
+  addrs(): string[]
+  /** Base URL of the HTTP server (`http://host:port`, the port actually bound). */
+  readonly httpUrl: string
+  /** Idempotent; resolves when everything is closed. */
+  stop(): Promise<void>
+}
+
+/** Start a relay with a checked configuration. A failed start undoes what it started. */
+export async function startRelay(config: RelayConfig): Promise<Relay> {
+  const startedAt = Date.now()
+  let state: RelayState = 'starting'
+  let peer: Peer | undefined
+  const withP2p = (a: string, id: string): string => (a.endsWith(`/p2p/${id}`) ? a : `${a}/p2p/${id}`)
+  const addrs = (): string[] => (peer == null ? [] : peer.addrs().map((a) => withP2p(a, peer!.peerId)))
+
+  const metrics = createRelayMetrics({ peer: () => (state === 'running' ? peer : undefined) })
+  const http: HttpServer = await startHttp({
+    host: config.http.host,
+    port: config.http.port,
+    health: () => ({ state, peerId: peer?.peerId, addrs: addrs(), uptimeMs: Date.now() - startedAt }),
+    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() })
+  })
+
+  try {
+    peer = await createPeer({
+      repo: config.repo,
+      listen: listenAddrs(config),
+      announce: config.announce,
+      relayServer: {
+        maxReservations: config.maxReservations,
+        reservationTtlMs: config.reservationTtlMs,
+        dataLimitBytes: config.dataLimitBytes,
+        durationLimitMs: config.durationLimitMs
+      },
+      replicator: true,
+      allowPrivateAddrs: config.allowPrivate,
+      syncIntervalMs: config.syncIntervalMs,
+      maxConnections: config.connHigh,
+      inboundConnectionThreshold: config.connRatePerHost,
+      maxIncomingPendingConnections: config.connPending,
+      logPrefix: 'relay'
+    })
+  } catch (err) {
+    await http.close()
+    throw err
+  }
+  state = 'running'
+  const running = peer
+  log('relay %s running: %o', running.peerId, addrs())
+
+  let stopping: Promise<void> | undefined
+  return {
+    peer: running,
+    peerId: running.peerId,
+    addrs,
+    httpUrl: http.url,
+    stop() {
+      stopping ??= (async () => {
+        state = 'stopping'
+        log('stopping')
+        try {
+          await running.stop()
+        } finally {
+          await http.close()
+        }
+        log('stopped')
+      })()
+      return stopping
+    }
+  }
+}

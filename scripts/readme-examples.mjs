@@ -1,0 +1,24 @@
+// Type-checks every ```ts example in README.md: writes each to .readme-examples/ as its own
+// module and runs tsc over them with the project's settings (examples import 'weft/…' through
+// the package's own exports). Run by `npm test`.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const out = `${root}.readme-examples`
+const readme = readFileSync(`${root}README.md`, 'utf8')
+const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+rmSync(out, { recursive: true, force: true })
+mkdirSync(out)
+blocks.forEach((code, i) => {
+  writeFileSync(`${out}/example-${String(i + 1).padStart(2, '0')}.ts`, `${code}\nexport {}\n`)
+})
+writeFileSync(`${out}/tsconfig.json`, JSON.stringify({
+  extends: '../tsconfig.json',
+  compilerOptions: { noUnusedLocals: false, noUnusedParameters: false },
+  include: ['./*.ts']
+}, null, 2))
+console.log(`[readme] type-checking ${blocks.length} TypeScript examples from README.md`)
+const r = spawnSync('npx', ['tsc', '--noEmit', '-p', `${out}/tsconfig.json`], { stdio: 'inherit', cwd: root })
+process.exit(r.status ?? 1)

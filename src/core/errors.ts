@@ -1,0 +1,133 @@
+/**
+ * Errors of the core layer. Every Weft error extends {@link WeftError}: it has a stable `name`
+ * (the class name, which survives a worker boundary) and a stable `code`, and keeps the
+ * platform's error as `cause`.
+ */
+export class WeftError extends Error {
+  static readonly code: string = 'ERR_WEFT'
+  readonly code: string
+
+  constructor(message?: string, options?: { cause?: unknown }) {
+    super(message ?? 'Weft error', options)
+    const ctor = new.target as unknown as { name: string; code: string }
+    this.name = ctor.name
+    this.code = ctor.code
+  }
+}
+
+/** Input is larger than the limit for its kind. */
+export class OversizedInputError extends WeftError {
+  static override readonly code: string = 'ERR_OVERSIZED_INPUT'
+  constructor(message = 'input is larger than allowed', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** The operation was aborted through its signal. */
+export class AbortError extends WeftError {
+  static override readonly code: string = 'ERR_ABORTED'
+  constructor(message = 'the operation was aborted', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A thread ID is malformed: bad multibase, truncated, unknown version or variant, bad random part. */
+export class InvalidThreadIDError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_THREAD_ID'
+  constructor(message = 'invalid thread ID', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A thread key is malformed: not 32 or 64 bytes, or not a valid multibase string. */
+export class InvalidThreadKeyError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_THREAD_KEY'
+  constructor(message = 'invalid thread key', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** Public or private key bytes are malformed (wrong length, wrong type, inconsistent pair). */
+export class InvalidKeyError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_KEY'
+  constructor(message = 'invalid key', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** An identity string (multibase of a marshalled public key) is malformed. */
+export class InvalidIdentityError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_IDENTITY'
+  constructor(message = 'invalid identity', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A log ID is not the peer ID of an Ed25519 public key. */
+export class InvalidLogIDError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_LOG_ID'
+  constructor(message = 'invalid log ID', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A block is not valid dag-cbor, its bytes do not hash to its CID, or a CID has the wrong kind. */
+export class InvalidBlockError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_BLOCK'
+  constructor(message = 'invalid block', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A record, event or header node decodes but does not have the shape of format version 1. */
+export class InvalidRecordError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_RECORD'
+  constructor(message = 'invalid record', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A record's signature does not verify with the log's public key. */
+export class BadSignatureError extends WeftError {
+  static override readonly code: string = 'ERR_BAD_SIGNATURE'
+  constructor(message = 'signature does not verify', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** Authenticated decryption failed: wrong key, or the ciphertext was altered. */
+export class DecryptionError extends WeftError {
+  static override readonly code: string = 'ERR_DECRYPTION'
+  constructor(message = 'decryption failed', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A record's `prev` link is not the one expected (a fork, a gap or a reordered log). */
+export class PrevLinkMismatchError extends WeftError {
+  static override readonly code: string = 'ERR_PREV_LINK_MISMATCH'
+  constructor(message = 'record prev link does not match', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** Reading or writing an event needs the thread's read key, and none was given. */
+export class MissingReadKeyError extends WeftError {
+  static override readonly code: string = 'ERR_MISSING_READ_KEY'
+  constructor(message = 'the thread read key is required', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A hybrid logical clock timestamp is malformed or too far ahead of local physical time. */
+export class InvalidClockError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_CLOCK'
+  constructor(message = 'invalid clock timestamp', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** Throw {@link AbortError} (with the signal's reason as cause) if `signal` is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new AbortError(undefined, { cause: signal.reason })
+}

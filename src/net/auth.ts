@@ -1,0 +1,58 @@
+/**
+ * Proof of the service key without revealing it: HMAC-SHA256 keyed by the service key over a
+ * domain tag, the binary thread ID and the peer IDs of the requester and the responder, in that
+ * order. A proof is useless for another thread, another pair of peers, or the other direction.
+ */
+import { hmac } from '@noble/hashes/hmac.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import * as dagCbor from '@ipld/dag-cbor'
+import type { WireHead } from './messages.js'
+
+const AUTH_TAG = new TextEncoder().encode('weft-net-auth-v1')
+const HEADS_TAG = new TextEncoder().encode('weft-net-heads-v1')
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const p of parts) length += p.byteLength
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const p of parts) { out.set(p, offset); offset += p.byteLength }
+  return out
+}
+
+function lengthPrefixed(b: Uint8Array): Uint8Array {
+  return concat([new Uint8Array([b.byteLength >> 8, b.byteLength & 0xff]), b])
+}
+
+/** The proof `requester` sends to `responder` for a thread. */
+export function authProof(serviceKey: Uint8Array, thread: Uint8Array, requester: Uint8Array, responder: Uint8Array): Uint8Array {
+  return hmac(sha256, serviceKey, concat([AUTH_TAG, lengthPrefixed(thread), lengthPrefixed(requester), lengthPrefixed(responder)]))
+}
+
+/** Constant-time comparison of two proofs. */
+export function proofsEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  let diff = 0
+  for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!
+  return diff === 0
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.byteLength, b.byteLength)
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i]! - b[i]!
+  }
+  return a.byteLength - b.byteLength
+}
+
+/**
+ * Digest of a thread's heads: SHA-256 over a tag and the dag-cbor list of `[logID, headCID bytes,
+ * counter]` of every log (empty ones too, so a new log changes it) sorted by log ID. Equal digests
+ * mean equal heads.
+ */
+export function headsDigest(heads: WireHead[]): Uint8Array {
+  const rows = [...heads]
+    .sort((a, b) => compareBytes(a.id, b.id))
+    .map((h) => [h.id, h.head?.bytes ?? new Uint8Array(0), h.counter])
+  return sha256(concat([HEADS_TAG, dagCbor.encode(rows)]))
+}

@@ -1,0 +1,256 @@
+/**
+ * The wire messages of `/weft/net/1.0.0`: dag-cbor maps tagged by `type`, one per length-prefixed
+ * frame. Every decoder checks types and sizes and throws {@link InvalidMessageError}; nothing from
+ * the network is trusted. The format is specified in docs/PROTOCOL.md.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import { InvalidMessageError } from './errors.js'
+
+export const PROTOCOL = '/weft/net/1.0.0'
+
+/** Largest frame either side accepts: a 1 MiB body block plus the other three blocks and framing. */
+export const MAX_FRAME_BYTES = 1024 * 1024 + 64 * 1024
+/** Most logs a thread may announce in one message. */
+export const MAX_LOGS_PER_MESSAGE = 4096
+/** Most addresses carried for one log. */
+export const MAX_ADDRS_PER_LOG = 32
+/** Longest multiaddr string accepted. */
+export const MAX_ADDR_LENGTH = 1024
+/** Most records one `getRecords` may ask for. */
+export const MAX_RECORDS_PER_REQUEST = 10_000
+
+/** A log as peers describe it to each other: never a private key. */
+export interface WireLog {
+  /** Log ID bytes (the peer-ID multihash of the log's public key). */
+  id: Uint8Array
+  /** libp2p-marshalled public key of the log. */
+  pubKey: Uint8Array
+  /** Multiaddr strings of peers that hold the log. */
+  addrs: string[]
+  /** CID of the newest record, absent for an empty log. */
+  head?: CID
+  /** Number of records in the log. */
+  counter: number
+}
+
+/** A head of one log: enough to tell who is behind. */
+export interface WireHead {
+  id: Uint8Array
+  head?: CID
+  counter: number
+}
+
+/** The four blocks of a record, in order: record, event, header, body. */
+export type WireBlocks = [Uint8Array, Uint8Array, Uint8Array, Uint8Array]
+
+interface Authed {
+  /** Binary thread ID. */
+  thread: Uint8Array
+  /** HMAC-SHA256 proof of the service key, bound to the thread and both peer IDs. */
+  auth: Uint8Array
+}
+
+export interface GetLogsRequest extends Authed { type: 'getLogs' }
+export interface PushLogRequest extends Authed {
+  type: 'pushLog'
+  log: WireLog
+  /** Only when handing a thread to a replicator: the service key (never the read key). */
+  serviceKey?: Uint8Array
+}
+export interface HeadsRequest extends Authed {
+  type: 'heads'
+  /** SHA-256 over the sender's sorted heads (see docs/PROTOCOL.md). */
+  digest: Uint8Array
+}
+export interface GetRecordsRequest extends Authed {
+  type: 'getRecords'
+  /** For each log: send records with counter greater than `after`. */
+  logs: Array<{ id: Uint8Array; after: number }>
+  /** Most records to send in this response, all logs together. */
+  limit: number
+}
+export interface PushRecordRequest extends Authed {
+  type: 'pushRecord'
+  log: Uint8Array
+  /** The record's counter in its log (1 for the first record). */
+  counter: number
+  blocks: WireBlocks
+}
+
+export type Request = GetLogsRequest | PushLogRequest | HeadsRequest | GetRecordsRequest | PushRecordRequest
+
+export interface OkResponse { type: 'ok' }
+export interface LogsResponse { type: 'logs'; logs: WireLog[] }
+export interface HeadsResponse {
+  type: 'heads'
+  /** True when the digests matched: nothing else is sent. */
+  same: boolean
+  heads: WireHead[]
+}
+/** One record of a `getRecords` response; many follow each other, then an `end`. */
+export interface RecordFrame { type: 'record'; log: Uint8Array; counter: number; blocks: WireBlocks }
+export interface EndFrame {
+  type: 'end'
+  /** True when the limit cut the response short and more records are available. */
+  more: boolean
+}
+export type ErrorCode = 'UNAUTHORIZED' | 'BAD_REQUEST' | 'LOG_NOT_FOUND' | 'INVALID_RECORD' | 'GAP' | 'INTERNAL' | 'BUSY'
+export interface ErrorResponse { type: 'error'; code: ErrorCode; message: string }
+
+export type Response = OkResponse | LogsResponse | HeadsResponse | RecordFrame | EndFrame | ErrorResponse
+
+export function encodeMessage(message: Request | Response): Uint8Array {
+  return dagCbor.encode(stripUndefined(message))
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) {
+    if (v !== undefined) out[k] = v
+  }
+  return out as T
+}
+
+function decodeMap(bytes: Uint8Array): Record<string, unknown> {
+  if (bytes.byteLength > MAX_FRAME_BYTES) throw new InvalidMessageError(`frame of ${bytes.byteLength} bytes is over the limit`)
+  let value: unknown
+  try {
+    value = dagCbor.decode(bytes)
+  } catch (err) {
+    throw new InvalidMessageError('frame is not dag-cbor', { cause: err })
+  }
+  if (value == null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+    throw new InvalidMessageError('frame is not a map')
+  }
+  return value as Record<string, unknown>
+}
+
+function bytes(v: unknown, field: string, min = 0, max = 4096): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new InvalidMessageError(`${field} must be bytes`)
+  if (v.byteLength < min || v.byteLength > max) throw new InvalidMessageError(`${field} has a bad length (${v.byteLength})`)
+  return v
+}
+
+function uint(v: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw new InvalidMessageError(`${field} must be an unsigned integer`)
+  return v
+}
+
+function cid(v: unknown, field: string): CID {
+  const c = CID.asCID(v)
+  if (c == null) throw new InvalidMessageError(`${field} must be a CID`)
+  return c
+}
+
+function str(v: unknown, field: string, max: number): string {
+  if (typeof v !== 'string' || v.length > max) throw new InvalidMessageError(`${field} must be a string of at most ${max} characters`)
+  return v
+}
+
+function array(v: unknown, field: string, max: number): unknown[] {
+  if (!Array.isArray(v)) throw new InvalidMessageError(`${field} must be a list`)
+  if (v.length > max) throw new InvalidMessageError(`${field} has more than ${max} entries`)
+  return v
+}
+
+function wireLog(v: unknown): WireLog {
+  if (v == null || typeof v !== 'object') throw new InvalidMessageError('log must be a map')
+  const m = v as Record<string, unknown>
+  const log: WireLog = {
+    id: bytes(m.id, 'log.id', 2, 128),
+    pubKey: bytes(m.pubKey, 'log.pubKey', 1, 1024),
+    addrs: array(m.addrs ?? [], 'log.addrs', MAX_ADDRS_PER_LOG).map((a) => str(a, 'log.addrs[]', MAX_ADDR_LENGTH)),
+    counter: uint(m.counter, 'log.counter')
+  }
+  if (m.head != null) log.head = cid(m.head, 'log.head')
+  return log
+}
+
+function wireHead(v: unknown): WireHead {
+  if (v == null || typeof v !== 'object') throw new InvalidMessageError('head must be a map')
+  const m = v as Record<string, unknown>
+  const head: WireHead = { id: bytes(m.id, 'head.id', 2, 128), counter: uint(m.counter, 'head.counter') }
+  if (m.head != null) head.head = cid(m.head, 'head.head')
+  return head
+}
+
+function wireBlocks(v: unknown): WireBlocks {
+  const list = array(v, 'blocks', 4)
+  if (list.length !== 4) throw new InvalidMessageError('a record travels as exactly four blocks')
+  return [
+    bytes(list[0], 'blocks[0]', 1, 4096),
+    bytes(list[1], 'blocks[1]', 1, 4096),
+    bytes(list[2], 'blocks[2]', 1, 4096),
+    bytes(list[3], 'blocks[3]', 1, MAX_FRAME_BYTES)
+  ]
+}
+
+function authed(m: Record<string, unknown>): Authed {
+  return { thread: bytes(m.thread, 'thread', 3, 256), auth: bytes(m.auth, 'auth', 32, 32) }
+}
+
+/** Decode and check a request frame. */
+export function decodeRequest(frame: Uint8Array): Request {
+  const m = decodeMap(frame)
+  switch (m.type) {
+    case 'getLogs':
+      return { type: 'getLogs', ...authed(m) }
+    case 'pushLog': {
+      const req: PushLogRequest = { type: 'pushLog', ...authed(m), log: wireLog(m.log) }
+      if (m.serviceKey != null) req.serviceKey = bytes(m.serviceKey, 'serviceKey', 32, 32)
+      return req
+    }
+    case 'heads':
+      return { type: 'heads', ...authed(m), digest: bytes(m.digest, 'digest', 32, 32) }
+    case 'getRecords':
+      return {
+        type: 'getRecords',
+        ...authed(m),
+        logs: array(m.logs, 'logs', MAX_LOGS_PER_MESSAGE).map((l) => {
+          if (l == null || typeof l !== 'object') throw new InvalidMessageError('logs[] must be maps')
+          const e = l as Record<string, unknown>
+          return { id: bytes(e.id, 'logs[].id', 2, 128), after: uint(e.after, 'logs[].after') }
+        }),
+        limit: uint(m.limit, 'limit', MAX_RECORDS_PER_REQUEST)
+      }
+    case 'pushRecord':
+      return {
+        type: 'pushRecord',
+        ...authed(m),
+        log: bytes(m.log, 'log', 2, 128),
+        counter: uint(m.counter, 'counter'),
+        blocks: wireBlocks(m.blocks)
+      }
+    default:
+      throw new InvalidMessageError(`unknown request type ${JSON.stringify(String(m.type)).slice(0, 40)}`)
+  }
+}
+
+const ERROR_CODES = new Set<ErrorCode>(['UNAUTHORIZED', 'BAD_REQUEST', 'LOG_NOT_FOUND', 'INVALID_RECORD', 'GAP', 'INTERNAL', 'BUSY'])
+
+/** Decode and check a response frame. */
+export function decodeResponse(frame: Uint8Array): Response {
+  const m = decodeMap(frame)
+  switch (m.type) {
+    case 'ok':
+      return { type: 'ok' }
+    case 'logs':
+      return { type: 'logs', logs: array(m.logs, 'logs', MAX_LOGS_PER_MESSAGE).map(wireLog) }
+    case 'heads':
+      if (typeof m.same !== 'boolean') throw new InvalidMessageError('same must be a boolean')
+      return { type: 'heads', same: m.same, heads: array(m.heads, 'heads', MAX_LOGS_PER_MESSAGE).map(wireHead) }
+    case 'record':
+      return { type: 'record', log: bytes(m.log, 'log', 2, 128), counter: uint(m.counter, 'counter'), blocks: wireBlocks(m.blocks) }
+    case 'end':
+      if (typeof m.more !== 'boolean') throw new InvalidMessageError('more must be a boolean')
+      return { type: 'end', more: m.more }
+    case 'error': {
+      const code = str(m.code, 'code', 32) as ErrorCode
+      if (!ERROR_CODES.has(code)) throw new InvalidMessageError('unknown error code')
+      return { type: 'error', code, message: str(m.message, 'message', 1024) }
+    }
+    default:
+      throw new InvalidMessageError('unknown response type')
+  }
+}

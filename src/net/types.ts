@@ -1,0 +1,127 @@
+/**
+ * The public shapes of the Net API.
+ */
+import type { CID } from 'multiformats/cid'
+import type { HLC } from '../core/hlc.js'
+import type { LogID, ThreadID } from '../core/types.js'
+import type { RecordBlocks } from '../core/record.js'
+import type { ThreadKey } from '../core/thread-key.js'
+
+export interface SignalOptions {
+  signal?: AbortSignal
+}
+
+/** Catch-up progress: records fetched so far of those the peers said they have for us. */
+export interface SyncProgress {
+  thread: ThreadID
+  peer: string
+  fetched: number
+  expected: number
+}
+
+export interface ProgressOptions extends SignalOptions {
+  onProgress?: (progress: SyncProgress) => void
+}
+
+export interface LogInfo {
+  id: LogID
+  /** libp2p-marshalled public key of the log. */
+  publicKey: Uint8Array
+  /** Multiaddrs (ending in /p2p/<peer>) of the peers that hold this log. */
+  addrs: string[]
+  head: { cid: CID | undefined; counter: number }
+  /** True when this peer holds the log's private key (it is our log). */
+  managed: boolean
+}
+
+export interface ThreadInfo {
+  id: ThreadID
+  /** The thread key as a multibase string: service key, plus the read key when held. */
+  key: string
+  /** True when the read key is held (events can be read and written). */
+  readable: boolean
+  logs: LogInfo[]
+  /** Thread addresses another peer can join through (`<multiaddr>/p2p/<us>/thread/<id>`). */
+  addrs: string[]
+}
+
+/** A record as Net hands it out, local or remote. */
+export interface NetRecord {
+  thread: ThreadID
+  log: LogID
+  cid: CID
+  counter: number
+  blocks: RecordBlocks
+  /** Where it came from: created here, or received from a peer. */
+  origin: 'local' | 'remote'
+  /** Only when the read key is held: the event's timestamp, author identity and body. */
+  time?: HLC
+  author?: string
+  body?: unknown
+}
+
+export interface CreateThreadOptions extends SignalOptions {
+  /** Thread key as bytes, a multibase string or a key object; a new random key by default. */
+  threadKey?: ThreadKey | string
+  /** Our log's private key (libp2p-marshalled bytes); a new Ed25519 key by default. */
+  logKey?: Uint8Array
+}
+
+export interface AddThreadOptions extends ProgressOptions {
+  threadKey: ThreadKey | string
+  logKey?: Uint8Array
+}
+
+export interface SubscribeOptions extends SignalOptions {
+  /** Only records of these threads; all threads when absent. */
+  threads?: ThreadID[]
+}
+
+export interface Net {
+  readonly peerId: string
+  createThread(id: ThreadID, options?: CreateThreadOptions): Promise<ThreadInfo>
+  addThread(address: string, options: AddThreadOptions): Promise<ThreadInfo>
+  getThread(id: ThreadID, options?: SignalOptions): Promise<ThreadInfo>
+  listThreads(options?: SignalOptions): Promise<ThreadID[]>
+  pullThread(id: ThreadID, options?: ProgressOptions): Promise<void>
+  deleteThread(id: ThreadID, options?: SignalOptions): Promise<void>
+  addReplicator(id: ThreadID, peerAddress: string, options?: SignalOptions): Promise<string>
+  createRecord(id: ThreadID, body: unknown, options?: SignalOptions): Promise<NetRecord>
+  addRecord(id: ThreadID, logId: LogID, blocks: RecordBlocks, options?: SignalOptions): Promise<NetRecord>
+  getRecord(id: ThreadID, cid: CID, options?: SignalOptions): Promise<NetRecord>
+  subscribe(options?: SubscribeOptions): AsyncIterable<NetRecord>
+  /** What the sync engine is doing: pending pushes, connected thread peers, last error. */
+  syncStatus(id: ThreadID): Promise<SyncStatus>
+  /** Counters for monitoring (records and bytes stored and served, rejected requests). */
+  stats(): NetStats
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface NetStats {
+  recordsCreated: number
+  recordsReceived: number
+  recordsServed: number
+  bytesReceived: number
+  bytesServed: number
+  /** Heads exchanges answered (each is one cheap comparison). */
+  headsAnswered: number
+  /** Requests refused as protocol violations (garbage, bad records). */
+  rejected: number
+}
+
+export interface PeerSyncState {
+  peer: string
+  connected: boolean
+  /** How we reach the peer right now. */
+  via: 'direct' | 'relayed' | 'none'
+}
+
+export interface SyncStatus {
+  thread: ThreadID
+  peers: PeerSyncState[]
+  /** Records created here not yet acknowledged by any thread peer. */
+  pendingPush: number
+  catchUp?: SyncProgress
+  lastError?: { message: string; name: string; at: number }
+}

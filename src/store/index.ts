@@ -1,0 +1,55 @@
+/**
+ * The store layer: one ordered key-value interface, its in-memory backend, and the log store
+ * written against it.
+ *
+ * The persistent backends are environment-specific and therefore separate entry points, so that
+ * neither environment loads the other's dependency:
+ * - `src/store/level.js` — `levelStore({ path })`, LevelDB through classic-level (Node only);
+ * - `src/store/idb.js` — `idbStore({ name })`, IndexedDB through idb (browsers, workers);
+ * - `src/store/node-sha256.js` — `nodeSha256`, a faster block hash for Node composition roots
+ *   (`createLogStore(kv, { sha256: nodeSha256 })`).
+ *
+ * Storage layout and semantics: docs/STORAGE.md.
+ */
+export type { AbortOptions, BatchOp, KVStore, RangeOptions } from './kv.js'
+export { memoryStore } from './memory.js'
+export { createLogStore } from './logstore.js'
+export type {
+  AddLogInit,
+  AppendInput,
+  Head,
+  LogEntry,
+  LogInfo,
+  LogStore,
+  LogStoreInit,
+  ReadLogOptions,
+  RecordBlocks,
+  StoredRecord,
+  ThreadInfo
+} from './logstore-types.js'
+export {
+  concatBytes,
+  compareBytes,
+  decodeTuple,
+  decodeUint64,
+  encodeTuple,
+  encodeUint64,
+  equalBytes,
+  prefixUpperBound,
+  startsWith,
+  type TupleSegment
+} from './keys.js'
+export {
+  BlockNotFoundError,
+  CorruptStoreError,
+  HeadMismatchError,
+  InvalidBlockError,
+  InvalidStoreInputError,
+  LogExistsError,
+  LogNotFoundError,
+  StoreClosedError,
+  StoreIOError,
+  ThreadExistsError,
+  ThreadNotFoundError,
+  UnsupportedStoreFormatError
+} from './errors.js'

@@ -1,0 +1,105 @@
+/**
+ * LevelDB KV backend for Node (the relay and Node peers), through `classic-level`.
+ *
+ * Node-only: import it from `weft/src/store/level.js` directly; `src/store/index.ts` does not
+ * re-export it, so browser bundles never see `classic-level`.
+ */
+import { ClassicLevel } from 'classic-level'
+import { logger } from '../core/logger.js'
+import { StoreIOError } from './errors.js'
+import type { KVStore } from './kv.js'
+import { guardBackend, type KVBackend, type NormalizedRange } from './kv-base.js'
+
+const log = logger('weft:store:level')
+
+export interface LevelStoreInit {
+  /** Directory of the LevelDB database (created when missing). */
+  path: string
+  /**
+   * fsync every write before it resolves. Without it a resolved write survives a crash of the
+   * process but not of the machine (LevelDB's default).
+   * @default false
+   */
+  sync?: boolean
+  /**
+   * Entries fetched per step of a range scan (`iterator.nextv`).
+   * @default 256
+   */
+  pageSize?: number
+}
+
+type Bytes = Uint8Array
+
+/** A plain `Uint8Array` view of the bytes LevelDB returns (a Node `Buffer`), without copying. */
+function view(b: Bytes): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+}
+
+/** Open (or create) a LevelDB {@link KVStore} at `init.path`. */
+export async function levelStore(init: LevelStoreInit): Promise<KVStore> {
+  const sync = init.sync ?? false
+  const pageSize = init.pageSize ?? 256
+  const db = new ClassicLevel<Bytes, Bytes>(init.path, { keyEncoding: 'view', valueEncoding: 'view' })
+  try {
+    await db.open()
+  } catch (err) {
+    throw new StoreIOError(`cannot open LevelDB at ${init.path}: ${(err as Error).message}`, { cause: err })
+  }
+  log('opened %s', init.path)
+
+  const backend: KVBackend = {
+    get: async (key) => {
+      const v = await db.get(key)
+      return v === undefined ? undefined : view(v)
+    },
+
+    getMany: async (keys) => {
+      const values = await db.getMany([...keys])
+      return values.map((v) => (v === undefined ? undefined : view(v)))
+    },
+
+    put: (key, value) => db.put(key, value, { sync }),
+
+    delete: (key) => db.del(key, { sync }),
+
+    batch: async (ops) => {
+      // A chained batch is cheaper per op than the array form.
+      const batch = db.batch()
+      try {
+        for (const op of ops) {
+          if (op.type === 'put') batch.put(op.key, op.value)
+          else batch.del(op.key)
+        }
+      } catch (err) {
+        await batch.close()
+        throw err
+      }
+      await batch.write({ sync })
+    },
+
+    async * range(range: NormalizedRange) {
+      const { lower, upper } = range
+      const it = db.iterator({
+        ...(lower === undefined ? {} : lower.inclusive ? { gte: lower.key } : { gt: lower.key }),
+        ...(upper === undefined ? {} : upper.inclusive ? { lte: upper.key } : { lt: upper.key }),
+        reverse: range.reverse,
+        limit: Number.isFinite(range.limit) ? range.limit : -1
+      })
+      try {
+        for (;;) {
+          const page = await it.nextv(pageSize)
+          if (page.length === 0) return
+          for (const [k, v] of page) yield [view(k), view(v)]
+        }
+      } finally {
+        await it.close()
+      }
+    },
+
+    close: async () => {
+      await db.close()
+      log('closed %s', init.path)
+    }
+  }
+  return guardBackend(backend, 'LevelDB', log)
+}

@@ -1,0 +1,161 @@
+/**
+ * Public types of the log store: threads, logs with their heads, records as the four blocks that
+ * travel together (record, event, header, body).
+ */
+import type { CID } from 'multiformats/cid'
+import type { Block, LogID, ThreadID } from '../core/types.js'
+import type { AbortOptions } from './kv.js'
+
+/** A thread known to this host and its thread key (binary: service key, optionally read key). */
+export interface ThreadInfo {
+  id: ThreadID
+  key: Uint8Array
+}
+
+/** A log head: its last record and the number of records in the log (`{ undefined, 0 }` when empty). */
+export interface Head {
+  cid: CID | undefined
+  counter: number
+}
+
+/** A log of a thread: its keys, known addresses and head. */
+export interface LogInfo {
+  id: LogID
+  /** The log's public key bytes. */
+  publicKey: Uint8Array
+  /** The log's private key bytes, present only for logs this host writes. */
+  privateKey?: Uint8Array
+  /** Multiaddrs where the log can be fetched, deduplicated, in insertion order. */
+  addrs: string[]
+  head: Head
+}
+
+export interface AddLogInit {
+  id: LogID
+  publicKey: Uint8Array
+  privateKey?: Uint8Array
+  addrs?: string[]
+}
+
+/** The four blocks of a record. */
+export interface RecordBlocks {
+  /** The encrypted record node; its CID is the record's CID. */
+  readonly record: Block
+  /** The plaintext event node. */
+  readonly event: Block
+  /** The encrypted header node. */
+  readonly header: Block
+  /** The encrypted body node. */
+  readonly body: Block
+}
+
+/** A record to append to a log. */
+export interface AppendInput {
+  /** The record's CID (the CID of `blocks.record`). */
+  cid: CID
+  /** The previous record of the log: its current head, `undefined` for the first record. */
+  prev?: CID | undefined
+  /** The four blocks, by name or as `[record, event, header, body]`. */
+  blocks: RecordBlocks | readonly [Block, Block, Block, Block]
+}
+
+/** A record read back from a log. */
+export interface LogEntry {
+  /** Position in the log, from 1. */
+  counter: number
+  cid: CID
+  blocks: RecordBlocks
+}
+
+/** A record found by CID in a thread. */
+export interface StoredRecord extends LogEntry {
+  logId: LogID
+}
+
+export interface ReadLogOptions extends AbortOptions {
+  /**
+   * Start after this counter (0 reads from the first record).
+   * @default 0
+   */
+  after?: number
+  /**
+   * Read at most this many records.
+   * @default Infinity
+   */
+  limit?: number
+}
+
+export interface LogStoreInit {
+  /**
+   * Check that each block's bytes hash to its CID before storing it. Turn off only where the
+   * caller has already verified the blocks.
+   * @default true
+   */
+  verifyBlocks?: boolean
+  /**
+   * The sha2-256 function used to verify blocks. A Node composition root can pass a faster
+   * one-shot hash, e.g. `(b) => crypto.hash('sha256', b, 'buffer')` from `node:crypto`.
+   * @default multiformats' sha256 (node:crypto in Node, WebCrypto in browsers)
+   */
+  sha256?: (bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>
+  /**
+   * Records whose blocks are fetched together while reading a log.
+   * @default 64
+   */
+  readPageSize?: number
+  /**
+   * Deletions per batch when deleting a thread.
+   * @default 1024
+   */
+  deleteChunkSize?: number
+}
+
+/** Threads, logs, heads and blocks of one host, written against a {@link KVStore}. */
+export interface LogStore {
+  /** Add a thread. ThreadExistsError when it is already present. */
+  addThread(id: ThreadID, init: { key: Uint8Array }, options?: AbortOptions): Promise<ThreadInfo>
+  /** The thread, or ThreadNotFoundError. */
+  getThread(id: ThreadID, options?: AbortOptions): Promise<ThreadInfo>
+  hasThread(id: ThreadID, options?: AbortOptions): Promise<boolean>
+  /** All threads, ordered by ID. */
+  listThreads(options?: AbortOptions): Promise<ThreadInfo[]>
+  /** Replace the thread key (e.g. once the read key is known). ThreadNotFoundError when absent. */
+  setThreadKey(id: ThreadID, key: Uint8Array, options?: AbortOptions): Promise<void>
+  /**
+   * Remove the thread, its logs, its index entries and the blocks of its records, in chunks.
+   * If interrupted, the thread is still present and the call can be repeated.
+   */
+  deleteThread(id: ThreadID, options?: AbortOptions): Promise<void>
+
+  /** Add a log to a thread (empty head). LogExistsError / ThreadNotFoundError. */
+  addLog(threadId: ThreadID, init: AddLogInit, options?: AbortOptions): Promise<LogInfo>
+  /** The log, or LogNotFoundError / ThreadNotFoundError. */
+  getLog(threadId: ThreadID, logId: LogID, options?: AbortOptions): Promise<LogInfo>
+  /** The logs of a thread, ordered by ID. */
+  listLogs(threadId: ThreadID, options?: AbortOptions): Promise<LogInfo[]>
+  /** Merge addresses into a log's (deduplicated); returns the result. */
+  addAddrs(threadId: ThreadID, logId: LogID, addrs: readonly string[], options?: AbortOptions): Promise<string[]>
+  getHead(threadId: ThreadID, logId: LogID, options?: AbortOptions): Promise<Head>
+  /** The head of every log of the thread, ordered by log ID. */
+  getHeads(threadId: ThreadID, options?: AbortOptions): Promise<Array<{ id: LogID; head: Head }>>
+
+  /** Store blocks by CID (verified). */
+  putBlocks(blocks: readonly Block[], options?: AbortOptions): Promise<void>
+  getBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array | undefined>
+  hasBlock(cid: CID, options?: AbortOptions): Promise<boolean>
+
+  /**
+   * Append one record: in one atomic batch, its blocks, its index entry and the new head.
+   * HeadMismatchError when `prev` is not the current head, InvalidBlockError when a block does
+   * not match its CID; nothing is written then. Returns the new head.
+   */
+  appendRecord(threadId: ThreadID, logId: LogID, record: AppendInput, options?: AbortOptions): Promise<Head>
+  /** Append records that chain from the current head, in one atomic batch. Returns the new head. */
+  appendRecords(threadId: ThreadID, logId: LogID, records: readonly AppendInput[], options?: AbortOptions): Promise<Head>
+  /** The records of a log in order, streamed. LogNotFoundError when the log is absent. */
+  readLog(threadId: ThreadID, logId: LogID, options?: ReadLogOptions): AsyncIterable<LogEntry>
+  /** A record of the thread by its CID, or `undefined`. */
+  getRecordBlocks(threadId: ThreadID, cid: CID, options?: AbortOptions): Promise<StoredRecord | undefined>
+  /** Whether the thread holds the record. */
+  hasRecord(threadId: ThreadID, cid: CID, options?: AbortOptions): Promise<boolean>
+}

@@ -1,0 +1,46 @@
+/** What the core harness page exposes to Playwright (`globalThis.weftCoreHarness`). */
+
+/** The parts of test/vectors/format-v1.json the page needs (bytes as lower-case hex). */
+export interface CoreVectorInput {
+  serviceKey: string
+  readKey: string
+  logKeySeed: string
+  authorKeySeed: string
+  records: Array<{
+    body: unknown
+    time: { wall: number; counter: number }
+    author: 'log' | 'author'
+    prev: number | null
+    bodyKey: string
+    bodyNonce: string
+    headerNonce: string
+    recordNonce: string
+  }>
+}
+
+export interface HexBlock { cid: string; bytes: string }
+
+/** The vector records as blocks (what `outputs.records[i]` holds, minus the plaintexts). */
+export type VectorRecordBlocks = Record<'record' | 'event' | 'header' | 'body', HexBlock>
+
+export interface CoreReport {
+  /** What `#weft/crypto` resolved to in the page (`CRYPTO_PLATFORM`). */
+  platform: string
+  /** The Ed25519 backend used (`ed25519Backend()`). */
+  backend: string
+  logPublicKey: string
+  authorPublicKey: string
+  /** The vector records sealed in the page from their inputs. */
+  sealed: VectorRecordBlocks[]
+  /** The vector blocks opened in the page as one log (read key given). */
+  opened: Array<{ body: unknown; time: { wall: number; counter: number }; author: string }>
+}
+
+export interface WeftCoreHarness {
+  /** Seal and open the vectors; `noble` forces the `@noble/ed25519` fallback instead of the platform's Ed25519. */
+  run(input: CoreVectorInput, blocks: VectorRecordBlocks[], logID: string, noble: boolean): Promise<CoreReport>
+}
+
+declare global {
+  var weftCoreHarness: WeftCoreHarness | undefined
+}

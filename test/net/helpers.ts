@@ -1,0 +1,71 @@
+/**
+ * Helpers for multi-peer net tests: real libp2p nodes on 127.0.0.1 over TCP.
+ */
+import { createPeer, type Peer, type PeerInit } from '../../src/node/peer.js'
+import type { NetRecord } from '../../src/net/types.js'
+import type { ThreadID } from '../../src/core/types.js'
+
+export const started: Peer[] = []
+
+/** A peer on loopback, logging under its own prefix, stopped by `stopAll`. */
+export async function startPeer(init: PeerInit = {}): Promise<Peer> {
+  const peer = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0, listen: ['/ip4/127.0.0.1/tcp/0'], ...init })
+  started.push(peer)
+  return peer
+}
+
+export async function stopPeer(peer: Peer): Promise<void> {
+  const i = started.indexOf(peer)
+  if (i >= 0) started.splice(i, 1)
+  await peer.stop()
+}
+
+export async function stopAll(): Promise<void> {
+  const all = started.splice(0)
+  await Promise.all(all.map(async (p) => { await p.stop().catch(() => undefined) }))
+}
+
+/** The first TCP address of a peer with its /p2p/ suffix. */
+export function tcpAddr(peer: Peer): string {
+  const a = peer.addrs().find((s) => s.includes('/tcp/') && !s.includes('/ws') && !s.includes('p2p-circuit'))
+  if (a == null) throw new Error('peer has no tcp address')
+  return a
+}
+
+/** Collect records from a subscription until `count` have arrived (or the signal ends it). */
+export async function collect(iterable: AsyncIterable<NetRecord>, count: number, timeoutMs = 20_000): Promise<NetRecord[]> {
+  const out: NetRecord[] = []
+  if (count === 0) return out
+  const timer = AbortSignal.timeout(timeoutMs)
+  const it = iterable[Symbol.asyncIterator]()
+  try {
+    while (out.length < count) {
+      const next = await Promise.race([
+        it.next(),
+        new Promise<never>((_, reject) => {
+          if (timer.aborted) reject(new Error(`timed out after ${out.length}/${count} records`))
+          timer.addEventListener('abort', () => { reject(new Error(`timed out after ${out.length}/${count} records`)) }, { once: true })
+        })
+      ])
+      if (next.done === true) break
+      out.push(next.value)
+    }
+  } finally {
+    await it.return?.()
+  }
+  return out
+}
+
+/** Poll a condition without fixed sleeps on the thing itself: resolves when it holds. */
+export async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+export async function counterOf(peer: Peer, thread: ThreadID): Promise<number> {
+  const info = await peer.net.getThread(thread)
+  return info.logs.reduce((n, l) => n + l.head.counter, 0)
+}
