@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <suite> [--runs N]`: runs a benchmark suite and prints one JSON object per
  * line: {"suite","metric","value","unit"} — each value the median of N runs (default 5).
- * Suites: core, net (see docs/BENCHMARKS.md).
+ * Suites: core, net, browser (see docs/BENCHMARKS.md).
  */
 import '../src/platform/node-polyfills.js'
 
@@ -10,7 +10,8 @@ export type Suite = (runs: number) => Promise<Metric[]>
 
 const suites: Record<string, () => Promise<Suite>> = {
   core: async () => (await import('./core.js')).default,
-  net: async () => (await import('./net.js')).default
+  net: async () => (await import('./net.js')).default,
+  browser: async () => (await import('./browser.js')).default
 }
 
 export function median(values: number[]): number {

@@ -64,8 +64,10 @@ export interface NetContext {
   limiter: Limiter
   records: Broadcast<NetRecord>
   stats: NetStats
-  /** Records created here that no peer has acknowledged yet, per thread. */
-  pendingPush: Map<ThreadID, Set<string>>
+  /** Records created here that no peer is known to hold yet, per thread: CID → counter in our log. */
+  pendingPush: Map<ThreadID, Map<string, number>>
+  /** A peer holds our log up to `counter`: forget pending pushes at or below it. */
+  delivered(thread: ThreadID, log: LogID, counter: number): void
   catchUp: Map<ThreadID, SyncProgress>
   lastError: Map<ThreadID, { message: string; name: string; at: number }>
   /** The component's lifetime; aborted by stop(). */

@@ -87,6 +87,14 @@ export function createNet(components: NetComponents, init: NetInit = {}): Net {
     get shutdown() { return controller.signal },
     getThreadState,
     forgetThread: (id) => { threads.delete(id) },
+    delivered: (thread, log, counter) => {
+      const pending = ctx.pendingPush.get(thread)
+      if (pending == null) return
+      void threads.get(thread)?.then((t) => {
+        if (t.own?.id !== log) return
+        for (const [cid, c] of pending) if (c <= counter) pending.delete(cid)
+      }).catch(() => undefined)
+    },
     gossip: (thread, from) => {
       track(connectedThreadPeers(thread, from).then((peers) => {
         for (const p of peers) scheduleSync(thread, p)
@@ -198,13 +206,13 @@ export function createNet(components: NetComponents, init: NetInit = {}): Net {
     const peers = await threadPeers(ctx, thread.id)
     if (peers.length === 0) return
     let pending = ctx.pendingPush.get(thread.id)
-    if (pending == null) { pending = new Set(); ctx.pendingPush.set(thread.id, pending) }
+    if (pending == null) { pending = new Map(); ctx.pendingPush.set(thread.id, pending) }
     const key = record.cid.toString()
-    pending.add(key)
+    pending.set(key, record.counter)
     await Promise.all(peers.map(async (p) => {
       try {
         await pushRecordTo(ctx, thread, peerIdFromString(p), record.log, record.counter, record.blocks)
-        pending.delete(key)
+        ctx.delivered(thread.id, record.log, record.counter)
       } catch (err) {
         log('push of %s to %s failed: %s', key, p, (err as Error).message)
       }
@@ -490,7 +498,8 @@ export function createNet(components: NetComponents, init: NetInit = {}): Net {
       if (le != null) status.lastError = { ...le }
       for (const p of known) {
         const conns = connections.filter((c) => c.remotePeer.toString() === p && c.status === 'open')
-        const direct = conns.some((c) => c.limits == null && !c.remoteAddr.toString().includes('/p2p-circuit'))
+        // A WebRTC connection's address keeps its /p2p-circuit prefix on the dialling side: it is direct.
+        const direct = conns.some((c) => c.remoteAddr.toString().includes('/webrtc') || (c.limits == null && !c.remoteAddr.toString().includes('/p2p-circuit')))
         peersP.push({ peer: p, connected: conns.length > 0, via: conns.length === 0 ? 'none' : direct ? 'direct' : 'relayed' })
       }
       return status

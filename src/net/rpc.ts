@@ -50,7 +50,8 @@ export async function openExchange(libp2p: Libp2p, peer: PeerId, request: Reques
   const signal = combine(options.signal, options.timeoutMs ?? 10_000)
   let stream: Stream | undefined
   try {
-    stream = await libp2p.dialProtocol(peer, PROTOCOL, { signal, runOnLimitedConnection: true })
+    // Optimistic protocol selection: the protocol name travels with the request (one round trip).
+    stream = await libp2p.dialProtocol(peer, PROTOCOL, { signal, runOnLimitedConnection: true, negotiateFully: false })
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
     await lp.write(encodeMessage(request), { signal })
     const s = stream

@@ -127,21 +127,27 @@ export function createProtocolHandler(ctx: NetContext, hooks: ServerHooks): {
         }
         let budget = req.limit
         let more = false
+        let ownServedTo = 0
         for (const log of await ctx.store.listLogs(t.id)) {
           const from = after.get(log.id) ?? 0
           if (log.head.counter <= from) continue
           if (budget === 0) { more = true; break }
           const logBytes = logIDToBytes(log.id)
+          let last = from
           for await (const entry of ctx.store.readLog(t.id, log.id, { after: from, limit: budget })) {
-            const blocks = { record: entry.blocks.record, event: entry.blocks.event, header: entry.blocks.header, body: entry.blocks.body }
+            const blocks = entry.blocks
             await s.write({ type: 'record', log: logBytes, counter: entry.counter, blocks: blocksToWire(blocks) })
             ctx.stats.recordsServed++
             for (const b of [blocks.record, blocks.event, blocks.header, blocks.body]) ctx.stats.bytesServed += b.bytes.byteLength
             budget--
+            last = entry.counter
           }
-          if (budget === 0 && log.head.counter > from + req.limit) more = true
+          if (t.own?.id === log.id) ownServedTo = last
+          if (last < log.head.counter) more = true
         }
         await s.write({ type: 'end', more })
+        // The peer has taken our log up to here: those records no longer wait to be pushed.
+        if (t.own != null && ownServedTo > 0) ctx.delivered(t.id, t.own.id, ownServedTo)
         return
       }
       case 'pushRecord': {

@@ -198,6 +198,11 @@ export async function exchangeHeads(ctx: NetContext, thread: ThreadState, peer: 
     type: 'heads', thread: thread.idBytes, auth: selfAuth(ctx, thread, peer), digest: headsDigest(mine)
   }, { timeoutMs: ctx.init.requestTimeoutMs, ...signalOf(ctx, options.signal) }))
   if (res.type !== 'heads') throw new InvalidMessageError(`expected heads, got ${res.type}`)
+  if (thread.own != null) {
+    const ownId = thread.own.id
+    const theirs = res.same ? mine.find((h) => logIDFromBytes(h.id) === ownId) : res.heads.find((h) => logIDFromBytes(h.id) === ownId)
+    if (theirs != null) ctx.delivered(thread.id, ownId, theirs.counter)
+  }
   if (res.same) return 0
   const ours = new Map(mine.map((h) => [logIDFromBytes(h.id) as string, h.counter]))
   const behind = res.heads.some((h) => h.counter > (ours.get(logIDFromBytes(h.id)) ?? 0) || !ours.has(logIDFromBytes(h.id)))

@@ -1,0 +1,157 @@
+/**
+ * The browser peer in Chromium (Playwright, Debian's Chromium), against the real relay process,
+ * with the production build of the test page and workers (vite build + preview):
+ *   browser_cold_start_ms              connect() in a fresh context until the first call answers
+ *                                      (worker start, IndexedDB open, key generation, libp2p start)
+ *   browser_relay_ready_ms             connect() until the relay reservation is held
+ *   browser_replication_webrtc_p50_ms  createRecord on device A until B's subscription yields it,
+ *                                      over the bridged WebRTC connection (net level)
+ *   browser_replication_relay_p50_ms   the same through the relay's circuit (WebRTC off)
+ *   client_bundle_kb_gz                the tab-side SDK (src/client), minified and gzipped; the
+ *                                      WebRTC host chunk that only the host tab loads is reported
+ *                                      as client_rtc_host_kb_gz
+ * TODO(db): browser_create_bulk_docs_per_s, browser_create_single_txn_per_s and
+ * browser_create_concurrent_per_s need src/db composed into the worker (worker/modules.ts).
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { build, preview } from 'vite'
+import { chromium, type Browser, type Page } from '@playwright/test'
+import { cleanupRelays, startRelayProcess } from '../test/relay/harness.js'
+import { median, round, type Metric, type Suite } from './index.js'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const SAMPLES = 60
+
+function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!
+}
+
+async function bundleSize(): Promise<{ client: number; rtcHost: number }> {
+  const out = await build({
+    configFile: false,
+    root,
+    logLevel: 'silent',
+    build: { write: false, minify: true, target: 'es2022', lib: { entry: 'src/client/index.ts', formats: ['es'], fileName: 'client' } },
+    worker: { format: 'es' }
+  }) as unknown as { output: Array<{ type: string; fileName: string; code?: string; isEntry?: boolean }> } | Array<{ output: Array<{ type: string; fileName: string; code?: string; isEntry?: boolean }> }>
+  const chunks = (Array.isArray(out) ? out : [out]).flatMap((o) => o.output).filter((c) => c.type === 'chunk')
+  const gz = (code: string | undefined): number => gzipSync(Buffer.from(code ?? '')).length / 1024
+  const entry = chunks.find((c) => c.isEntry === true)
+  const host = chunks.find((c) => c.fileName.includes('rtc-host'))
+  return { client: gz(entry?.code), rtcHost: gz(host?.code) }
+}
+
+async function openPeer(browser: Browser, url: string, connect: Record<string, unknown>): Promise<{ page: Page; close: () => Promise<void>; timings: { cold: number; ready: number } }> {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await page.goto(url)
+  await page.waitForFunction(() => globalThis.weftPeer !== undefined)
+  const timings = await page.evaluate(async (o) => {
+    const t0 = performance.now()
+    await globalThis.weftPeer!.connect(o)
+    await globalThis.weftPeer!.client().net.listThreads()
+    const cold = performance.now() - t0
+    await globalThis.weftPeer!.client().relayReady({ timeoutMs: 30_000 })
+    return { cold, ready: performance.now() - t0 }
+  }, connect)
+  return { page, timings, close: async () => { await context.close() } }
+}
+
+async function replication(browser: Browser, url: (name: string) => string, relay: string, webrtc: boolean): Promise<number> {
+  const a = await openPeer(browser, url(`ba-${Date.now()}`), { webrtc })
+  const b = await openPeer(browser, url(`bb-${Date.now()}`), { webrtc })
+  try {
+    const { thread, invite } = await a.page.evaluate(async (r) => {
+      const p = globalThis.weftPeer!
+      const info = await p.client().net.createThread()
+      await p.client().net.addReplicator(info.id, r)
+      return { thread: info.id, invite: p.sdk.toInvite(await p.client().net.getThread(info.id)) }
+    }, relay)
+    await b.page.evaluate(async (inv) => {
+      const p = globalThis.weftPeer!
+      const { key, addrs } = p.sdk.fromInvite(inv)
+      await p.client().net.addThread(addrs.find((x) => x.includes('/p2p-circuit'))!, { threadKey: key, timeoutMs: 20_000 })
+    }, invite)
+    const peerB = await b.page.evaluate(() => globalThis.weftPeer!.client().peerId)
+    if (webrtc) {
+      const deadline = Date.now() + 30_000
+      while (true) {
+        const via = await a.page.evaluate(async ([t, p]) => (await globalThis.weftPeer!.client().net.syncStatus(t)).peers.find((x) => x.peer === p)?.via, [thread, peerB] as const)
+        if (via === 'webrtc') break
+        if (Date.now() > deadline) throw new Error(`no WebRTC connection (via ${String(via)})`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+    await b.page.evaluate(async (t) => { await globalThis.weftPeer!.measure(t) }, thread)
+    await a.page.evaluate(async ([t, n]) => { await globalThis.weftPeer!.writeTimed(t, n, 100) }, [thread, SAMPLES + 5] as const)
+    const deadline = Date.now() + 30_000
+    let latencies: number[] = []
+    while (latencies.length < SAMPLES + 5 && Date.now() < deadline) {
+      latencies = await b.page.evaluate(() => [...globalThis.weftPeer!.latencies])
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    if (latencies.length < SAMPLES) throw new Error(`only ${latencies.length} of ${SAMPLES + 5} records arrived`)
+    return percentile(latencies.slice(5), 0.5)
+  } finally {
+    await a.close()
+    await b.close()
+  }
+}
+
+const suite: Suite = async (runs) => {
+  const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined)
+  const outDir = await mkdtemp(join(tmpdir(), 'weft-bench-browser-'))
+  const sizes = await bundleSize()
+  await build({
+    configFile: join(root, 'vite.config.ts'),
+    root,
+    logLevel: 'silent',
+    build: { outDir, emptyOutDir: true, rollupOptions: { input: join(root, 'test/browser/peer.html') } }
+  })
+  const server = await preview({ configFile: join(root, 'vite.config.ts'), root, logLevel: 'silent', build: { outDir }, preview: { host: '127.0.0.1', port: 0 } })
+  const relay = await startRelayProcess({ env: { WEFT_RELAY_SYNC_INTERVAL_MS: '2000' } })
+  const browser = await chromium.launch({
+    ...(executablePath != null ? { executablePath } : {}),
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-features=WebRtcHideLocalIpsWithMdns']
+  })
+  try {
+    const base = server.resolvedUrls?.local[0] ?? ''
+    const url = (name: string): string => `${base}test/browser/peer.html?${new URLSearchParams({ relay: relay.wsAddr, name }).toString()}`
+    const cold: number[] = []
+    const ready: number[] = []
+    for (let i = 0; i < runs; i++) {
+      const p = await openPeer(browser, url(`cold-${i}-${Date.now()}`), {})
+      cold.push(p.timings.cold)
+      ready.push(p.timings.ready)
+      await p.close()
+    }
+    const webrtc: number[] = []
+    const relayed: number[] = []
+    for (let i = 0; i < Math.max(1, Math.ceil(runs / 2)); i++) {
+      webrtc.push(await replication(browser, url, relay.wsAddr, true))
+      relayed.push(await replication(browser, url, relay.wsAddr, false))
+    }
+    return [
+      { metric: 'browser_cold_start_ms', value: round(median(cold)), unit: 'ms' },
+      { metric: 'browser_relay_ready_ms', value: round(median(ready)), unit: 'ms' },
+      { metric: 'browser_replication_webrtc_p50_ms', value: round(median(webrtc), 2), unit: 'ms' },
+      { metric: 'browser_replication_relay_p50_ms', value: round(median(relayed), 2), unit: 'ms' },
+      { metric: 'client_bundle_kb_gz', value: round(sizes.client, 2), unit: 'KiB' },
+      { metric: 'client_rtc_host_kb_gz', value: round(sizes.rtcHost, 2), unit: 'KiB' }
+    ] satisfies Metric[]
+  } finally {
+    await browser.close()
+    await cleanupRelays()
+    server.httpServer.close()
+    await rm(outDir, { recursive: true, force: true })
+  }
+}
+
+export default suite

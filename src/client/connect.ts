@@ -1,0 +1,210 @@
+/**
+ * `connect()`: find or start the worker and return a typed client. The tab holds a lock for its
+ * lifetime (the worker learns of its death when it is granted the lock) and asks for the worker's
+ * lifetime lock (granted when the worker dies: calls then fail with WorkerGoneError at once, and
+ * the client re-attaches to the next worker; subscriptions re-open by themselves).
+ */
+import * as Comlink from 'comlink'
+import { AbortError, ClientClosedError, WorkerStartError } from './errors.js'
+import { createFallback, type Fallback } from './fallback.js'
+import { createLink, type PortLike } from './link.js'
+import { TOKEN_CHALLENGE_PREFIX, type AttachInfo, type PeerConfig, type PeerInfo, type SubMessage, type TokenClaims, type WorkerApi } from './protocol.js'
+import { electRtcHost, type HostElection } from './rtc.js'
+import { createCaller, type CallOptions, type Caller } from './rpc.js'
+import { openSubscription, type StreamConn } from './stream.js'
+import type { ConnectOptions, DBSeam, NetClient, WeftClient } from './types.js'
+
+interface Conn extends StreamConn {
+  info: AttachInfo
+  owner: boolean
+  election?: HostElection
+}
+
+function randomId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(9))
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+}
+
+function defaultSharedWorker(name: string): SharedWorker {
+  return new SharedWorker(new URL('../../worker/shared-worker.ts', import.meta.url), { type: 'module', name })
+}
+
+function defaultDedicatedWorker(name: string): Worker {
+  return new Worker(new URL('../../worker/dedicated-worker.ts', import.meta.url), { type: 'module', name })
+}
+
+export async function connect(options: ConnectOptions): Promise<WeftClient> {
+  const name = options.name ?? 'weft'
+  const tabId = randomId()
+  const timeoutMs = options.timeoutMs ?? 15_000
+  const connectTimeoutMs = options.connectTimeoutMs ?? 30_000
+  const closed = new AbortController()
+  options.signal?.addEventListener('abort', () => { closed.abort(new AbortError()) }, { once: true })
+  const config: PeerConfig = {
+    name,
+    relays: [...options.relays],
+    ...(options.allowPrivate != null ? { allowPrivate: options.allowPrivate } : {}),
+    ...(options.webrtc != null ? { webrtc: options.webrtc } : {}),
+    ...(options.syncIntervalMs != null ? { syncIntervalMs: options.syncIntervalMs } : {}),
+    ...(options.debug != null ? { debug: options.debug } : {}),
+    ...(options.rtcStrict != null ? { rtcStrict: options.rtcStrict } : {})
+  }
+
+  // Our lifetime lock: held until this tab goes away (or close()).
+  const tabLock = `weft:${name}:tab:${tabId}`
+  await new Promise<void>((granted) => {
+    void navigator.locks.request(tabLock, async () => {
+      granted()
+      await new Promise<void>((resolve) => { closed.signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+    })
+  })
+
+  const useShared = options.sharedWorker !== false && typeof SharedWorker === 'function'
+  const fallback: Fallback | undefined = useShared
+    ? undefined
+    : createFallback({
+      name,
+      tabId,
+      signal: closed.signal,
+      startWorker: () => options.dedicatedWorkerUrl != null
+        ? new Worker(options.dedicatedWorkerUrl, { type: 'module', name: `weft:${name}` })
+        : defaultDedicatedWorker(`weft:${name}`)
+    })
+
+  async function open(signal: AbortSignal): Promise<Conn> {
+    let port: PortLike
+    let owner = false
+    const gone = new AbortController()
+    if (fallback == null) {
+      const worker = options.workerUrl != null
+        ? new SharedWorker(options.workerUrl, { type: 'module', name: `weft:${name}` })
+        : defaultSharedWorker(`weft:${name}`)
+      // A script that fails to load or evaluate: fail the attach now rather than at its deadline.
+      worker.addEventListener('error', () => { gone.abort(new WorkerStartError('the worker script failed to load')) }, { once: true })
+      port = worker.port
+    } else {
+      ({ port, owner } = await fallback.port({ signal }))
+    }
+    const link = createLink(port)
+    const subs = new Map<number, (msg: SubMessage) => void>()
+    link.onSub((msg) => { subs.get(msg.id)?.(msg) })
+    if (options.onLog != null) link.onLog(options.onLog)
+    const remote = Comlink.wrap<WorkerApi>(link.rpc)
+    const call: Caller = createCaller(remote, gone.signal, timeoutMs)
+    let info: AttachInfo
+    try {
+      info = await call<AttachInfo>('attach', [config, tabLock], { signal, timeoutMs: connectTimeoutMs })
+    } catch (err) {
+      const reason: unknown = gone.signal.reason
+      gone.abort(err)
+      link.close()
+      throw reason instanceof WorkerStartError ? reason : err
+    }
+    const conn: Conn = { link, call, gone: gone.signal, subs, info, owner }
+    // Granted when the worker is gone.
+    void navigator.locks.request(info.workerLock, { signal: AbortSignal.any([closed.signal, gone.signal]) }, () => {
+      gone.abort(new Error('the worker is gone'))
+    }).catch(() => undefined)
+    gone.signal.addEventListener('abort', () => { link.close() }, { once: true })
+    if (options.hostWebRTC !== false && options.webrtc !== false) {
+      conn.election = electRtcHost(link, info.hostLock, tabId, AbortSignal.any([closed.signal, gone.signal]))
+    }
+    return conn
+  }
+
+  let current: Promise<Conn> = open(AbortSignal.any([closed.signal, AbortSignal.timeout(connectTimeoutMs)]))
+  let first: Conn
+  try {
+    first = await current
+  } catch (err) {
+    closed.abort(err)
+    if ((err as Error).name === 'AbortError' || (err as Error).name === 'CallTimeoutError' || (err as Error).name === 'WorkerStartError') throw err
+    throw new WorkerStartError(`could not reach the worker: ${(err as Error).message}`, { cause: err })
+  }
+  let latest = first
+
+  function watch(conn: Conn): void {
+    conn.gone.addEventListener('abort', () => {
+      if (closed.signal.aborted) return
+      // Re-attach: to the same SharedWorker script (a new instance) or the fallback's next owner.
+      current = (async () => {
+        while (true) {
+          if (closed.signal.aborted) throw new ClientClosedError()
+          try {
+            return await open(AbortSignal.any([closed.signal, AbortSignal.timeout(connectTimeoutMs)]))
+          } catch (err) {
+            if (closed.signal.aborted) throw err
+            await new Promise((r) => setTimeout(r, 200))
+          }
+        }
+      })()
+      current.then((next) => { latest = next; watch(next) }, () => undefined)
+    }, { once: true })
+  }
+  watch(first)
+
+  async function connection(): Promise<Conn> {
+    if (closed.signal.aborted) throw new ClientClosedError()
+    return await current
+  }
+
+  async function call<T>(method: string, args: unknown[], o: CallOptions = {}): Promise<T> {
+    const conn = await connection()
+    return await conn.call<T>(method, args, o)
+  }
+
+  function sub<T>(method: string, args: unknown[], o: { signal?: AbortSignal } = {}): ReturnType<typeof openSubscription<T>> {
+    return openSubscription<T>(connection, method, args, { ...(o.signal != null ? { signal: o.signal } : {}), closed: closed.signal })
+  }
+
+  const net: NetClient = {
+    createThread: async (id, o = {}) => await call('net.createThread', [id ?? null, o.threadKey != null ? { threadKey: o.threadKey } : {}], o),
+    addThread: async (address, o) => await call('net.addThread', [address, { threadKey: o.threadKey }], o),
+    getThread: async (id, o) => await call('net.getThread', [id], o),
+    listThreads: async (o) => await call('net.listThreads', [], o),
+    pullThread: async (id, o) => { await call('net.pullThread', [id], o) },
+    deleteThread: async (id, o) => { await call('net.deleteThread', [id], o) },
+    addReplicator: async (id, addr, o) => await call('net.addReplicator', [id, addr], o),
+    createRecord: async (id, body, o) => await call('net.createRecord', [id, body], o),
+    getRecord: async (id, cid, o) => await call('net.getRecord', [id, cid], o),
+    subscribe: (o = {}) => sub('net.subscribe', [o.threads != null ? { threads: o.threads } : {}], o),
+    syncStatus: async (id, o) => await call('net.syncStatus', [id], o),
+    watchSyncStatus: (id, o) => sub('net.watchSyncStatus', [id], o),
+    stats: async (o) => await call('net.stats', [], o)
+  }
+
+  const db: DBSeam = {
+    call: async (method, args, o) => await call(`db.${method}`, args, o),
+    stream: (method, args, o) => sub(`db.${method}`, args, o)
+  }
+
+  const client: WeftClient = {
+    peerId: first.info.peerId,
+    identity: first.info.identity,
+    mode: fallback == null ? 'shared-worker' : first.owner ? 'dedicated-owner' : 'dedicated-bridged',
+    get hostingWebRTC() { return latest.election?.hosting ?? false },
+    net,
+    db,
+    info: async (o) => await call<PeerInfo>('peer.info', [], o),
+    relayReady: async (o) => await call<PeerInfo>('peer.reserved', [], o),
+    async getToken(identity, o = {}) {
+      if (identity == null) return await call<string>('identity.defaultToken', [o.ttlMs ?? null], o)
+      const id = identity.publicKey.toString()
+      const challenge = await call<Uint8Array>('identity.challenge', [id], o)
+      const prefix = new TextEncoder().encode(TOKEN_CHALLENGE_PREFIX)
+      const data = new Uint8Array(prefix.length + challenge.length)
+      data.set(prefix)
+      data.set(challenge, prefix.length)
+      const signature = await identity.sign(data)
+      return await call<string>('identity.token', [id, challenge, signature, o.ttlMs ?? null], o)
+    },
+    verifyToken: async (token, o) => await call<TokenClaims>('identity.verifyToken', [token], o),
+    reconnect: async (o) => { await call('peer.kickRelays', [], o) },
+    call,
+    close() {
+      closed.abort(new ClientClosedError())
+      latest.link.close()
+    }
+  }
+  return client
+}

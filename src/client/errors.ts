@@ -1,0 +1,100 @@
+/**
+ * Errors of the client layer. Errors thrown in the worker cross the port as `{ name, message,
+ * code }` and are rebuilt here with the same `name` (and the class, when it is one of these), so
+ * callers branch on `err.name` as they would in-process.
+ */
+import { AbortError, WeftError } from '../core/errors.js'
+import type { WireError } from './protocol.js'
+
+export { AbortError }
+
+/** A call got no answer within its timeout. */
+export class CallTimeoutError extends WeftError {
+  static override readonly code: string = 'ERR_CALL_TIMEOUT'
+  constructor(message = 'the worker did not answer in time', options?: { cause?: unknown }) { super(message, options) }
+}
+
+/** The worker (or the tab that ran it) is gone; the call may or may not have been carried out. */
+export class WorkerGoneError extends WeftError {
+  static override readonly code: string = 'ERR_WORKER_GONE'
+  constructor(message = 'the worker is gone', options?: { cause?: unknown }) { super(message, options) }
+}
+
+/** The worker could not be started or reached. */
+export class WorkerStartError extends WeftError {
+  static override readonly code: string = 'ERR_WORKER_START'
+  constructor(message = 'the worker could not be started', options?: { cause?: unknown }) { super(message, options) }
+}
+
+/** The client was closed. */
+export class ClientClosedError extends WeftError {
+  static override readonly code: string = 'ERR_CLIENT_CLOSED'
+  constructor(message = 'the client is closed', options?: { cause?: unknown }) { super(message, options) }
+}
+
+/** A method the worker does not have (e.g. `db.*` before the db layer is composed in). */
+export class UnknownMethodError extends WeftError {
+  static override readonly code: string = 'ERR_UNKNOWN_METHOD'
+  constructor(message = 'unknown method', options?: { cause?: unknown }) { super(message, options) }
+}
+
+/** A token is malformed or its signature does not verify. */
+export class InvalidTokenError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_TOKEN'
+  constructor(message = 'invalid token', options?: { cause?: unknown }) { super(message, options) }
+}
+
+/** A token is past its expiry. */
+export class TokenExpiredError extends WeftError {
+  static override readonly code: string = 'ERR_TOKEN_EXPIRED'
+  constructor(message = 'the token has expired', options?: { cause?: unknown }) { super(message, options) }
+}
+
+/** A token challenge is unknown, expired, or its signature does not verify. */
+export class ChallengeFailedError extends WeftError {
+  static override readonly code: string = 'ERR_CHALLENGE_FAILED'
+  constructor(message = 'the signing challenge failed', options?: { cause?: unknown }) { super(message, options) }
+}
+
+/** An invite string is malformed or of an unknown version. */
+export class InvalidInviteError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_INVITE'
+  constructor(message = 'invalid invite', options?: { cause?: unknown }) { super(message, options) }
+}
+
+/** An error from the worker whose class the tab does not have: same name, message and code. */
+export class RemoteWorkerError extends WeftError {
+  static override readonly code: string = 'ERR_REMOTE'
+}
+
+const KNOWN: Record<string, new (message?: string) => WeftError> = {
+  AbortError, CallTimeoutError, WorkerGoneError, WorkerStartError, ClientClosedError, UnknownMethodError,
+  InvalidTokenError, TokenExpiredError, ChallengeFailedError, InvalidInviteError
+}
+
+/** The wire form of any thrown value (with up to 4 levels of causes). */
+export function toWireError(err: unknown, depth = 0): WireError {
+  if (err != null && typeof err === 'object') {
+    const e = err as { name?: unknown; message?: unknown; code?: unknown; stack?: unknown; cause?: unknown }
+    const out: WireError = {
+      name: typeof e.name === 'string' ? e.name : 'Error',
+      message: typeof e.message === 'string' ? e.message : String(err)
+    }
+    if (typeof e.code === 'string') out.code = e.code
+    if (typeof e.stack === 'string') out.stack = e.stack
+    if (e.cause != null && depth < 4) out.cause = toWireError(e.cause, depth + 1)
+    return out
+  }
+  return { name: 'Error', message: String(err) }
+}
+
+/** Rebuild an error that crossed the port. */
+export function fromWireError(wire: WireError): Error {
+  const Known = KNOWN[wire.name]
+  const err: Error & { code?: string } = Known != null ? new Known(wire.message) : new RemoteWorkerError(wire.message)
+  err.name = wire.name
+  if (wire.code != null) err.code = wire.code
+  if (wire.stack != null) err.stack = `${wire.name}: ${wire.message}\n    --- in the worker ---\n${wire.stack}`
+  if (wire.cause != null) Object.defineProperty(err, 'cause', { value: fromWireError(wire.cause), configurable: true, writable: true })
+  return err
+}

@@ -1,0 +1,20 @@
+/**
+ * The Weft client SDK: `connect()` finds or starts the browser peer (a SharedWorker shared by the
+ * origin's tabs, or a dedicated Worker run by one elected tab) and returns a typed client over
+ * Comlink. Everything that crosses the port is structured-cloneable: IDs and CIDs are strings.
+ */
+export { connect } from './connect.js'
+export type {
+  ConnectOptions, WeftClient, NetClient, DBSeam, TokenSigner, CreateThreadOptions, AddThreadOptions,
+  SubscribeOptions, CallOptions, Subscription
+} from './types.js'
+export type {
+  ClientRecord, ClientThreadInfo, ClientLogInfo, ClientSyncStatus, PeerStatus, ConnectionKind, PeerInfo,
+  TokenClaims, LogMessage
+} from './protocol.js'
+export { toInvite, fromInvite, MAX_INVITE_LENGTH } from './invite.js'
+export type { Invite, InviteSource } from './invite.js'
+export {
+  AbortError, CallTimeoutError, WorkerGoneError, WorkerStartError, ClientClosedError, UnknownMethodError,
+  InvalidTokenError, TokenExpiredError, ChallengeFailedError, InvalidInviteError, RemoteWorkerError
+} from './errors.js'

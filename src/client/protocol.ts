@@ -1,0 +1,170 @@
+/**
+ * What crosses the port between a tab and the worker. One link per tab (a MessagePort, or a
+ * BroadcastChannel bridge in the fallback without SharedWorker) carries tagged messages:
+ *
+ * - `rpc`: Comlink messages of the worker's {@link WorkerApi} (request/response);
+ * - `sub`: items of a subscription, pulled by credit (the tab grants, the worker spends);
+ * - `rtc`: the WebRTC host bridge (src/platform/rtc-protocol.browser.ts);
+ * - `log`: worker log lines forwarded to the tabs (Playwright cannot see a SharedWorker console).
+ *
+ * Everything here is structured-cloneable: no class instances, no CIDs (strings instead), no
+ * functions. Nothing is transferred, so a link can be bridged through a BroadcastChannel.
+ */
+
+/** Configuration of the browser peer, sent by the first tab that starts it. */
+export interface PeerConfig {
+  /** Name of the peer: its IndexedDB databases and worker scope. @default 'weft' */
+  name: string
+  /** Relay multiaddrs (ending in /p2p/<id>) to dial and hold a reservation on. */
+  relays: string[]
+  /** Dial and give out loopback/private addresses and plain ws:// to them (tests, LANs). @default false */
+  allowPrivate?: boolean
+  /** Direct WebRTC between browsers through a host tab. @default true */
+  webrtc?: boolean
+  /** Exchange heads with connected thread peers this often (ms). @default 10000 */
+  syncIntervalMs?: number
+  /** Logging namespaces enabled in the worker (`weft:*`), forwarded to the tabs. */
+  debug?: string
+  /** WebRTC stand-ins throw on members they do not implement (tests). @default false */
+  rtcStrict?: boolean
+}
+
+/** An error as it crosses the port: the name survives, so callers can branch on it. */
+export interface WireError {
+  name: string
+  message: string
+  code?: string
+  stack?: string
+  /** The error's cause, when it has one (e.g. IndexedDB's QuotaExceededError under a store error). */
+  cause?: WireError
+}
+
+export type Envelope = { ok: true; value: unknown } | { ok: false; error: WireError }
+
+/** What a tab learns when it attaches. */
+export interface AttachInfo {
+  peerId: string
+  /** The peer's default user identity (multibase public key). */
+  identity: string
+  /** Lock the worker holds for its lifetime: granted to a tab when the worker is gone. */
+  workerLock: string
+  /** Lock name of the WebRTC host election among the tabs of this worker. */
+  hostLock: string
+  /** How this worker runs. */
+  kind: 'shared-worker' | 'dedicated-worker'
+}
+
+/** The API the worker exposes to each tab through Comlink. Every call answers with an envelope. */
+export interface WorkerApi {
+  invoke(callId: number, method: string, args: unknown[], timeoutMs: number): Promise<Envelope>
+  cancel(callId: number): void
+}
+
+export type SubMessage =
+  /** tab → worker: may send `n` more items. */
+  | { c: 'sub'; id: number; credit: number }
+  /** tab → worker: stop. */
+  | { c: 'sub'; id: number; close: true }
+  /** worker → tab: items. */
+  | { c: 'sub'; id: number; items: unknown[] }
+  /** worker → tab: the stream ended (with an error, or normally). */
+  | { c: 'sub'; id: number; end: true; error?: WireError }
+
+export interface LogMessage {
+  c: 'log'
+  namespace: string
+  level: 'log' | 'error' | 'trace'
+  text: string
+}
+
+export interface RpcMessage {
+  c: 'rpc'
+  m: unknown
+}
+
+/** `rtc` messages: see src/platform/rtc-protocol.browser.ts. */
+export interface RtcEnvelope {
+  c: 'rtc'
+  m: unknown
+}
+
+export type LinkMessage = RpcMessage | SubMessage | LogMessage | RtcEnvelope
+
+/** Items per credit grant of a subscription. */
+export const SUB_WINDOW = 64
+
+/** A record as the client sees it: the CID as a string, no blocks. */
+export interface ClientRecord {
+  thread: string
+  log: string
+  cid: string
+  counter: number
+  origin: 'local' | 'remote'
+  time?: { wall: number; counter: number }
+  author?: string
+  body?: unknown
+}
+
+export interface ClientLogInfo {
+  id: string
+  publicKey: Uint8Array
+  addrs: string[]
+  head: { cid: string | undefined; counter: number }
+  managed: boolean
+}
+
+export interface ClientThreadInfo {
+  id: string
+  key: string
+  readable: boolean
+  logs: ClientLogInfo[]
+  addrs: string[]
+}
+
+/** How a thread peer is reached right now. */
+export type ConnectionKind = 'webrtc' | 'relayed' | 'relay-replicator' | 'direct' | 'none'
+
+export interface PeerStatus {
+  peer: string
+  connected: boolean
+  via: ConnectionKind
+}
+
+export interface ClientSyncStatus {
+  thread: string
+  /** False while no relay is connected and no thread peer either. */
+  online: boolean
+  peers: PeerStatus[]
+  /** Records created here not yet acknowledged by any thread peer. */
+  pendingPush: number
+  catchUp?: { peer: string; fetched: number; expected: number }
+  lastError?: { message: string; name: string; at: number }
+}
+
+export interface PeerInfo {
+  peerId: string
+  identity: string
+  /** Our multiaddrs (relay circuits included once the reservation is held). */
+  addrs: string[]
+  relays: Array<{ addr: string; peer: string; connected: boolean; reserved: boolean }>
+  /** A tab hosts WebRTC for the worker right now. */
+  rtcHost: boolean
+  connections: Array<{ peer: string; addr: string; via: ConnectionKind }>
+  tabs: number
+  kind: 'shared-worker' | 'dedicated-worker'
+  /** ms from worker start to peer ready / to the first relay reservation. */
+  timings: { startMs: number; reservationMs?: number }
+}
+
+export interface TokenClaims {
+  /** The identity the token names. */
+  sub: string
+  /** Peer ID of the worker that issued it. */
+  iss: string
+  /** Issued / expires, ms since the epoch. */
+  iat: number
+  exp: number
+}
+
+/** Bytes an identity signs to get a token: this prefix, then the challenge. */
+export const TOKEN_CHALLENGE_PREFIX = 'weft/token-challenge/1\n'

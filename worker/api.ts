@@ -1,0 +1,164 @@
+/**
+ * The methods and streams a tab can call on the worker: the Net API (with CIDs as strings),
+ * sync status, identity tokens and peer info. Each handler gets its arguments as sent and a
+ * context with the call's signal (the tab's abort, the call's timeout and the tab's death,
+ * combined). Further layers (the db) add their own tables through worker modules (host.ts).
+ */
+import { CID } from 'multiformats/cid'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { newThreadID, parseThreadID } from '../src/core/thread-id.js'
+import type { ThreadID } from '../src/core/types.js'
+import type { ClientSyncStatus, PeerInfo } from '../src/client/protocol.js'
+import type { BrowserPeer } from './peer.js'
+import { cloneable, toClientRecord, toClientThreadInfo } from './convert.js'
+import { connectionKind, peerKind } from './connections.js'
+import type { TokenIssuer } from './token.js'
+
+export interface CallContext {
+  signal: AbortSignal
+  /** Number of tabs attached to the worker. */
+  tabs: () => number
+  /** Open subscriptions of all tabs. */
+  streams: () => number
+}
+
+export type Handler = (args: unknown[], ctx: CallContext) => unknown
+export type StreamHandler = (args: unknown[], ctx: CallContext) => AsyncIterable<unknown>
+export type HandlerTable = Record<string, Handler>
+export type StreamTable = Record<string, StreamHandler>
+
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new TypeError(`${what} must be a string`)
+  return v
+}
+
+function tid(v: unknown): ThreadID {
+  return parseThreadID(str(v, 'thread ID'))
+}
+
+function opts(v: unknown): Record<string, unknown> {
+  return v != null && typeof v === 'object' ? v as Record<string, unknown> : {}
+}
+
+export async function syncStatus(peer: BrowserPeer, id: ThreadID): Promise<ClientSyncStatus> {
+  const s = await peer.net.syncStatus(id)
+  const relays = peer.relayPeers()
+  const peers = s.peers.map((p) => {
+    const via = peerKind(peer.libp2p, p.peer, relays)
+    return { peer: p.peer, connected: via !== 'none', via }
+  })
+  const relayUp = peer.relays.states().some((r) => r.connected)
+  const out: ClientSyncStatus = { thread: s.thread, online: relayUp || peers.some((p) => p.connected), peers, pendingPush: s.pendingPush }
+  if (s.catchUp != null) out.catchUp = { peer: s.catchUp.peer, fetched: s.catchUp.fetched, expected: s.catchUp.expected }
+  if (s.lastError != null) out.lastError = { ...s.lastError }
+  return out
+}
+
+export function peerInfo(peer: BrowserPeer, tabs: number): PeerInfo {
+  const relays = peer.relayPeers()
+  return {
+    peerId: peer.libp2p.peerId.toString(),
+    identity: peer.identity.publicKey.toString(),
+    addrs: peer.libp2p.getMultiaddrs().map((a) => a.toString()),
+    relays: peer.relays.states(),
+    rtcHost: peer.rtc?.hasHost ?? false,
+    connections: peer.libp2p.getConnections().filter((c) => c.status === 'open').map((c) => ({
+      peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), via: connectionKind(c, relays)
+    })),
+    tabs,
+    kind: peer.kind,
+    timings: { startMs: peer.timings.startMs, ...(peer.timings.reservationMs != null ? { reservationMs: peer.timings.reservationMs } : {}) }
+  }
+}
+
+/** Yields the status now and then whenever it changes (checked on connection events and every 250 ms). */
+async function * watchStatus(peer: BrowserPeer, id: ThreadID, signal: AbortSignal): AsyncGenerator<ClientSyncStatus> {
+  let last = ''
+  let wake: (() => void) | undefined
+  const poke = (): void => { wake?.() }
+  peer.libp2p.addEventListener('connection:open', poke)
+  peer.libp2p.addEventListener('connection:close', poke)
+  signal.addEventListener('abort', poke)
+  try {
+    while (!signal.aborted) {
+      const s = await syncStatus(peer, id)
+      const json = JSON.stringify(s)
+      if (json !== last) {
+        last = json
+        yield s
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 250)
+        wake = () => { clearTimeout(t); resolve() }
+      })
+      wake = undefined
+    }
+  } finally {
+    peer.libp2p.removeEventListener('connection:open', poke)
+    peer.libp2p.removeEventListener('connection:close', poke)
+    signal.removeEventListener('abort', poke)
+  }
+}
+
+export function netApi(peer: BrowserPeer, tokens: TokenIssuer): { handlers: HandlerTable; streams: StreamTable } {
+  const { net } = peer
+  const handlers: HandlerTable = {
+    'peer.info': (_args, ctx) => peerInfo(peer, ctx.tabs()),
+    'peer.kickRelays': () => { peer.relays.kick() },
+    'peer.reserved': async (_args, ctx) => { await peer.relays.reserved({ signal: ctx.signal }); return peerInfo(peer, ctx.tabs()) },
+    'peer.ping': async ([peerId, count], { signal }) => {
+      const ping = (peer.libp2p.services as { ping?: { ping(p: unknown, o?: { signal?: AbortSignal }): Promise<number> } }).ping
+      if (ping == null) throw new TypeError('no ping service')
+      const target = peerIdFromString(str(peerId, 'peer ID'))
+      const rtts: number[] = []
+      for (let i = 0; i < (typeof count === 'number' ? count : 10); i++) {
+        const t0 = performance.now()
+        await ping.ping(target, { signal })
+        rtts.push(performance.now() - t0)
+      }
+      return rtts
+    },
+    'peer.sessions': (_args, ctx) => ({ tabs: ctx.tabs(), streams: ctx.streams() }),
+    'peer.rtcStats': () => ({ hasHost: peer.rtc?.hasHost ?? false, peerConnections: peer.rtc?.peerConnections ?? 0, ...(peer.upgrader?.stats ?? {}) }),
+
+    'net.createThread': async ([id, o], { signal }) => {
+      const options = opts(o)
+      const threadId = id == null ? newThreadID() : tid(id)
+      return toClientThreadInfo(await net.createThread(threadId, { signal, ...(typeof options.threadKey === 'string' ? { threadKey: options.threadKey } : {}) }))
+    },
+    'net.addThread': async ([address, o], { signal }) => {
+      const options = opts(o)
+      return toClientThreadInfo(await net.addThread(str(address, 'thread address'), { signal, threadKey: str(options.threadKey, 'threadKey') }))
+    },
+    'net.getThread': async ([id], { signal }) => toClientThreadInfo(await net.getThread(tid(id), { signal })),
+    'net.listThreads': async (_args, { signal }) => await net.listThreads({ signal }),
+    'net.pullThread': async ([id], { signal }) => { await net.pullThread(tid(id), { signal }) },
+    'net.deleteThread': async ([id], { signal }) => { await net.deleteThread(tid(id), { signal }) },
+    'net.addReplicator': async ([id, addr], { signal }) => await net.addReplicator(tid(id), str(addr, 'replicator address'), { signal }),
+    'net.createRecord': async ([id, body], { signal }) => toClientRecord(await net.createRecord(tid(id), body, { signal })),
+    'net.getRecord': async ([id, cid], { signal }) => toClientRecord(await net.getRecord(tid(id), CID.parse(str(cid, 'CID')), { signal })),
+    'net.syncStatus': async ([id]) => await syncStatus(peer, tid(id)),
+    'net.stats': () => cloneable(net.stats()),
+
+    'identity.default': () => peer.identity.publicKey.toString(),
+    'identity.challenge': ([identity]) => tokens.challenge(str(identity, 'identity')),
+    'identity.token': async ([identity, challenge, signature, ttlMs]) => {
+      if (!(challenge instanceof Uint8Array) || !(signature instanceof Uint8Array)) throw new TypeError('challenge and signature must be bytes')
+      return await tokens.issue(str(identity, 'identity'), challenge, signature, typeof ttlMs === 'number' ? ttlMs : undefined)
+    },
+    'identity.defaultToken': async ([ttlMs]) => await tokens.issueTrusted(peer.identity.publicKey.toString(), typeof ttlMs === 'number' ? ttlMs : undefined),
+    'identity.verifyToken': async ([token]) => await tokens.verify(str(token, 'token'))
+  }
+  const streams: StreamTable = {
+    'net.subscribe': (args, { signal }) => {
+      const options = opts(args[0])
+      const threads = Array.isArray(options.threads) ? options.threads.map(tid) : undefined
+      const source = net.subscribe({ signal, ...(threads != null ? { threads } : {}) })
+      return (async function * () {
+        for await (const r of source) yield toClientRecord(r)
+      })()
+    },
+    'net.watchSyncStatus': (args, { signal }) => watchStatus(peer, tid(args[0]), signal)
+  }
+  return { handlers, streams }
+}
