@@ -4,6 +4,7 @@
  */
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { sha256 as coreSha256 } from '#weft/crypto'
 import type { Block } from '../core/types.js'
 import { InvalidBlockError } from './errors.js'
 import { equalBytes } from './keys.js'
@@ -33,8 +34,8 @@ export function checkBlockShape(block: unknown, what: string): Block {
 /** A sha2-256 digest function (synchronous where the platform allows it). */
 export type Sha256 = (bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>
 
-/** multiformats' sha2-256: node:crypto in Node (synchronous), WebCrypto in browsers. */
-export const defaultSha256: Sha256 = (bytes) => sha256.encode(bytes)
+/** The core's sha2-256 (`#weft/crypto`): Node's one-shot hash in Node, noble/WebCrypto in browsers. */
+export const defaultSha256: Sha256 = coreSha256
 
 /** Verify that every block's bytes hash to its CID. */
 export async function verifyBlocks(blocks: readonly Block[], hash: Sha256 = defaultSha256): Promise<void> {

@@ -6,8 +6,6 @@
  * neither environment loads the other's dependency:
  * - `src/store/level.js` — `levelStore({ path })`, LevelDB through classic-level (Node only);
  * - `src/store/idb.js` — `idbStore({ name })`, IndexedDB through idb (browsers, workers);
- * - `src/store/node-sha256.js` — `nodeSha256`, a faster block hash for Node composition roots
- *   (`createLogStore(kv, { sha256: nodeSha256 })`).
  *
  * Storage layout and semantics: docs/STORAGE.md.
  */
