@@ -1,8 +1,10 @@
 /**
- * In-memory KV backend for ephemeral peers and tests: a sorted array with binary search.
- * Values are copied in and out, so callers cannot alter stored bytes through a shared buffer.
- * Batches are atomic: they are validated first and then applied synchronously.
+ * In-memory KV backend for ephemeral peers and tests: a B+ tree (sorted-btree) ordered bytewise,
+ * so puts, deletes and seeks stay O(log n) on large stores. Values are copied in and out, so
+ * callers cannot alter stored bytes through a shared buffer. Batches are atomic: they are
+ * validated first and then applied synchronously.
  */
+import BTreeModule from 'sorted-btree'
 import { logger } from '../core/logger.js'
 import { compareBytes } from './keys.js'
 import type { KVStore } from './kv.js'
@@ -10,55 +12,35 @@ import { guardBackend, type Bound, type KVBackend, type NormalizedRange } from '
 
 const log = logger('weft:store:memory')
 
-interface Entry {
-  key: Uint8Array
-  value: Uint8Array
-}
+// sorted-btree is CommonJS with `exports.default`: Node's ESM loader hands back the exports object,
+// bundlers the class itself.
+const BTree = (BTreeModule as unknown as { default?: typeof BTreeModule }).default ?? BTreeModule
 
 /** Create an empty in-memory {@link KVStore}. Its contents are lost when it is closed. */
 export function memoryStore(): KVStore {
-  let entries: Entry[] = []
-
-  /** Index of the first entry whose key is >= key (or > key when `after`). */
-  const search = (key: Uint8Array, after: boolean): number => {
-    let lo = 0
-    let hi = entries.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const c = compareBytes((entries[mid] as Entry).key, key)
-      if (c < 0 || (after && c === 0)) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
-
-  const find = (key: Uint8Array): Entry | undefined => {
-    const i = search(key, false)
-    const e = entries[i]
-    return e !== undefined && compareBytes(e.key, key) === 0 ? e : undefined
-  }
+  let tree = new BTree<Uint8Array, Uint8Array>(undefined, compareBytes)
 
   const putSync = (key: Uint8Array, value: Uint8Array): void => {
-    const i = search(key, false)
-    const e = entries[i]
-    const copy = value.slice()
-    if (e !== undefined && compareBytes(e.key, key) === 0) e.value = copy
-    else entries.splice(i, 0, { key: key.slice(), value: copy })
+    tree.set(key.slice(), value.slice())
   }
 
   const deleteSync = (key: Uint8Array): void => {
-    const i = search(key, false)
-    const e = entries[i]
-    if (e !== undefined && compareBytes(e.key, key) === 0) entries.splice(i, 1)
+    tree.delete(key)
   }
 
-  /** First index inside `lower` (ascending scans). */
-  const startIndex = (lower: Bound | undefined): number =>
-    lower === undefined ? 0 : search(lower.key, !lower.inclusive)
+  /** The first key inside `lower` (ascending), or undefined. */
+  const first = (lower: Bound | undefined): Uint8Array | undefined => {
+    if (lower === undefined) return tree.minKey()
+    if (lower.inclusive && tree.has(lower.key)) return lower.key
+    return tree.nextHigherKey(lower.key)
+  }
 
-  /** Last index inside `upper` (descending scans), -1 if none. */
-  const endIndex = (upper: Bound | undefined): number =>
-    upper === undefined ? entries.length - 1 : search(upper.key, upper.inclusive) - 1
+  /** The last key inside `upper` (descending), or undefined. */
+  const last = (upper: Bound | undefined): Uint8Array | undefined => {
+    if (upper === undefined) return tree.maxKey()
+    if (upper.inclusive && tree.has(upper.key)) return upper.key
+    return tree.nextLowerKey(upper.key)
+  }
 
   const inLower = (key: Uint8Array, lower: Bound | undefined): boolean => {
     if (lower === undefined) return true
@@ -73,8 +55,8 @@ export function memoryStore(): KVStore {
   }
 
   const backend: KVBackend = {
-    get: async (key) => find(key)?.value.slice(),
-    getMany: async (keys) => keys.map((k) => find(k)?.value.slice()),
+    get: async (key) => tree.get(key)?.slice(),
+    getMany: async (keys) => keys.map((k) => tree.get(k)?.slice()),
     put: async (key, value) => putSync(key, value),
     delete: async (key) => deleteSync(key),
     batch: async (ops) => {
@@ -84,28 +66,30 @@ export function memoryStore(): KVStore {
       }
     },
 
-    // Each step re-searches from the last key yielded, so writes between steps are tolerated.
+    // Each step seeks from the last key yielded, so writes between steps are tolerated.
     async * range(range: NormalizedRange) {
       let { lower, upper } = range
       let count = 0
       while (count < range.limit) {
-        let entry: Entry | undefined
+        let key: Uint8Array | undefined
         if (range.reverse) {
-          entry = entries[endIndex(upper)]
-          if (entry === undefined || !inLower(entry.key, lower)) return
-          upper = { key: entry.key, inclusive: false }
+          key = last(upper)
+          if (key === undefined || !inLower(key, lower)) return
+          upper = { key, inclusive: false }
         } else {
-          entry = entries[startIndex(lower)]
-          if (entry === undefined || !inUpper(entry.key, upper)) return
-          lower = { key: entry.key, inclusive: false }
+          key = first(lower)
+          if (key === undefined || !inUpper(key, upper)) return
+          lower = { key, inclusive: false }
         }
+        const value = tree.get(key)
+        if (value === undefined) continue
         count++
-        yield [entry.key.slice(), entry.value.slice()]
+        yield [key.slice(), value.slice()]
       }
     },
 
     close: async () => {
-      entries = []
+      tree = new BTree<Uint8Array, Uint8Array>(undefined, compareBytes)
       log('closed')
     }
   }
