@@ -1,0 +1,161 @@
+/**
+ * Document database throughput and latency in Node, on LevelDB:
+ *   create_single_txn_per_s   sequential one-instance creates, each its own transaction (one record,
+ *                             durable in the log store and applied when it resolves); a createPeer
+ *                             with a LevelDB repo, documents in their own LevelDB
+ *   create_bulk_docs_per_s    10,000 instances in one write transaction (one record)
+ *   query_indexed_eq_100k_ms  median of equality queries on an indexed field over 100,000 instances
+ *   query_scan_100k_ms        median of a query on an unindexed field over 100,000 instances
+ *   late_event_replay_ms      applying a remote event that sorts before 1,000 applied events
+ *                             (rewind 1,000, apply, replay 1,000), in-process net, LevelDB
+ * Register with `db: async () => (await import('./db.js')).default` in bench/index.ts.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createPeer, type Peer } from '../src/node/peer.js'
+import { levelStore } from '../src/store/level.js'
+import type { KVStore } from '../src/store/kv.js'
+import { createDBManager, createSandbox, dbNetFromNet, where, type Database, type DBManager, type Sandbox } from '../src/db/index.js'
+import { createFakeNet, createFakeWorld } from '../test/db/fake-net.js'
+import { median, round, type Metric, type Suite } from './index.js'
+
+const PEOPLE = {
+  name: 'People',
+  schema: {
+    type: 'object',
+    properties: { _id: { type: 'string' }, name: { type: 'string' }, email: { type: 'string' }, age: { type: 'integer' }, city: { type: 'string' } },
+    required: ['name']
+  },
+  indexes: [{ path: 'email', unique: true }]
+}
+
+const person = (i: number): Record<string, unknown> => ({ name: `person ${i}`, email: `p${i}@example.com`, age: i % 90, city: `city-${i % 1000}` })
+
+interface Setup { peer: Peer; docs: KVStore; manager: DBManager; db: Database; dir: string }
+
+async function setup(sandbox: Sandbox): Promise<Setup> {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-bench-db-'))
+  const peer = await createPeer({ repo: join(dir, 'peer'), allowPrivateAddrs: true, syncIntervalMs: 0 })
+  const docs = await levelStore({ path: join(dir, 'docs') })
+  const manager = await createDBManager({ net: dbNetFromNet(peer.net, peer.logStore), kv: docs, sandbox })
+  const db = await manager.newDB(undefined, { collections: [PEOPLE] })
+  return { peer, docs, manager, db, dir }
+}
+
+async function teardown(s: Setup): Promise<void> {
+  await s.manager.close()
+  await s.docs.close()
+  await s.peer.stop()
+  await rm(s.dir, { recursive: true, force: true })
+}
+
+async function fill(db: Database, n: number, offset = 0): Promise<void> {
+  for (let i = 0; i < n; i += 5_000) {
+    const txn = db.writeTransaction('People')
+    await txn.start()
+    await txn.create(Array.from({ length: Math.min(5_000, n - i) }, (_, j) => person(offset + i + j)))
+    await txn.end()
+  }
+}
+
+async function lateEventReplay(sandbox: Sandbox): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-bench-late-'))
+  const world = createFakeWorld()
+  let now = Date.now()
+  const netA = createFakeNet(world, 'a', { now: () => now })
+  const netB = createFakeNet(world, 'b', { now: () => now - 60_000 })
+  const storeA = await levelStore({ path: join(dir, 'a') })
+  const storeB = await levelStore({ path: join(dir, 'b') })
+  const a = await createDBManager({ net: netA, kv: storeA, sandbox })
+  const b = await createDBManager({ net: netB, kv: storeB, sandbox })
+  try {
+    const dbA = await a.newDB(undefined, { collections: [PEOPLE] })
+    const dbB = await b.newDBFromAddr(`fake://a/${dbA.id}`, (await a.getDBInfo(dbA.id)).key)
+    now += 1_000
+    await dbB.create('People', [person(1_000_000)])
+    for (let i = 0; i < 1_000; i++) await dbA.create('People', [person(i)])
+    const late = netB.held(dbA.id).filter((r) => r.log !== netA.held(dbA.id)[0]!.log)
+    const t0 = performance.now()
+    for (const r of late) netA.deliver(r)
+    await dbA.sync()
+    const ms = performance.now() - t0
+    if ((await dbA.find('People', {})).length !== 1_001) throw new Error('late event not applied')
+    return ms
+  } finally {
+    await a.close()
+    await b.close()
+    await storeA.close()
+    await storeB.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const suite: Suite = async (runs) => {
+  const sandbox = await createSandbox()
+  const single: number[] = []
+  const bulk: number[] = []
+  const indexed: number[] = []
+  const scan: number[] = []
+  const late: number[] = []
+  try {
+    for (let r = 0; r < runs; r++) {
+      const s = await setup(sandbox)
+      try {
+        for (let i = 0; i < 200; i++) await s.db.create('People', [person(-1 - i)]) // warm up
+        const n = 3_000
+        let t = performance.now()
+        for (let i = 0; i < n; i++) await s.db.create('People', [person(i)])
+        single.push(n / ((performance.now() - t) / 1000))
+
+        t = performance.now()
+        const txn = s.db.writeTransaction('People')
+        await txn.start()
+        await txn.create(Array.from({ length: 10_000 }, (_, i) => person(10_000 + i)))
+        await txn.end()
+        bulk.push(10_000 / ((performance.now() - t) / 1000))
+
+        await fill(s.db, 100_000 - 13_000 - 200, 20_000)
+        const samples: number[] = []
+        for (let i = 0; i < 300; i++) {
+          const email = `p${(i * 7919) % 100_000}@example.com`
+          const q0 = performance.now()
+          await s.db.find('People', where('email').eq(email))
+          samples.push(performance.now() - q0)
+        }
+        indexed.push(median(samples.slice(50)))
+        const scans: number[] = []
+        for (let i = 0; i < 5; i++) {
+          const q0 = performance.now()
+          const found = await s.db.find('People', where('age').eq(42 + i))
+          scans.push(performance.now() - q0)
+          if (found.length === 0) throw new Error('scan found nothing')
+        }
+        scan.push(median(scans))
+      } finally {
+        await teardown(s)
+      }
+      late.push(await lateEventReplay(sandbox))
+    }
+  } finally {
+    sandbox.dispose()
+  }
+  const out: Metric[] = [
+    { metric: 'create_single_txn_per_s', value: round(median(single), 0), unit: 'txn/s' },
+    { metric: 'create_bulk_docs_per_s', value: round(median(bulk), 0), unit: 'docs/s' },
+    { metric: 'query_indexed_eq_100k_ms', value: round(median(indexed), 3), unit: 'ms' },
+    { metric: 'query_scan_100k_ms', value: round(median(scan), 1), unit: 'ms' },
+    { metric: 'late_event_replay_ms', value: round(median(late), 1), unit: 'ms' }
+  ]
+  return out
+}
+
+export default suite
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const runs = Number(process.argv[2] ?? 1)
+  suite(runs).then((metrics) => {
+    for (const m of metrics) console.log(JSON.stringify({ suite: 'db', ...m }))
+    process.exit(0)
+  }, (err: unknown) => { console.error(err); process.exit(1) })
+}

@@ -1,0 +1,62 @@
+/**
+ * A key-value store wrapper that keeps the values under one prefix (a DB's collection configs)
+ * in memory. Every write of the DB goes through it, so the cache follows the store: reads of
+ * configs, made on every operation, cost no store round trip.
+ */
+import type { BatchOp, KVStore } from '../store/kv.js'
+import { startsWith } from '../store/keys.js'
+import { keyString as str } from './overlay.js'
+
+
+export function cachingStore(store: KVStore, prefix: Uint8Array): KVStore {
+  const cache = new Map<string, Uint8Array | null>()
+  const note = (key: Uint8Array, value: Uint8Array | null): void => {
+    if (startsWith(key, prefix)) cache.set(str(key), value)
+  }
+  return {
+    async get(key, options) {
+      if (!startsWith(key, prefix)) return await store.get(key, options)
+      const s = str(key)
+      const hit = cache.get(s)
+      if (hit !== undefined) return hit ?? undefined
+      const v = await store.get(key, options)
+      cache.set(s, v ?? null)
+      return v
+    },
+    async getMany(keys, options) {
+      const out: Array<Uint8Array | undefined> = new Array(keys.length)
+      const missing: number[] = []
+      keys.forEach((k, i) => {
+        const hit = startsWith(k, prefix) ? cache.get(str(k)) : undefined
+        if (hit !== undefined) out[i] = hit ?? undefined
+        else missing.push(i)
+      })
+      if (missing.length > 0) {
+        const values = await store.getMany(missing.map((i) => keys[i]!), options)
+        missing.forEach((i, j) => {
+          out[i] = values[j]
+          note(keys[i]!, values[j] ?? null)
+        })
+      }
+      return out
+    },
+    async put(key, value, options) {
+      cache.delete(str(key))
+      await store.put(key, value, options)
+      note(key, value)
+    },
+    async delete(key, options) {
+      cache.delete(str(key))
+      await store.delete(key, options)
+      note(key, null)
+    },
+    async batch(ops: readonly BatchOp[], options) {
+      // Forget first: a failed batch must not leave values it did not write.
+      for (const op of ops) if (startsWith(op.key, prefix)) cache.delete(str(op.key))
+      await store.batch(ops, options)
+      for (const op of ops) note(op.key, op.type === 'put' ? op.value : null)
+    },
+    range: (options) => store.range(options),
+    close: async () => { await store.close() }
+  }
+}

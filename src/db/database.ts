@@ -1,0 +1,177 @@
+/**
+ * The public face of one DB: collection management, instance operations (each its own write
+ * transaction, i.e. one record), queries, transactions and listeners. Collection definitions are
+ * events in the thread like instance writes, so a peer that joins gets them.
+ */
+import type { ThreadID } from '../core/types.js'
+import { applyOps } from './apply.js'
+import type { DatabaseCore } from './db.js'
+import { configToJSON, type Op } from './event.js'
+import { Overlay, storeReader } from './overlay.js'
+import { checkName, normalizeConfig } from './schema.js'
+import { listConfigs } from './state.js'
+import { requireConfig, type ReadTransaction, type WriteTransaction } from './txn.js'
+import type {
+  CollectionConfig, CollectionInfo, IndexConfig, InstanceID, JSONObject, ListenEvent, ListenFilter, ListenOptions, QueryExplain,
+  QueryJSON, ReadOptions, Rejection
+} from './types.js'
+
+/** One collection's operations (the Go `Collection` style). */
+export interface Collection {
+  readonly name: string
+  create(instances: object[], options?: ReadOptions): Promise<InstanceID[]>
+  save(instances: object[], options?: ReadOptions): Promise<void>
+  delete(ids: InstanceID[], options?: ReadOptions): Promise<void>
+  has(ids: InstanceID[], options?: ReadOptions): Promise<boolean>
+  find(query?: QueryJSON, options?: ReadOptions): Promise<JSONObject[]>
+  findByID(id: InstanceID, options?: ReadOptions): Promise<JSONObject>
+  verify(instances: object[], options?: ReadOptions): Promise<void>
+  explain(query?: QueryJSON, options?: ReadOptions): Promise<QueryExplain>
+  readTransaction(options?: ReadOptions): ReadTransaction
+  writeTransaction(options?: ReadOptions): WriteTransaction
+}
+
+export interface Database {
+  readonly id: ThreadID
+  /** The author identity of this peer's records (the `writer` validators see). */
+  readonly identity: string | undefined
+  newCollection(config: CollectionConfig): Promise<void>
+  updateCollection(config: CollectionConfig): Promise<void>
+  deleteCollection(name: string): Promise<void>
+  getCollectionInfo(name: string): Promise<CollectionInfo>
+  /** User indexes (without `_id`). */
+  getCollectionIndexes(name: string): Promise<IndexConfig[]>
+  listCollections(): Promise<CollectionInfo[]>
+  collection(name: string): Collection
+  create(collection: string, instances: object[], options?: ReadOptions): Promise<InstanceID[]>
+  save(collection: string, instances: object[], options?: ReadOptions): Promise<void>
+  delete(collection: string, ids: InstanceID[], options?: ReadOptions): Promise<void>
+  has(collection: string, ids: InstanceID[], options?: ReadOptions): Promise<boolean>
+  find(collection: string, query?: QueryJSON, options?: ReadOptions): Promise<JSONObject[]>
+  findByID(collection: string, id: InstanceID, options?: ReadOptions): Promise<JSONObject>
+  verify(collection: string, instances: object[], options?: ReadOptions): Promise<void>
+  /** Run a query and say how it was answered (plan, instances and index entries read). */
+  explain(collection: string, query?: QueryJSON, options?: ReadOptions): Promise<QueryExplain>
+  readTransaction(collection: string, options?: ReadOptions): ReadTransaction
+  writeTransaction(collection: string, options?: ReadOptions): WriteTransaction
+  listen(filters?: ListenFilter[], options?: ListenOptions): AsyncIterable<ListenEvent>
+  /** Events of the thread this DB refused, oldest first. */
+  conflicts(): Promise<Rejection[]>
+  /** Apply every record the log store holds that the DB has not applied yet. */
+  sync(options?: { signal?: AbortSignal }): Promise<void>
+  /** SHA-256 (hex) of the replicated state (configs, instances, index entries). */
+  stateHash(): Promise<string>
+  /** The last failure of applying received records in the background (they wait for the next sync). */
+  lastError(): Error | undefined
+  close(): Promise<void>
+}
+
+/** Commit ops as one event, validated first against the current state. */
+export async function commitEvent(core: DatabaseCore, ops: Op[]): Promise<void> {
+  const { host } = core
+  host.assertOpen()
+  await core.lock.run('write', async () => {
+    const ov = new Overlay(storeReader(host.store))
+    const result = await applyOps(ov, { layout: host.layout, sandbox: host.sandbox, writer: host.writer, timestamp: host.provisionalTime() }, ops)
+    await host.commit(ops, ov, result)
+  })
+}
+
+/** Create the collections among `configs` that do not exist yet, as one event. */
+export async function createCollections(core: DatabaseCore, configs: readonly CollectionConfig[]): Promise<void> {
+  const existing = new Set((await listConfigs(storeReader(core.host.store), core.layout)).map((c) => c.name))
+  const ops: Op[] = []
+  for (const c of configs) {
+    const info = normalizeConfig(c)
+    if (existing.has(info.name)) continue
+    existing.add(info.name)
+    ops.push({ t: 'newCollection', c: info.name, config: configToJSON(info) })
+  }
+  if (ops.length > 0) await commitEvent(core, ops)
+}
+
+export function createDatabase(core: DatabaseCore): Database {
+  const { host } = core
+  const commitOps = async (ops: Op[]): Promise<void> => { await commitEvent(core, ops) }
+
+  async function withWrite<T>(collection: string, options: ReadOptions | undefined, fn: (t: WriteTransaction) => Promise<T>, keep = true): Promise<T> {
+    const txn = core.writeTransaction(collection, options)
+    await txn.start()
+    try {
+      const out = await fn(txn)
+      if (keep) await txn.end()
+      else await txn.discard()
+      return out
+    } catch (err) {
+      await txn.discard()
+      throw err
+    }
+  }
+
+  async function withRead<T>(collection: string, options: ReadOptions | undefined, fn: (t: ReadTransaction) => Promise<T>): Promise<T> {
+    const txn = core.readTransaction(collection, options)
+    await txn.start()
+    try {
+      return await fn(txn)
+    } finally {
+      await txn.end()
+    }
+  }
+
+  const db: Database = {
+    id: core.id,
+    identity: core.writer,
+    async newCollection(config) {
+      const info = normalizeConfig(config)
+      await commitOps([{ t: 'newCollection', c: info.name, config: configToJSON(info) }])
+    },
+    async updateCollection(config) {
+      const info = normalizeConfig(config)
+      await commitOps([{ t: 'updateCollection', c: info.name, config: configToJSON(info) }])
+    },
+    async deleteCollection(name) {
+      await commitOps([{ t: 'deleteCollection', c: checkName(name, 'collection name') }])
+    },
+    async getCollectionInfo(name) {
+      return await core.lock.run('read', async () => structuredClone(await requireConfig(storeReader(host.store), host.layout, name)))
+    },
+    async getCollectionIndexes(name) {
+      return (await db.getCollectionInfo(name)).indexes
+    },
+    async listCollections() {
+      return await core.lock.run('read', async () => structuredClone(await listConfigs(storeReader(host.store), host.layout)))
+    },
+    collection(name) {
+      return {
+        name,
+        create: async (instances, options) => await db.create(name, instances, options),
+        save: async (instances, options) => { await db.save(name, instances, options) },
+        delete: async (ids, options) => { await db.delete(name, ids, options) },
+        has: async (ids, options) => await db.has(name, ids, options),
+        find: async (query, options) => await db.find(name, query, options),
+        findByID: async (id, options) => await db.findByID(name, id, options),
+        verify: async (instances, options) => { await db.verify(name, instances, options) },
+        explain: async (query, options) => await db.explain(name, query, options),
+        readTransaction: (options) => db.readTransaction(name, options),
+        writeTransaction: (options) => db.writeTransaction(name, options)
+      }
+    },
+    create: async (collection, instances, options) => await withWrite(collection, options, async (t) => await t.create(instances)),
+    save: async (collection, instances, options) => { await withWrite(collection, options, async (t) => { await t.save(instances) }) },
+    delete: async (collection, ids, options) => { await withWrite(collection, options, async (t) => { await t.delete(ids) }) },
+    verify: async (collection, instances, options) => { await withWrite(collection, options, async (t) => { await t.verify(instances) }, false) },
+    has: async (collection, ids, options) => await withRead(collection, options, async (t) => await t.has(ids)),
+    find: async (collection, query, options) => await withRead(collection, options, async (t) => await t.find(query)),
+    findByID: async (collection, id, options) => await withRead(collection, options, async (t) => await t.findByID(id)),
+    explain: async (collection, query, options) => await withRead(collection, options, async (t) => await t.explain(query)),
+    readTransaction: (collection, options) => core.readTransaction(collection, options),
+    writeTransaction: (collection, options) => core.writeTransaction(collection, options),
+    listen: (filters, options) => core.listen(filters, options),
+    conflicts: async () => await core.conflicts(),
+    sync: async (options) => { await core.sync(options) },
+    stateHash: async () => await core.stateHash(),
+    lastError: () => core.lastError(),
+    close: async () => { await core.close() }
+  }
+  return db
+}

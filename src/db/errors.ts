@@ -1,0 +1,170 @@
+/**
+ * Errors of the document database layer. Every error is a named class with a stable `code`;
+ * callers branch on `err.name` (it survives a worker boundary). Rejections of events, local or
+ * remote, carry the same names, so a conflict read back later says why an event was refused.
+ */
+import { WeftError } from '../core/errors.js'
+
+type Options = { cause?: unknown }
+
+/** A DB or collection name does not match `^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$`. */
+export class InvalidNameError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_NAME'
+  constructor(message = 'name may only contain alphanumeric characters or non-consecutive hyphens, and cannot begin or end with a hyphen', options?: Options) { super(message, options) }
+}
+
+/** A collection schema does not compile, or does not define `_id` as a string. */
+export class InvalidSchemaError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_SCHEMA'
+  constructor(message = 'the collection schema _id property must be a string', options?: Options) { super(message, options) }
+}
+
+/** An index definition is malformed, targets `_id`, or targets a path of a non-indexable type. */
+export class InvalidIndexError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_INDEX'
+  constructor(message = 'value not indexable', options?: Options) { super(message, options) }
+}
+
+/** A write validator or read filter body does not compile. */
+export class InvalidValidatorError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_VALIDATOR'
+  constructor(message = 'the validator or filter does not compile', options?: Options) { super(message, options) }
+}
+
+/** An instance does not match its collection's JSON Schema. */
+export class SchemaValidationError extends WeftError {
+  static override readonly code: string = 'ERR_SCHEMA_VALIDATION'
+  constructor(message = "instance doesn't correspond to schema", options?: Options) { super(message, options) }
+}
+
+/** An instance is not a JSON object (functions, NaN, cycles…) or its `_id` is missing or not a string. */
+export class InvalidInstanceError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_INSTANCE'
+  constructor(message = 'invalid instance', options?: Options) { super(message, options) }
+}
+
+export class CollectionNotFoundError extends WeftError {
+  static override readonly code: string = 'ERR_COLLECTION_NOT_FOUND'
+  constructor(message = 'collection not found', options?: Options) { super(message, options) }
+}
+
+export class CollectionExistsError extends WeftError {
+  static override readonly code: string = 'ERR_COLLECTION_EXISTS'
+  constructor(message = 'collection already registered', options?: Options) { super(message, options) }
+}
+
+/** A unique index already holds the value (or a unique index cannot be added over duplicates). */
+export class UniqueConstraintError extends WeftError {
+  static override readonly code: string = 'ERR_UNIQUE_CONSTRAINT'
+  constructor(message = 'unique constraint violation', options?: Options) { super(message, options) }
+}
+
+export class InstanceNotFoundError extends WeftError {
+  static override readonly code: string = 'ERR_INSTANCE_NOT_FOUND'
+  constructor(message = 'instance not found', options?: Options) { super(message, options) }
+}
+
+/** A create names an `_id` that the collection already holds. */
+export class InstanceExistsError extends WeftError {
+  static override readonly code: string = 'ERR_INSTANCE_EXISTS'
+  constructor(message = "can't create already existing instance", options?: Options) { super(message, options) }
+}
+
+/** A query is malformed: unknown operation, bad value, bad path, bad sort/limit/skip/index. */
+export class InvalidQueryError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_QUERY'
+  constructor(message = 'invalid query', options?: Options) { super(message, options) }
+}
+
+/** An instance is larger than `MAX_DOCUMENT_BYTES` as canonical JSON. */
+export class OversizedDocumentError extends WeftError {
+  static override readonly code: string = 'ERR_OVERSIZED_DOCUMENT'
+  constructor(message = 'instance is larger than allowed', options?: Options) { super(message, options) }
+}
+
+/** A transaction does not fit in one record body (the net layer's body limit). */
+export class OversizedTransactionError extends WeftError {
+  static override readonly code: string = 'ERR_OVERSIZED_TRANSACTION'
+  constructor(message = 'transaction is larger than one record allows', options?: Options) { super(message, options) }
+}
+
+/** The collection's write validator returned something other than `true`. */
+export class ValidatorRejectedError extends WeftError {
+  static override readonly code: string = 'ERR_VALIDATOR_REJECTED'
+  constructor(message = 'app denied net record body', options?: Options) { super(message, options) }
+}
+
+/** A write validator or read filter threw. */
+export class ValidatorError extends WeftError {
+  static override readonly code: string = 'ERR_VALIDATOR'
+  constructor(message = 'the validator threw', options?: Options) { super(message, options) }
+}
+
+/** A write validator or read filter ran past its operation budget. */
+export class ValidatorTimeoutError extends WeftError {
+  static override readonly code: string = 'ERR_VALIDATOR_TIMEOUT'
+  constructor(message = 'the validator ran past its time budget', options?: Options) { super(message, options) }
+}
+
+/** A write validator or read filter allocated past its memory limit. */
+export class ValidatorMemoryError extends WeftError {
+  static override readonly code: string = 'ERR_VALIDATOR_MEMORY'
+  constructor(message = 'the validator ran past its memory limit', options?: Options) { super(message, options) }
+}
+
+/** The transaction was discarded; nothing more can be done with it. */
+export class TransactionDiscardedError extends WeftError {
+  static override readonly code: string = 'ERR_TRANSACTION_DISCARDED'
+  constructor(message = "can't commit discarded txn", options?: Options) { super(message, options) }
+}
+
+/** The transaction has ended (committed or released), or was never started. */
+export class TransactionClosedError extends WeftError {
+  static override readonly code: string = 'ERR_TRANSACTION_CLOSED'
+  constructor(message = 'the transaction is not active', options?: Options) { super(message, options) }
+}
+
+/** A write operation was attempted in a read transaction. */
+export class ReadOnlyTransactionError extends WeftError {
+  static override readonly code: string = 'ERR_READ_ONLY_TRANSACTION'
+  constructor(message = 'read only transaction', options?: Options) { super(message, options) }
+}
+
+export class DBNotFoundError extends WeftError {
+  static override readonly code: string = 'ERR_DB_NOT_FOUND'
+  constructor(message = 'db not found', options?: Options) { super(message, options) }
+}
+
+export class DBExistsError extends WeftError {
+  static override readonly code: string = 'ERR_DB_EXISTS'
+  constructor(message = 'db already exists', options?: Options) { super(message, options) }
+}
+
+/** The DB (or its manager) was closed. */
+export class DBClosedError extends WeftError {
+  static override readonly code: string = 'ERR_DB_CLOSED'
+  constructor(message = 'the db is closed', options?: Options) { super(message, options) }
+}
+
+/** A record body in the thread is not a DB event of a known version. */
+export class InvalidEventError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_EVENT'
+  constructor(message = 'invalid db event', options?: Options) { super(message, options) }
+}
+
+const REJECTIONS: Record<string, new (message?: string, options?: Options) => WeftError> = {
+  SchemaValidationError, InvalidInstanceError, CollectionNotFoundError, CollectionExistsError, UniqueConstraintError,
+  InstanceExistsError, OversizedDocumentError, ValidatorRejectedError, ValidatorError, ValidatorTimeoutError,
+  ValidatorMemoryError, InvalidEventError, InvalidSchemaError, InvalidIndexError, InvalidValidatorError, InvalidNameError
+}
+
+/** Whether an error is a reason to reject an event (as opposed to a failure of this peer, e.g. I/O). */
+export function isRejection(err: unknown): err is WeftError {
+  return err instanceof WeftError && Object.prototype.hasOwnProperty.call(REJECTIONS, err.name)
+}
+
+/** The named error a rejection was recorded with. */
+export function rejectionError(name: string, message: string): WeftError {
+  const Ctor = Object.prototype.hasOwnProperty.call(REJECTIONS, name) ? REJECTIONS[name]! : InvalidEventError
+  return new Ctor(message)
+}

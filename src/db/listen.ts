@@ -1,0 +1,55 @@
+/**
+ * Listeners: every change the DB applies (local or remote) and every rejected event is published
+ * once, after its store batch committed; each listener receives those matching any of its filters
+ * (no filters: everything). Delivery is lossless: a listener that falls more than `bufferSize`
+ * events behind ends with SubscriberOverflowError instead of missing events. Create and save
+ * events carry the instance through the listener's read filter (an instance it hides is skipped).
+ */
+import { createBroadcast, type Broadcast } from '../core/channel.js'
+import type { Sandbox } from './sandbox.js'
+import type { CollectionInfo, JSONObject, ListenEvent, ListenFilter, ListenOptions } from './types.js'
+
+export interface Listeners {
+  publish(events: readonly ListenEvent[]): void
+  listen(filters: readonly ListenFilter[], options: ListenOptions & { defaultIdentity: string | undefined }): AsyncIterable<ListenEvent>
+  close(): void
+}
+
+function matches(filter: ListenFilter, e: ListenEvent): boolean {
+  const type = filter.type ?? 'all'
+  if (type !== 'all' && type !== e.type) return false
+  if (filter.collection !== undefined && filter.collection !== e.collection) return false
+  if (filter.instanceID !== undefined && filter.instanceID !== e.instanceID) return false
+  return true
+}
+
+export function createListeners(deps: { sandbox: Sandbox; config: (collection: string) => Promise<CollectionInfo | undefined> }): Listeners {
+  const channel: Broadcast<ListenEvent> = createBroadcast<ListenEvent>()
+  return {
+    publish(events) {
+      for (const e of events) channel.publish(e)
+    },
+    listen(filters, options) {
+      const list = [...filters]
+      const source = channel.subscribe({
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+        ...(options.bufferSize !== undefined ? { bufferSize: options.bufferSize } : {}),
+        filter: (e) => list.length === 0 || list.some((f) => matches(f, e))
+      })
+      const identity = options.identity ?? options.defaultIdentity
+      async function * deliver(): AsyncGenerator<ListenEvent> {
+        for await (const e of source) {
+          if (e.type !== 'create' && e.type !== 'save') { yield e; continue }
+          const info = await deps.config(e.collection)
+          if (info === undefined || info.readFilter === '' || e.instance === undefined) { yield e; continue }
+          const shown: JSONObject | null = await deps.sandbox.filter(info.readFilter, identity, e.instance)
+          if (shown !== null) yield { ...e, instance: shown }
+        }
+      }
+      return deliver()
+    },
+    close() {
+      channel.close()
+    }
+  }
+}

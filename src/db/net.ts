@@ -1,0 +1,60 @@
+/**
+ * What the DB needs from the thread network, as a narrow interface: the Net API's thread and
+ * record calls, plus `records()` to read back what the log store holds (so a DB that was stopped
+ * between a record and its application catches up on open). {@link dbNetFromNet} adapts a real
+ * `Net` and its `LogStore`; tests use an in-process fake.
+ */
+import type { CID } from 'multiformats/cid'
+import type { LogID, ThreadID } from '../core/types.js'
+import type { LogStore } from '../store/logstore-types.js'
+import type { Net, NetRecord, ThreadInfo } from '../net/types.js'
+import type { DBRecord } from './engine.js'
+
+export interface RecordsOptions {
+  /** Per log, the counter to read after (0 or absent: from the first record). */
+  after?: ReadonlyMap<LogID, number>
+  /** Only these logs. */
+  logs?: readonly LogID[]
+  signal?: AbortSignal
+}
+
+/** The thread information the DB uses. */
+export type DBThreadInfo = Pick<ThreadInfo, 'id' | 'key' | 'addrs' | 'readable'> & {
+  logs: Array<{ id: LogID; publicKey: Uint8Array; managed: boolean; head: { counter: number } }>
+}
+
+export interface DBNet {
+  createThread(id: ThreadID, options?: { threadKey?: string; signal?: AbortSignal }): Promise<DBThreadInfo>
+  addThread(address: string, options: { threadKey: string; signal?: AbortSignal }): Promise<DBThreadInfo>
+  getThread(id: ThreadID, options?: { signal?: AbortSignal }): Promise<DBThreadInfo>
+  deleteThread(id: ThreadID, options?: { signal?: AbortSignal }): Promise<void>
+  /** Append a record with `body` to our log; it is durable when this resolves. */
+  createRecord(id: ThreadID, body: unknown, options?: { signal?: AbortSignal }): Promise<DBRecord>
+  /** New records of the threads, local and remote, each log's in order. */
+  subscribe(options: { threads: ThreadID[]; signal?: AbortSignal }): AsyncIterable<DBRecord>
+  /** The records the log store holds, each log's in order. */
+  records(id: ThreadID, options?: RecordsOptions): AsyncIterable<DBRecord>
+}
+
+/** The DB's view of a real Net: its own calls, and `records()` read from `logStore`. */
+export function dbNetFromNet(net: Net, logStore: LogStore): DBNet {
+  return {
+    createThread: async (id, options) => await net.createThread(id, options),
+    addThread: async (address, options) => await net.addThread(address, options),
+    getThread: async (id, options) => await net.getThread(id, options),
+    deleteThread: async (id, options) => { await net.deleteThread(id, options) },
+    createRecord: async (id, body, options) => await net.createRecord(id, body, options),
+    subscribe: (options) => net.subscribe(options) as AsyncIterable<NetRecord>,
+    async * records(id, options = {}) {
+      const info = await net.getThread(id, options.signal === undefined ? {} : { signal: options.signal })
+      for (const l of info.logs) {
+        if (options.logs !== undefined && !options.logs.includes(l.id)) continue
+        const after = options.after?.get(l.id) ?? 0
+        if (l.head.counter <= after) continue
+        const cids: CID[] = []
+        for await (const entry of logStore.readLog(id, l.id, { after })) cids.push(entry.cid)
+        for (const cid of cids) yield await net.getRecord(id, cid, options.signal === undefined ? {} : { signal: options.signal })
+      }
+    }
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * Acceptance cases for the DB's storage (instances, index entries, event log, counters) against a
+ * key-value backend, framework-agnostic like the store suites: each case makes its own stores
+ * with `make` and, where the backend can, reopens them with `reopen`.
+ */
+import { assertDeepEqual, assertEqual, assertTrue, type Case } from '../suites/case.js'
+import { createDBManager, where, type Database, type ListenEvent, type Sandbox } from '../../src/db/index.js'
+import type { BatchOp, KVStore } from '../../src/store/kv.js'
+import { dbPrefix } from '../../src/db/keys.js'
+import { createFakeNet, createFakeWorld, type FakeNet } from './fake-net.js'
+
+export interface DBSuiteOptions {
+  make: () => Promise<KVStore>
+  reopen?: (store: KVStore) => Promise<KVStore>
+  sandbox: () => Sandbox
+}
+
+/** A store wrapper that counts atomic batches. */
+function counting(store: KVStore): KVStore & { batches: number } {
+  const wrapped = Object.create(store) as KVStore & { batches: number }
+  wrapped.batches = 0
+  wrapped.batch = async (ops: readonly BatchOp[], options?: { signal?: AbortSignal }) => {
+    wrapped.batches++
+    await store.batch(ops, options)
+  }
+  return wrapped
+}
+
+const PEOPLE = { name: 'People', indexes: [{ path: 'email', unique: true }, { path: 'age' }] }
+
+export function dbSuite(options: DBSuiteOptions): Case[] {
+  const open = async (net: FakeNet, store: KVStore) => await createDBManager({ net, kv: store, sandbox: options.sandbox() })
+  return [
+    {
+      name: 'stores instances and index entries and answers indexed queries',
+      async run() {
+        const store = await options.make()
+        const m = await open(createFakeNet(createFakeWorld(), 'a'), store)
+        try {
+          const db = await m.newDB(undefined, { collections: [PEOPLE] })
+          const docs = Array.from({ length: 300 }, (_, i) => ({ _id: `p${String(i).padStart(3, '0')}`, email: `u${i}@x`, age: i % 50 }))
+          await db.create('People', docs)
+          assertDeepEqual(await db.find('People', where('email').eq('u42@x')), [docs[42]])
+          const explain = await db.explain('People', where('age').ge(10).and('age').lt(12))
+          assertEqual(explain.plan, 'index')
+          assertEqual(explain.docsRead, 12)
+          assertEqual(explain.returned, 12)
+          await db.delete('People', ['p042'])
+          assertDeepEqual(await db.find('People', where('email').eq('u42@x')), [])
+          await db.save('People', [{ _id: 'p043', email: 'moved@x' }])
+          assertDeepEqual((await db.find('People', where('email').eq('moved@x'))).map((d) => d._id), ['p043'])
+          assertDeepEqual(await db.find('People', where('email').eq('u43@x')), [])
+        } finally {
+          await m.close()
+          await store.close()
+        }
+      }
+    },
+    {
+      name: 'writes one store batch per transaction',
+      async run() {
+        const store = counting(await options.make())
+        const m = await open(createFakeNet(createFakeWorld(), 'a'), store)
+        try {
+          const db = await m.newDB(undefined, { collections: [PEOPLE, { name: 'Notes' }] })
+          const before = store.batches
+          const txn = db.writeTransaction('People')
+          await txn.start()
+          await txn.create([{ email: 'a@x', age: 1 }, { email: 'b@x', age: 2 }])
+          await txn.collection('Notes').create([{ text: 'hello' }])
+          await txn.save([{ _id: (await txn.find(where('email').eq('a@x')))[0]!._id, age: 3 }])
+          await txn.end()
+          assertEqual(store.batches - before, 1, 'store batches for one transaction')
+        } finally {
+          await m.close()
+          await store.close()
+        }
+      }
+    },
+    {
+      name: 'reloads its state after a restart',
+      async run() {
+        if (options.reopen === undefined) return
+        const world = createFakeWorld()
+        const net = createFakeNet(world, 'a')
+        let store = await options.make()
+        let m = await open(net, store)
+        const db = await m.newDB(undefined, { name: 'kept', collections: [PEOPLE] })
+        await db.create('People', [{ _id: 'x', email: 'x@x', age: 5 }])
+        const hash = await db.stateHash()
+        await m.close()
+        store = await options.reopen(store)
+        m = await open(net, store)
+        try {
+          const again = m.getDB(db.id)
+          assertEqual(await again.stateHash(), hash)
+          assertEqual((await m.getDBInfo(db.id)).name, 'kept')
+          await again.create('People', [{ _id: 'y', email: 'y@x', age: 6 }])
+          assertEqual((await again.find('People', {})).length, 2)
+        } finally {
+          await m.close()
+          await store.close()
+        }
+      }
+    },
+    {
+      name: 'applies on open the records it had not applied when it stopped',
+      async run() {
+        const world = createFakeWorld()
+        const net = createFakeNet(world, 'a')
+        let store = await options.make()
+        let m = await open(net, store)
+        const db = await m.newDB(undefined, { collections: [PEOPLE] })
+        await m.close()
+        // Records appended to the log while the DB was not running (a crash between record and apply).
+        await net.createRecord(db.id, { weftdb: 1, ops: '[{"t":"create","c":"People","id":"late","doc":{"_id":"late","age":7,"email":"l@x"}}]' })
+        if (options.reopen !== undefined) store = await options.reopen(store)
+        m = await open(net, store)
+        try {
+          assertDeepEqual(await m.getDB(db.id).findByID('People', 'late'), { _id: 'late', age: 7, email: 'l@x' })
+        } finally {
+          await m.close()
+          await store.close()
+        }
+      }
+    },
+    {
+      name: 'rewinds and replays when a late event sorts before applied ones',
+      async run() {
+        const world = createFakeWorld()
+        let now = 1_700_000_000_000
+        const netA = createFakeNet(world, 'a', { now: () => now })
+        const netB = createFakeNet(world, 'b', { now: () => now - 5_000 })
+        const storeA = await options.make()
+        const storeB = await options.make()
+        const a = await open(netA, storeA)
+        const b = await open(netB, storeB)
+        try {
+          const dbA = await a.newDB(undefined, { collections: [PEOPLE] })
+          const dbB = await b.newDBFromAddr(`fake://a/${dbA.id}`, (await a.getDBInfo(dbA.id)).key)
+          // B writes "first" in HLC order (its clock is behind and it has not heard from A since).
+          now += 10_000
+          await dbB.create('People', [{ _id: 'b1', email: 'same@x', age: 1 }])
+          await dbA.create('People', [{ _id: 'a1', email: 'same@x', age: 2 }])
+          for (let i = 0; i < 20; i++) await dbA.create('People', [{ _id: `a-more-${i}`, email: `m${i}@x`, age: i }])
+          const c = new AbortController()
+          const events: ListenEvent[] = []
+          const listening = (async () => { for await (const e of dbA.listen([], { signal: c.signal })) { events.push(e); if (events.length === 3) break } })()
+          for (const rec of netB.held(dbA.id)) netA.deliver(rec)
+          for (const rec of netA.held(dbA.id)) netB.deliver(rec)
+          await dbA.sync()
+          await dbB.sync()
+          await listening
+          c.abort()
+          // A's create of the same email now comes second and is rejected everywhere.
+          assertDeepEqual((await dbA.find('People', where('email').eq('same@x'))).map((d) => d._id), ['b1'])
+          assertEqual(await dbA.stateHash(), await dbB.stateHash())
+          const conflicts = await dbA.conflicts()
+          assertEqual(conflicts.length, 1)
+          assertEqual(conflicts[0]!.error.name, 'UniqueConstraintError')
+          assertEqual(conflicts[0]!.instanceID, 'a1')
+          assertDeepEqual(events.map((e) => `${e.type}:${e.instanceID}`).sort(), ['create:b1', 'delete:a1', 'rejected:a1'])
+        } finally {
+          await a.close()
+          await b.close()
+          await storeA.close()
+          await storeB.close()
+        }
+      }
+    },
+    {
+      name: 'deleting a DB erases all of its keys',
+      async run() {
+        const store = await options.make()
+        const m = await open(createFakeNet(createFakeWorld(), 'a'), store)
+        try {
+          const keep = await m.newDB(undefined, { collections: [PEOPLE] })
+          const gone = await m.newDB(undefined, { collections: [PEOPLE] })
+          await gone.create('People', [{ email: 'g@x', age: 1 }])
+          await keep.create('People', [{ email: 'k@x', age: 1 }])
+          await m.deleteDB(gone.id)
+          let left = 0
+          for await (const _ of store.range({ prefix: dbPrefix(gone.id) })) left++
+          assertEqual(left, 0)
+          assertDeepEqual((await m.listDBs()).map((d) => d.id), [keep.id])
+          assertEqual((await keep.find('People', {})).length, 1)
+        } finally {
+          await m.close()
+          await store.close()
+        }
+      }
+    },
+    {
+      name: 'deleting a collection removes its instances and index entries',
+      async run() {
+        const store = await options.make()
+        const m = await open(createFakeNet(createFakeWorld(), 'a'), store)
+        try {
+          const db: Database = await m.newDB(undefined, { collections: [PEOPLE] })
+          const empty = await db.stateHash()
+          await db.create('People', [{ email: 'a@x', age: 1 }, { email: 'b@x', age: 2 }])
+          await db.deleteCollection('People')
+          await db.newCollection(PEOPLE)
+          assertEqual(await db.stateHash(), empty)
+          assertTrue((await db.find('People', {})).length === 0)
+        } finally {
+          await m.close()
+          await store.close()
+        }
+      }
+    }
+  ]
+}

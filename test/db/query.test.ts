@@ -1,0 +1,174 @@
+/**
+ * Queries: operators on dot paths over strings, numbers and booleans, and/or nesting, sort before
+ * skip and limit, the JSON form and the builder, and index use (proved by `explain`: instances
+ * and index entries read). A property test checks that every plan returns exactly what a
+ * brute-force filter and sort of all instances returns.
+ */
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Query, Where, where, type Database, type JSONObject, type QueryJSON } from '../../src/db/index.js'
+import { compareStrings, compareValues, getPath } from '../../src/db/json.js'
+import { compareBytes, encodeIndexValue } from '../../src/db/keys.js'
+import { createFakeWorld, replica, type TestReplica } from './helpers.js'
+
+let r: TestReplica
+let db: Database
+
+const people = [
+  { _id: 'p1', name: 'Alice', age: 30, active: true, address: { city: 'Paris', zip: 75001 } },
+  { _id: 'p2', name: 'Bob', age: 25, active: false, address: { city: 'Berlin', zip: 10115 } },
+  { _id: 'p3', name: 'Carol', age: 35, active: true, address: { city: 'Paris', zip: 75002 } },
+  { _id: 'p4', name: 'Dave', age: 25, active: true },
+  { _id: 'p5', name: 'Eve', age: 41.5, active: false, address: { city: 'Rome', zip: 100 } },
+  { _id: 'p6', name: 'Ében', age: -3, active: true, address: { city: 'Zürich', zip: 8001 } }
+]
+
+beforeAll(async () => {
+  r = await replica(createFakeWorld(), 'q')
+  db = await r.manager.newDB(undefined, {
+    collections: [{ name: 'People', indexes: [{ path: 'name', unique: true }, { path: 'age' }, { path: 'address.city' }, { path: 'active' }] }, { name: 'Plain' }]
+  })
+  await db.create('People', people)
+  await db.create('Plain', people)
+})
+afterAll(async () => { await r.manager.close() })
+
+const ids = (docs: JSONObject[]): string[] => docs.map((d) => d._id as string)
+
+describe('operators', () => {
+  for (const coll of ['People', 'Plain']) {
+    it(`answers eq, ne, gt, ge, lt, le on strings, numbers, booleans and dot paths (${coll})`, async () => {
+      expect(ids(await db.find(coll, where('name').eq('Bob')))).toEqual(['p2'])
+      expect(ids(await db.find(coll, where('name').ne('Bob')))).toEqual(['p1', 'p3', 'p4', 'p5', 'p6'])
+      expect(ids(await db.find(coll, where('age').gt(30)))).toEqual(['p3', 'p5'])
+      expect(ids(await db.find(coll, where('age').ge(30)))).toEqual(['p1', 'p3', 'p5'])
+      expect(ids(await db.find(coll, where('age').lt(25)))).toEqual(['p6'])
+      expect(ids(await db.find(coll, where('age').le(25)))).toEqual(['p2', 'p4', 'p6'])
+      expect(ids(await db.find(coll, where('active').eq(false)))).toEqual(['p2', 'p5'])
+      expect(ids(await db.find(coll, where('address.city').eq('Paris')))).toEqual(['p1', 'p3'])
+      expect(ids(await db.find(coll, where('address.zip').gt(10000)))).toEqual(['p1', 'p2', 'p3'])
+      // Strings compare by code point: 'É' sorts after 'Z'.
+      expect(ids(await db.find(coll, where('name').gt('Eve')))).toEqual(['p6'])
+      // Types never mix: a number is not greater than a string.
+      expect(ids(await db.find(coll, where('name').gt(0)))).toEqual([])
+      // A missing field is "not equal" to anything and matches no other operator.
+      expect(ids(await db.find(coll, where('address.city').ne('Paris')))).toEqual(['p2', 'p4', 'p5', 'p6'])
+      // _id conditions go through the instance keys.
+      expect(ids(await db.find(coll, where('_id').gt('p4')))).toEqual(['p5', 'p6'])
+    })
+
+    it(`nests and/or (${coll})`, async () => {
+      // (age >= 30 and active) or name = Bob
+      const q = where('age').ge(30).and('active').eq(true).or(where('name').eq('Bob'))
+      expect(ids(await db.find(coll, q))).toEqual(['p1', 'p2', 'p3'])
+      const nested: QueryJSON = {
+        ors: [
+          { ands: [{ fieldPath: 'address.city', operation: 0, value: { string: 'Rome' } }] },
+          { ands: [{ fieldPath: 'age', operation: 3, value: { float: 0 } }], ors: [{ ands: [{ fieldPath: 'name', operation: 'eq', value: 'Dave' }] }] }
+        ]
+      }
+      expect(ids(await db.find(coll, nested))).toEqual(['p4', 'p5', 'p6'])
+    })
+
+    it(`sorts before skip and limit, ascending and descending on any field (${coll})`, async () => {
+      expect(ids(await db.find(coll, new Query().orderBy('age')))).toEqual(['p6', 'p2', 'p4', 'p1', 'p3', 'p5'])
+      expect(ids(await db.find(coll, new Query().orderByDesc('age').skipNum(1).limitTo(2)))).toEqual(['p3', 'p1'])
+      expect(ids(await db.find(coll, where('active').eq(true).orderByDesc('name').limitTo(2)))).toEqual(['p6', 'p4'])
+      // Missing values sort first.
+      expect(ids(await db.find(coll, new Query().orderBy('address.city').limitTo(2)))).toEqual(['p4', 'p2'])
+      expect(ids(await db.find(coll, new Query().orderByIDDesc().limitTo(2)))).toEqual(['p6', 'p5'])
+      expect(ids(await db.find(coll, { sort: { fieldPath: '_id' }, seek: 'p4' }))).toEqual(['p4', 'p5', 'p6'])
+      expect(ids(await db.find(coll, { skip: 5 }))).toEqual(['p6'])
+      expect(ids(await db.find(coll, { skip: 6 }))).toEqual([])
+    })
+  }
+
+  it('accepts the original Where style and the wire form with numeric operations', async () => {
+    expect(ids(await db.find('People', new Where('name').eq('Alice')))).toEqual(['p1'])
+    expect(ids(await db.find('People', Query.where('age').lt(30).orderBy('name')))).toEqual(['p2', 'p4', 'p6'])
+    const wire = JSON.parse(JSON.stringify(where('age').gt(30).limitTo(1))) as QueryJSON
+    expect(wire).toEqual({ ands: [{ fieldPath: 'age', operation: 2, value: { float: 30 } }], ors: [], limit: 1 })
+    expect(ids(await db.find('People', wire))).toEqual(['p3'])
+    expect(ids(await db.find('People', structuredClone(where('active').eq(true).toJSON())))).toHaveLength(4)
+  })
+})
+
+describe('index use', () => {
+  it('answers equality on a unique index by reading one instance', async () => {
+    expect(await db.explain('People', where('name').eq('Carol'))).toEqual({ plan: 'index', index: 'name', docsRead: 1, indexEntriesRead: 1, returned: 1 })
+    expect(await db.explain('Plain', where('name').eq('Carol'))).toMatchObject({ plan: 'scan', docsRead: 6, returned: 1 })
+  })
+
+  it('answers ranges and non-unique equality through the index', async () => {
+    expect(await db.explain('People', where('age').ge(30).and('age').lt(40))).toMatchObject({ plan: 'index', index: 'age', docsRead: 2, indexEntriesRead: 2, returned: 2 })
+    expect(await db.explain('People', where('age').eq(25))).toMatchObject({ plan: 'index', docsRead: 2, returned: 2 })
+    expect(await db.explain('People', where('address.city').eq('Paris').and('age').gt(31))).toMatchObject({ plan: 'index', docsRead: 2, returned: 1 })
+    expect(await db.explain('People', where('_id').eq('p3'))).toMatchObject({ plan: 'id', docsRead: 1, returned: 1 })
+    expect(await db.explain('People', where('age').gt(0).useIndex('age').orderByDesc('age').limitTo(1))).toMatchObject({ plan: 'index', docsRead: 1, returned: 1 })
+  })
+
+  it('stops reading once skip + limit instances matched in plan order', async () => {
+    expect(await db.explain('Plain', new Query().limitTo(2))).toMatchObject({ plan: 'scan', docsRead: 2, returned: 2 })
+  })
+})
+
+describe('index key encoding', () => {
+  it('orders encoded numbers, strings and booleans as the values compare', () => {
+    const scalar = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string({ unit: 'binary' }), fc.boolean())
+    fc.assert(fc.property(scalar, scalar, (a, b) => {
+      if (typeof a !== typeof b) return
+      const ea = encodeIndexValue(a)!
+      const eb = encodeIndexValue(b)!
+      expect(Math.sign(compareBytes(ea, eb))).toBe(Math.sign(compareValues(a, b)))
+    }), { numRuns: 2000, seed: 7 })
+  })
+})
+
+describe('plans agree with a brute-force evaluation', () => {
+  const value = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom('a', 'b', 'ab', 'é', ''), fc.boolean(), fc.constant(null))
+  const doc = fc.record({ x: value, y: value, z: fc.option(fc.record({ w: value }), { nil: undefined }) }, { requiredKeys: [] })
+  const path = fc.constantFrom('x', 'y', 'z.w', '_id')
+  const op = fc.constantFrom('eq', 'ne', 'gt', 'ge', 'lt', 'le')
+  const scalar = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom('a', 'ab', 'b', 'd3', 'd7'), fc.boolean())
+  const crit = fc.record({ fieldPath: path, operation: op, value: scalar })
+  const query = fc.record({
+    ands: fc.array(crit, { maxLength: 3 }),
+    ors: fc.array(fc.record({ ands: fc.array(crit, { maxLength: 2 }) }), { maxLength: 2 }),
+    sort: fc.option(fc.record({ fieldPath: path, desc: fc.boolean() }), { nil: undefined }),
+    limit: fc.integer({ min: 0, max: 4 }),
+    skip: fc.integer({ min: 0, max: 3 })
+  }, { requiredKeys: ['ands'] })
+
+  it('returns what filtering and sorting every instance returns, on indexed and plain collections', async () => {
+    const world = createFakeWorld()
+    const p = await replica(world, 'p')
+    try {
+      const pdb = await p.manager.newDB(undefined, { collections: [{ name: 'Ix', indexes: [{ path: 'x' }, { path: 'y' }, { path: 'z.w' }] }, { name: 'Scan' }] })
+      await fc.assert(fc.asyncProperty(fc.array(doc, { maxLength: 12 }), fc.array(query, { minLength: 1, maxLength: 4 }), async (docs, queries) => {
+        const withIds = docs.map((d, i) => ({ ...d, _id: `d${i}` }))
+        for (const c of ['Ix', 'Scan']) {
+          const txn = pdb.writeTransaction(c)
+          await txn.start()
+          await txn.delete((await txn.find({})).map((d) => d._id as string))
+          if (withIds.length > 0) await txn.create(withIds)
+          await txn.end()
+        }
+        const { matchNode, normalizeQuery } = await import('../../src/db/query.js')
+        for (const q of queries) {
+          const nq = normalizeQuery(q)
+          const expected = withIds.map((d) => JSON.parse(JSON.stringify(d)) as JSONObject).filter((d) => matchNode(nq.root, d))
+          expected.sort((a, b) => {
+            let c = nq.sort === undefined ? 0 : compareValues(getPath(a, nq.sort.parts), getPath(b, nq.sort.parts))
+            if (c === 0) c = compareStrings(a._id as string, b._id as string)
+            return nq.sort?.desc === true ? -c : c
+          })
+          const want = expected.slice(nq.skip, nq.limit > 0 ? nq.skip + nq.limit : undefined)
+          expect(await pdb.find('Ix', q as QueryJSON)).toEqual(want)
+          expect(await pdb.find('Scan', q as QueryJSON)).toEqual(want)
+        }
+      }), { numRuns: 60, seed: 11 })
+    } finally {
+      await p.manager.close()
+    }
+  })
+})
