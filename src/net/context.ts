@@ -69,6 +69,8 @@ export interface NetContext {
   /** A peer holds our log up to `counter`: forget pending pushes at or below it. */
   delivered(thread: ThreadID, log: LogID, counter: number): void
   catchUp: Map<ThreadID, SyncProgress>
+  /** Peers named by each thread's log addresses (without us); dropped whenever logs or addresses change. */
+  peerCache: Map<ThreadID, string[]>
   lastError: Map<ThreadID, { message: string; name: string; at: number }>
   /** The component's lifetime; aborted by stop(). */
   shutdown: AbortSignal

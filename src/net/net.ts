@@ -83,6 +83,7 @@ export function createNet(components: NetComponents, init: NetInit = {}): Net {
     stats: { recordsCreated: 0, recordsReceived: 0, recordsServed: 0, bytesReceived: 0, bytesServed: 0, headsAnswered: 0, rejected: 0 },
     pendingPush: new Map(),
     catchUp: new Map(),
+    peerCache: new Map(),
     lastError: new Map(),
     get shutdown() { return controller.signal },
     getThreadState,
@@ -260,6 +261,7 @@ export function createNet(components: NetComponents, init: NetInit = {}): Net {
     const key = logKey != null ? await privateKeyFromBytes(logKey) : await generateKeyPair()
     const id = logIDFromPublicKey(key.publicKey)
     await store.addLog(state.id, { id, publicKey: publicKeyToBytes(key.publicKey), privateKey: privateKeyToBytes(key), addrs: ourLogAddrs() })
+    ctx.peerCache.delete(state.id)
     state.own = { id, key }
     state.logKeys.set(id, key.publicKey)
   }
@@ -385,6 +387,7 @@ export function createNet(components: NetComponents, init: NetInit = {}): Net {
       ctx.pendingPush.delete(id)
       ctx.catchUp.delete(id)
       ctx.lastError.delete(id)
+      ctx.peerCache.delete(id)
     },
 
     async addReplicator(id, peerAddress, options: SignalOptions = {}) {
@@ -406,6 +409,7 @@ export function createNet(components: NetComponents, init: NetInit = {}): Net {
       for (const l of await store.listLogs(id)) {
         if (l.privateKey != null) await store.addAddrs(id, l.id, [replicatorAddr])
       }
+      ctx.peerCache.delete(id)
       const updated = (await wireLogs(ctx, id)).filter((w) => state.own != null && logIDFromBytes(w.id) === state.own.id)
       for (const p of await threadPeers(ctx, id)) {
         if (p === peerStr) continue

@@ -49,6 +49,8 @@ export async function wireHeads(ctx: NetContext, thread: ThreadID): Promise<Wire
 
 /** Peers that hold logs of the thread, from the logs' addresses, without us. */
 export async function threadPeers(ctx: NetContext, thread: ThreadID): Promise<string[]> {
+  const cached = ctx.peerCache.get(thread)
+  if (cached != null) return cached
   const self = ctx.self.toString()
   const peers = new Set<string>()
   for (const log of await ctx.store.listLogs(thread)) {
@@ -59,7 +61,9 @@ export async function threadPeers(ctx: NetContext, thread: ThreadID): Promise<st
       if (id !== self && id !== '') peers.add(id)
     }
   }
-  return [...peers]
+  const list = [...peers]
+  ctx.peerCache.set(thread, list)
+  return list
 }
 
 /** Tell libp2p how to dial the peers named in log addresses. */
@@ -94,13 +98,18 @@ export async function learnLog(ctx: NetContext, thread: ThreadState, wire: WireL
   }
   await rememberAddrs(ctx, wire.addrs)
   if (thread.logKeys.has(id)) {
-    if (wire.addrs.length > 0) await ctx.store.addAddrs(thread.id, id, wire.addrs)
+    if (wire.addrs.length > 0) {
+      await ctx.store.addAddrs(thread.id, id, wire.addrs)
+      ctx.peerCache.delete(thread.id)
+    }
     return false
   }
   try {
     await ctx.store.addLog(thread.id, { id, publicKey: wire.pubKey, addrs: wire.addrs })
   } catch (err) {
     if ((err as Error).name !== 'LogExistsError') throw err
+  } finally {
+    ctx.peerCache.delete(thread.id)
   }
   thread.logKeys.set(id, logIDToPublicKey(id))
   return true
