@@ -62,6 +62,8 @@ export interface Peer {
   readonly libp2p: Libp2p
   readonly net: Net
   readonly logStore: LogStore
+  /** The key-value store under the log store (LevelDB or memory), for layers above net (the DB). */
+  readonly kv: KVStore
   readonly peerId: string
   /** Multiaddrs others can dial us on (with /p2p/<id>). */
   addrs(): string[]
@@ -139,6 +141,7 @@ export async function createPeer(init: PeerInit = {}): Promise<Peer> {
       libp2p: node,
       net,
       logStore,
+      kv,
       peerId: node.peerId.toString(),
       addrs: () => node.getMultiaddrs().map((a) => a.toString()),
       relayReservations: () => (node.services as { relay?: CircuitRelayService }).relay?.reservations.size ?? 0,
