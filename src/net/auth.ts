@@ -6,27 +6,20 @@
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import * as dagCbor from '@ipld/dag-cbor'
+import { concatBytes } from '../core/bytes.js'
+import { compareBytes } from '../store/keys.js'
 import type { WireHead } from './messages.js'
 
 const AUTH_TAG = new TextEncoder().encode('weft-net-auth-v1')
 const HEADS_TAG = new TextEncoder().encode('weft-net-heads-v1')
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const p of parts) length += p.byteLength
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const p of parts) { out.set(p, offset); offset += p.byteLength }
-  return out
-}
-
 function lengthPrefixed(b: Uint8Array): Uint8Array {
-  return concat([new Uint8Array([b.byteLength >> 8, b.byteLength & 0xff]), b])
+  return concatBytes([new Uint8Array([b.byteLength >> 8, b.byteLength & 0xff]), b])
 }
 
 /** The proof `requester` sends to `responder` for a thread. */
 export function authProof(serviceKey: Uint8Array, thread: Uint8Array, requester: Uint8Array, responder: Uint8Array): Uint8Array {
-  return hmac(sha256, serviceKey, concat([AUTH_TAG, lengthPrefixed(thread), lengthPrefixed(requester), lengthPrefixed(responder)]))
+  return hmac(sha256, serviceKey, concatBytes([AUTH_TAG, lengthPrefixed(thread), lengthPrefixed(requester), lengthPrefixed(responder)]))
 }
 
 /** Constant-time comparison of two proofs. */
@@ -35,14 +28,6 @@ export function proofsEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0
   for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!
   return diff === 0
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.byteLength, b.byteLength)
-  for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) return a[i]! - b[i]!
-  }
-  return a.byteLength - b.byteLength
 }
 
 /**
@@ -54,5 +39,5 @@ export function headsDigest(heads: WireHead[]): Uint8Array {
   const rows = [...heads]
     .sort((a, b) => compareBytes(a.id, b.id))
     .map((h) => [h.id, h.head?.bytes ?? new Uint8Array(0), h.counter])
-  return sha256(concat([HEADS_TAG, dagCbor.encode(rows)]))
+  return sha256(concatBytes([HEADS_TAG, dagCbor.encode(rows)]))
 }

@@ -7,6 +7,7 @@
  * prefix of another unless its segments are a prefix of the other's, and tuples sort
  * segment-wise in bytewise order (a shorter segment sorts before any extension of it).
  */
+import { concatBytes as concatAll, equalBytes } from '../core/bytes.js'
 import { InvalidStoreInputError } from './errors.js'
 
 const utf8Encoder = new TextEncoder()
@@ -24,16 +25,7 @@ export function fromUtf8(bytes: Uint8Array): string {
 
 /** The concatenation of `parts`. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 2) return concat2(parts[0] as Uint8Array, parts[1] as Uint8Array)
-  let length = 0
-  for (const p of parts) length += p.byteLength
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const p of parts) {
-    out.set(p, offset)
-    offset += p.byteLength
-  }
-  return out
+  return parts.length === 2 ? concat2(parts[0] as Uint8Array, parts[1] as Uint8Array) : concatAll(parts)
 }
 
 /** The concatenation of `a` and `b` (the common case of a key prefix and a suffix). */
@@ -56,14 +48,6 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
     if (d !== 0) return d
   }
   return la - lb
-}
-
-/** Whether `a` and `b` hold the same bytes. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const n = a.length
-  if (n !== b.length) return false
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /** Whether `bytes` starts with `prefix`. */
@@ -169,3 +153,5 @@ export function decodeTuple(bytes: Uint8Array, count: number): { segments: Uint8
   }
   return { segments, end: i }
 }
+
+export { equalBytes }
