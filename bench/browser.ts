@@ -10,8 +10,13 @@
  *   client_bundle_kb_gz                the tab-side SDK (src/client), minified and gzipped; the
  *                                      WebRTC host chunk that only the host tab loads is reported
  *                                      as client_rtc_host_kb_gz
- * TODO(db): browser_create_bulk_docs_per_s, browser_create_single_txn_per_s and
- * browser_create_concurrent_per_s need src/db composed into the worker (worker/modules.ts).
+ *   browser_create_bulk_docs_per_s     10,000 instances in one write transaction from a tab
+ *                                      (start, create, end: durable in IndexedDB when end resolves)
+ *   browser_create_single_txn_per_s    sequential one-instance creates from a tab, each its own
+ *                                      transaction (one record, durable when it resolves)
+ *   browser_create_concurrent_per_s    the same with 100 creates in flight at once
+ * The cold start ends with the first db query (`db.listDBs()`). The db figures use the collection
+ * and instances of bench/db.ts (a schema, a unique index on email), a new DB per run.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
@@ -26,6 +31,20 @@ import { median, round, type Metric, type Suite } from './index.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const SAMPLES = 60
+const BULK = 10_000
+const SINGLE = 500
+const CONCURRENT = 2_000
+const IN_FLIGHT = 100
+
+const PEOPLE = {
+  name: 'People',
+  schema: {
+    type: 'object',
+    properties: { _id: { type: 'string' }, name: { type: 'string' }, email: { type: 'string' }, age: { type: 'integer' }, city: { type: 'string' } },
+    required: ['name']
+  },
+  indexes: [{ path: 'email', unique: true }]
+}
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b)
@@ -55,7 +74,7 @@ async function openPeer(browser: Browser, url: string, connect: Record<string, u
   const timings = await page.evaluate(async (o) => {
     const t0 = performance.now()
     await globalThis.weftPeer!.connect(o)
-    await globalThis.weftPeer!.client().net.listThreads()
+    await globalThis.weftPeer!.client().db.listDBs()
     const cold = performance.now() - t0
     await globalThis.weftPeer!.client().relayReady({ timeoutMs: 30_000 })
     return { cold, ready: performance.now() - t0 }
@@ -104,6 +123,42 @@ async function replication(browser: Browser, url: (name: string) => string, rela
   }
 }
 
+/** Writes per second from a tab: one bulk transaction, sequential and concurrent single creates. */
+async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; single: number; concurrent: number }> {
+  const p = await openPeer(browser, url, {})
+  try {
+    // No named functions in here: tsx would wrap them in a helper the page does not have.
+    return await p.page.evaluate(async ([people, n]) => {
+      const db = globalThis.weftPeer!.client().db
+      const docs = Array.from({ length: Math.max(n.bulk, n.single, n.concurrent) }, (_, i) => ({ name: `person ${i}`, email: `p${i}@example.com`, age: i % 90, city: `city-${i % 1000}` }))
+
+      const bulkDB = await db.newDB(undefined, { collections: [people] })
+      let t0 = performance.now()
+      const txn = bulkDB.writeTransaction('People', { timeoutMs: 120_000 })
+      await txn.start()
+      await txn.create(docs.slice(0, n.bulk))
+      await txn.end()
+      const bulk = n.bulk / ((performance.now() - t0) / 1000)
+
+      const singleDB = await db.newDB(undefined, { collections: [people] })
+      t0 = performance.now()
+      for (let i = 0; i < n.single; i++) await singleDB.create('People', [docs[i]!])
+      const single = n.single / ((performance.now() - t0) / 1000)
+
+      const concurrentDB = await db.newDB(undefined, { collections: [people] })
+      let next = 0
+      t0 = performance.now()
+      await Promise.all(Array.from({ length: n.inFlight }, async () => {
+        while (next < n.concurrent) await concurrentDB.create('People', [docs[next++]!], { timeoutMs: 120_000 })
+      }))
+      const concurrent = n.concurrent / ((performance.now() - t0) / 1000)
+      return { bulk, single, concurrent }
+    }, [PEOPLE, { bulk: BULK, single: SINGLE, concurrent: CONCURRENT, inFlight: IN_FLIGHT }] as const)
+  } finally {
+    await p.close()
+  }
+}
+
 const suite: Suite = async (runs) => {
   const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined)
   const outDir = await mkdtemp(join(tmpdir(), 'weft-bench-browser-'))
@@ -132,6 +187,15 @@ const suite: Suite = async (runs) => {
       ready.push(p.timings.ready)
       await p.close()
     }
+    const bulk: number[] = []
+    const single: number[] = []
+    const concurrent: number[] = []
+    for (let i = 0; i < runs; i++) {
+      const r = await dbWrites(browser, url(`dbw-${i}-${Date.now()}`))
+      bulk.push(r.bulk)
+      single.push(r.single)
+      concurrent.push(r.concurrent)
+    }
     const webrtc: number[] = []
     const relayed: number[] = []
     for (let i = 0; i < Math.max(1, Math.ceil(runs / 2)); i++) {
@@ -143,6 +207,9 @@ const suite: Suite = async (runs) => {
       { metric: 'browser_relay_ready_ms', value: round(median(ready)), unit: 'ms' },
       { metric: 'browser_replication_webrtc_p50_ms', value: round(median(webrtc), 2), unit: 'ms' },
       { metric: 'browser_replication_relay_p50_ms', value: round(median(relayed), 2), unit: 'ms' },
+      { metric: 'browser_create_bulk_docs_per_s', value: round(median(bulk)), unit: 'docs/s' },
+      { metric: 'browser_create_single_txn_per_s', value: round(median(single)), unit: 'txn/s' },
+      { metric: 'browser_create_concurrent_per_s', value: round(median(concurrent)), unit: 'txn/s' },
       { metric: 'client_bundle_kb_gz', value: round(sizes.client, 2), unit: 'KiB' },
       { metric: 'client_rtc_host_kb_gz', value: round(sizes.rtcHost, 2), unit: 'KiB' }
     ] satisfies Metric[]

@@ -57,7 +57,7 @@ test('errors keep their names across the port and calls never hang', async ({ br
     // The cause crosses too (as IndexedDB's QuotaExceededError would under a store error).
     expect(await errorName(page, `const t = await c.net.createThread(); await c.net.deleteThread(t.id); try { await c.net.getThread(t.id) } catch (e) { throw e.cause }`)).toBe('ThreadNotFoundError')
     expect(await errorName(page, `await c.net.addThread('/ip4/1.2.3.4/tcp/1', { threadKey: 'x' })`)).toBe('InvalidAddressError')
-    expect(await errorName(page, `await c.db.call('create', [])`)).toBe('UnknownMethodError')
+    expect(await errorName(page, `await c.db.call('noSuchMethod', [])`)).toBe('UnknownMethodError')
     expect(await errorName(page, `p.sdk.fromInvite('weft1.!!!')`)).toBe('InvalidInviteError')
     // No relay: the reservation never comes; the call ends at its deadline or its signal.
     expect(await errorName(page, `await c.relayReady({ timeoutMs: 300 })`)).toBe('CallTimeoutError')

@@ -16,6 +16,8 @@ import type { TokenIssuer } from './token.js'
 
 export interface CallContext {
   signal: AbortSignal
+  /** The calling tab's lifetime: aborted when the tab is gone (and one object per tab). */
+  session: AbortSignal
   /** Number of tabs attached to the worker. */
   tabs: () => number
   /** Open subscriptions of all tabs. */
@@ -23,7 +25,8 @@ export interface CallContext {
 }
 
 export type Handler = (args: unknown[], ctx: CallContext) => unknown
-export type StreamHandler = (args: unknown[], ctx: CallContext) => AsyncIterable<unknown>
+/** A stream's source; an async one is awaited before the tab is told the stream is open. */
+export type StreamHandler = (args: unknown[], ctx: CallContext) => AsyncIterable<unknown> | Promise<AsyncIterable<unknown>>
 export type HandlerTable = Record<string, Handler>
 export type StreamTable = Record<string, StreamHandler>
 

@@ -17,14 +17,20 @@ import type { FromHost, ToHost } from '../src/platform/rtc-protocol.browser.js'
 import { netApi, type CallContext, type HandlerTable, type StreamTable } from './api.js'
 import { startBrowserPeer, type BrowserPeer } from './peer.js'
 import { createStreamServer } from './streams.js'
-import { createTokenIssuer } from './token.js'
+import { createTokenIssuer, type TokenIssuer } from './token.js'
 
 const log = logger('weft:worker:host')
+
+/** What the host lends a module besides the peer. */
+export interface ModuleServices {
+  /** Issues and verifies the identity tokens of `getToken()`. */
+  tokens: TokenIssuer
+}
 
 /** A layer composed into the worker (the db): handlers and streams under `name.`. */
 export interface WorkerModule {
   name: string
-  start(peer: BrowserPeer): Promise<{ handlers?: HandlerTable; streams?: StreamTable; stop?: () => Promise<void> }>
+  start(peer: BrowserPeer, services: ModuleServices): Promise<{ handlers?: HandlerTable; streams?: StreamTable; stop?: () => Promise<void> }>
 }
 
 export interface LinkPort {
@@ -97,7 +103,7 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
     const handlers: HandlerTable = { ...api.handlers }
     const streams: StreamTable = { ...api.streams }
     for (const m of init.modules ?? []) {
-      const started = await m.start(peer)
+      const started = await m.start(peer, { tokens })
       for (const [k, h] of Object.entries(started.handlers ?? {})) handlers[`${m.name}.${k}`] = h
       for (const [k, h] of Object.entries(started.streams ?? {})) streams[`${m.name}.${k}`] = h
     }
@@ -140,6 +146,7 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
 
     const ctx = (signal: AbortSignal): CallContext => ({
       signal,
+      session: lifetime.signal,
       tabs: () => sessions.size,
       streams: () => [...sessions].reduce((n, s) => n + s.streams(), 0)
     })
@@ -169,7 +176,8 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
         const [id, name, streamArgs] = args as [number, string, unknown[]]
         const source = streams[name]
         if (source == null) throw new UnknownMethodError(`no stream "${name}" in the worker`)
-        subs.open(id, (s) => source(streamArgs ?? [], ctx(AbortSignal.any([s, lifetime.signal]))))
+        // Answer once the source is open (a listener registered now sees every later event).
+        await subs.open(id, async (s) => await source(streamArgs ?? [], ctx(AbortSignal.any([s, lifetime.signal]))))
         return true
       }
       const handler = handlers[method]

@@ -10,10 +10,11 @@ import type { SubMessage } from '../src/client/protocol.js'
 
 const log = logger('weft:worker:streams')
 
-export type StreamSource = (signal: AbortSignal) => AsyncIterable<unknown>
+export type StreamSource = (signal: AbortSignal) => AsyncIterable<unknown> | Promise<AsyncIterable<unknown>>
 
 export interface StreamServer {
-  open(id: number, source: StreamSource): void
+  /** Start pumping `source`; resolves once it is open, rejects (and forgets the id) if opening fails. */
+  open(id: number, source: StreamSource): Promise<void>
   receive(msg: SubMessage): void
   closeAll(): void
   readonly size: number
@@ -22,10 +23,9 @@ export interface StreamServer {
 export function createStreamServer(send: (msg: SubMessage) => void): StreamServer {
   const streams = new Map<number, { credit: number; wake?: () => void; controller: AbortController }>()
 
-  async function pump(id: number, source: StreamSource, state: { credit: number; wake?: () => void; controller: AbortController }): Promise<void> {
+  async function pump(it: AsyncIterator<unknown>, id: number, state: { credit: number; wake?: () => void; controller: AbortController }): Promise<void> {
     const { signal } = state.controller
     try {
-      const it = source(signal)[Symbol.asyncIterator]()
       try {
         while (!signal.aborted) {
           while (state.credit <= 0 && !signal.aborted) await new Promise<void>((resolve) => { state.wake = resolve })
@@ -48,11 +48,18 @@ export function createStreamServer(send: (msg: SubMessage) => void): StreamServe
 
   return {
     get size() { return streams.size },
-    open(id, source) {
+    async open(id, source) {
       if (streams.has(id)) return
       const state = { credit: 0, controller: new AbortController() }
       streams.set(id, state)
-      void pump(id, source, state).catch((err: Error) => { log.error('stream %d failed: %s', id, err.message) })
+      let it: AsyncIterator<unknown>
+      try {
+        it = (await source(state.controller.signal))[Symbol.asyncIterator]()
+      } catch (err) {
+        streams.delete(id)
+        throw err
+      }
+      void pump(it, id, state).catch((err: Error) => { log.error('stream %d failed: %s', id, err.message) })
     },
     receive(msg) {
       const s = streams.get(msg.id)

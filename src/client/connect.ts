@@ -5,6 +5,7 @@
  * the client re-attaches to the next worker; subscriptions re-open by themselves).
  */
 import * as Comlink from 'comlink'
+import { createDBClient } from './db.js'
 import { AbortError, ClientClosedError, WorkerStartError } from './errors.js'
 import { createFallback, type Fallback } from './fallback.js'
 import { createLink, type PortLike } from './link.js'
@@ -12,7 +13,7 @@ import { TOKEN_CHALLENGE_PREFIX, type AttachInfo, type PeerConfig, type PeerInfo
 import { electRtcHost, type HostElection } from './rtc.js'
 import { createCaller, type CallOptions, type Caller } from './rpc.js'
 import { openSubscription, type StreamConn } from './stream.js'
-import type { ConnectOptions, DBSeam, NetClient, WeftClient } from './types.js'
+import type { ConnectOptions, NetClient, WeftClient } from './types.js'
 
 interface Conn extends StreamConn {
   info: AttachInfo
@@ -173,10 +174,7 @@ export async function connect(options: ConnectOptions): Promise<WeftClient> {
     stats: async (o) => await call('net.stats', [], o)
   }
 
-  const db: DBSeam = {
-    call: async (method, args, o) => await call(`db.${method}`, args, o),
-    stream: (method, args, o) => sub(`db.${method}`, args, o)
-  }
+  const db = createDBClient(call, sub)
 
   const client: WeftClient = {
     peerId: first.info.peerId,

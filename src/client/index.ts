@@ -12,6 +12,16 @@ export type {
   ClientRecord, ClientThreadInfo, ClientLogInfo, ClientSyncStatus, PeerStatus, ConnectionKind, PeerInfo,
   TokenClaims, LogMessage
 } from './protocol.js'
+export type {
+  DBClient, ClientDatabase, ClientCollection, ClientReadTransaction, ClientWriteTransaction, ClientDBInfo, ClientDBListEntry,
+  ClientNewDBOptions, ClientJoinOptions, ClientListenOptions, DBCallOptions, TxnOptions,
+  CollectionConfig, CollectionInfo, DBInfo, IndexConfig, InstanceID, Instance, JSONObject, JSONValue, JSONSchema, ListenEvent,
+  ListenFilter, ListenActionType, InstanceChange, Rejection, QueryJSON, CriterionJSON, SortJSON, QueryValue, QueryExplain,
+  OperationCode, OperationName
+} from './db-types.js'
+/** The fluent query builder (`where('name').eq('Alice')`): plain data, it crosses the port as JSON. */
+export { where, Where, Query, Criterion } from '../db/builder.js'
+export { Operation } from '../db/types.js'
 export { toInvite, fromInvite, MAX_INVITE_LENGTH } from './invite.js'
 export type { Invite, InviteSource } from './invite.js'
 export {

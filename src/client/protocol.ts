@@ -168,3 +168,34 @@ export interface TokenClaims {
 
 /** Bytes an identity signs to get a token: this prefix, then the challenge. */
 export const TOKEN_CHALLENGE_PREFIX = 'weft/token-challenge/1\n'
+
+/** Operations of a transaction the tab runs in the worker (`db.txn`). */
+export type TxnOpName = 'start' | 'end' | 'discard' | 'create' | 'save' | 'delete' | 'verify' | 'has' | 'find' | 'findByID' | 'explain'
+
+export interface TxnOp {
+  op: TxnOpName
+  /** The collection the operation is on (a transaction may span collections). */
+  collection: string
+  args: unknown[]
+}
+
+/** Opens the transaction in the worker; sent with its first batch. */
+export interface TxnBegin {
+  thread: string
+  collection: string
+  kind: 'read' | 'write'
+  /** A token from `getToken()`: its identity is the reader of read filters. */
+  token?: string
+  /** Discard the transaction after this long without a call (ms). */
+  idleMs?: number
+}
+
+/**
+ * A batch of a transaction's operations, run in order in the worker (one answer each). The tab
+ * names the transaction (an id unique within the tab), so its first batch can open it.
+ */
+export interface TxnBatch {
+  txn: string
+  begin?: TxnBegin
+  ops: TxnOp[]
+}

@@ -1,6 +1,7 @@
 /**
  * The client's public shapes: what `connect()` takes and returns.
  */
+import type { DBClient } from './db-types.js'
 import type { CallOptions } from './rpc.js'
 import type { Subscription } from './stream.js'
 import type { ClientRecord, ClientSyncStatus, ClientThreadInfo, LogMessage, PeerInfo, TokenClaims } from './protocol.js'
@@ -72,10 +73,7 @@ export interface NetClient {
   stats(options?: CallOptions): Promise<Record<string, number>>
 }
 
-/**
- * The seam of the db layer: until src/db is composed into the worker (worker/modules.ts), these
- * reach `db.<method>` handlers and streams generically; a typed DB client wraps them.
- */
+/** Raw `db.<method>` calls and streams (the typed {@link DBClient} is built on them). */
 export interface DBSeam {
   call<T = unknown>(method: string, args: unknown[], options?: CallOptions): Promise<T>
   stream<T = unknown>(method: string, args: unknown[], options?: { signal?: AbortSignal }): Subscription<T>
@@ -97,7 +95,8 @@ export interface WeftClient {
   /** This tab hosts WebRTC for the worker right now. */
   readonly hostingWebRTC: boolean
   readonly net: NetClient
-  readonly db: DBSeam
+  /** The document database: DBs, collections, instances, queries, transactions, listeners. */
+  readonly db: DBClient
   info(options?: CallOptions): Promise<PeerInfo>
   /** Resolves when a relay reservation is held (others can reach us). */
   relayReady(options?: CallOptions): Promise<PeerInfo>

@@ -1,5 +1,5 @@
 /** The test page's global surface (test/browser/peer-page.ts), shared with the specs. */
-import type { ClientRecord, ClientSyncStatus, ConnectOptions, LogMessage, WeftClient } from '../../src/client/index.js'
+import type { ClientRecord, ClientSyncStatus, ConnectOptions, ListenEvent, ListenFilter, LogMessage, WeftClient } from '../../src/client/index.js'
 import type * as Client from '../../src/client/index.js'
 import type { PrivateKey } from '../../src/core/identity.js'
 
@@ -17,6 +17,9 @@ export interface PeerPage {
   /** Start collecting sync status changes of `thread`. */
   watch(thread: string): Promise<void>
   statuses: ClientSyncStatus[]
+  /** Start collecting the DB events of `thread` matching `filters` (resolves once the listener is registered). */
+  listenDB(thread: string, filters?: ListenFilter[]): Promise<void>
+  dbEvents: ListenEvent[]
   logs: LogMessage[]
   /** Start measuring, for records of `thread` carrying `sentAt` (ms, epoch-based high resolution), the delay until they arrive here. */
   measure(thread: string): Promise<void>

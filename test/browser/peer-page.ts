@@ -5,7 +5,7 @@
  */
 import * as sdk from '../../src/client/index.js'
 import { generateKeyPair } from '../../src/core/identity.js'
-import type { ClientRecord, ClientSyncStatus, LogMessage, WeftClient } from '../../src/client/index.js'
+import type { ClientRecord, ClientSyncStatus, ListenEvent, LogMessage, WeftClient } from '../../src/client/index.js'
 import type { PeerPage } from './peer-page-types.js'
 
 const params = new URLSearchParams(location.search)
@@ -13,6 +13,7 @@ let client: WeftClient | undefined
 const records: ClientRecord[] = []
 const statuses: ClientSyncStatus[] = []
 const logs: LogMessage[] = []
+const dbEvents: ListenEvent[] = []
 const latencies: number[] = []
 const now = (): number => performance.timeOrigin + performance.now()
 
@@ -26,6 +27,7 @@ const page: PeerPage = {
   newIdentity: generateKeyPair,
   records,
   statuses,
+  dbEvents,
   logs,
   latencies,
   async measure(thread) {
@@ -72,6 +74,13 @@ const page: PeerPage = {
     const sub = need().net.watchSyncStatus(thread)
     void (async () => {
       for await (const s of sub) statuses.push(s)
+    })().catch(() => undefined)
+    await sub.ready
+  },
+  async listenDB(thread, filters = []) {
+    const sub = need().db.getDB(thread).listen(filters)
+    void (async () => {
+      for await (const e of sub) dbEvents.push(e)
     })().catch(() => undefined)
     await sub.ready
   },

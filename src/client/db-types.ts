@@ -1,0 +1,173 @@
+/**
+ * The db API as a tab sees it: the in-process API of src/db (DB manager, Database, Collection,
+ * transactions, listeners) with thread IDs as strings, every call taking `{ signal, timeoutMs }`
+ * and an optional identity `token`, and listeners as {@link Subscription}s. The shapes that cross
+ * the port are src/db's own (they are plain data); only types are imported from src/db, so the
+ * tab bundle carries none of its code.
+ */
+import type {
+  CollectionConfig, CollectionInfo, DBInfo, IndexConfig, InstanceID, JSONObject, ListenEvent, ListenFilter, QueryExplain,
+  QueryJSON, Rejection
+} from '../db/types.js'
+import type { CallOptions } from './rpc.js'
+import type { Subscription } from './stream.js'
+
+export type {
+  CollectionConfig, CollectionInfo, DBInfo, IndexConfig, InstanceID, Instance, JSONObject, JSONValue, JSONSchema, ListenEvent,
+  ListenFilter, ListenActionType, InstanceChange, Rejection, QueryJSON, CriterionJSON, SortJSON, QueryValue, QueryExplain,
+  OperationCode, OperationName
+} from '../db/types.js'
+
+/** Options of a db call. */
+export interface DBCallOptions extends CallOptions {
+  /**
+   * A token from `getToken()`: its identity is the `reader` of read filters for this call (and
+   * of the read filter applied to the base of a save). The peer's identity when absent.
+   */
+  token?: string
+}
+
+/** What another peer needs to join a DB, with its thread ID (so it can become an invite). */
+export interface ClientDBInfo extends DBInfo {
+  id: string
+}
+
+export interface ClientDBListEntry {
+  id: string
+  info: DBInfo
+}
+
+export interface ClientNewDBOptions extends CallOptions {
+  /** A local label. @default 'unnamed' */
+  name?: string
+  /** Collections to create in the new DB (as events of its thread). */
+  collections?: CollectionConfig[]
+  /** Thread key (multibase); a new random key by default. */
+  threadKey?: string
+}
+
+export interface ClientJoinOptions extends CallOptions {
+  /** A local label. @default the invite's name, else 'unnamed' */
+  name?: string
+  /** Collections to create if the thread does not define them yet. */
+  collections?: CollectionConfig[]
+}
+
+export interface TxnOptions extends DBCallOptions {
+  /**
+   * The worker discards the transaction (releasing the DB's lock) after this long without a
+   * call; its later operations fail with TransactionDiscardedError. @default 30000
+   */
+  idleTimeoutMs?: number
+}
+
+export interface ClientListenOptions {
+  signal?: AbortSignal
+  /** A token from `getToken()`: its identity is the reader of read filters. */
+  token?: string
+  /** Events the worker keeps for a slow listener before it ends it with SubscriberOverflowError. @default 10000 */
+  bufferSize?: number
+}
+
+/**
+ * A read transaction, run in the worker: `start()` takes the DB's read lock (resolving to `end`),
+ * every read sees one state, `end()` releases it.
+ */
+export interface ClientReadTransaction {
+  start(): Promise<() => Promise<void>>
+  end(): Promise<void>
+  discard(): Promise<void>
+  has(ids: InstanceID[]): Promise<boolean>
+  find(query?: QueryJSON): Promise<JSONObject[]>
+  findByID(id: InstanceID): Promise<JSONObject>
+  explain(query?: QueryJSON): Promise<QueryExplain>
+  /** The same transaction, on another collection. */
+  collection(name: string): ClientReadTransaction
+}
+
+/**
+ * A write transaction, run in the worker: it reads its own writes, a failed operation leaves it
+ * as it was, and `end()` commits it as one event (durable when it resolves). Operations issued
+ * without awaiting each other travel to the worker in one message.
+ */
+export interface ClientWriteTransaction extends Omit<ClientReadTransaction, 'collection'> {
+  create(instances: object[]): Promise<InstanceID[]>
+  save(instances: object[]): Promise<void>
+  delete(ids: InstanceID[]): Promise<void>
+  verify(instances: object[]): Promise<void>
+  collection(name: string): ClientWriteTransaction
+}
+
+/** One collection's operations. */
+export interface ClientCollection {
+  readonly name: string
+  create(instances: object[], options?: DBCallOptions): Promise<InstanceID[]>
+  save(instances: object[], options?: DBCallOptions): Promise<void>
+  delete(ids: InstanceID[], options?: DBCallOptions): Promise<void>
+  has(ids: InstanceID[], options?: DBCallOptions): Promise<boolean>
+  find(query?: QueryJSON, options?: DBCallOptions): Promise<JSONObject[]>
+  findByID(id: InstanceID, options?: DBCallOptions): Promise<JSONObject>
+  verify(instances: object[], options?: DBCallOptions): Promise<void>
+  explain(query?: QueryJSON, options?: DBCallOptions): Promise<QueryExplain>
+  readTransaction(options?: TxnOptions): ClientReadTransaction
+  writeTransaction(options?: TxnOptions): ClientWriteTransaction
+}
+
+/** One DB (a thread). A handle: it holds nothing in the tab. */
+export interface ClientDatabase {
+  readonly id: string
+  newCollection(config: CollectionConfig, options?: CallOptions): Promise<void>
+  updateCollection(config: CollectionConfig, options?: CallOptions): Promise<void>
+  deleteCollection(name: string, options?: CallOptions): Promise<void>
+  getCollectionInfo(name: string, options?: CallOptions): Promise<CollectionInfo>
+  getCollectionIndexes(name: string, options?: CallOptions): Promise<IndexConfig[]>
+  listCollections(options?: CallOptions): Promise<CollectionInfo[]>
+  collection(name: string): ClientCollection
+  create(collection: string, instances: object[], options?: DBCallOptions): Promise<InstanceID[]>
+  save(collection: string, instances: object[], options?: DBCallOptions): Promise<void>
+  delete(collection: string, ids: InstanceID[], options?: DBCallOptions): Promise<void>
+  has(collection: string, ids: InstanceID[], options?: DBCallOptions): Promise<boolean>
+  find(collection: string, query?: QueryJSON, options?: DBCallOptions): Promise<JSONObject[]>
+  findByID(collection: string, id: InstanceID, options?: DBCallOptions): Promise<JSONObject>
+  verify(collection: string, instances: object[], options?: DBCallOptions): Promise<void>
+  explain(collection: string, query?: QueryJSON, options?: DBCallOptions): Promise<QueryExplain>
+  readTransaction(collection: string, options?: TxnOptions): ClientReadTransaction
+  writeTransaction(collection: string, options?: TxnOptions): ClientWriteTransaction
+  /** Changes (local and remote) and rejected events matching any filter (all without filters). */
+  listen(filters?: ListenFilter[], options?: ClientListenOptions): Subscription<ListenEvent>
+  /** Events of the thread this DB refused, oldest first. */
+  conflicts(options?: CallOptions): Promise<Rejection[]>
+  /** Apply every record the log store holds that the DB has not applied yet. */
+  sync(options?: CallOptions): Promise<void>
+  /** Hash of the replicated state (equal on peers that hold the same records). */
+  stateHash(options?: CallOptions): Promise<string>
+  /** What another peer needs to join. */
+  info(options?: CallOptions): Promise<ClientDBInfo>
+  /** `info()` as an invite string (see `toInvite`): a secret, share it as one. */
+  invite(options?: CallOptions): Promise<string>
+}
+
+/** The db API of a client: the DB manager's calls; DBs as handles. */
+export interface DBClient {
+  /** Create a DB on a new thread (a random thread ID when none is given). */
+  newDB(threadID?: string, options?: ClientNewDBOptions): Promise<ClientDatabase>
+  /** Join a DB from a thread address and its key; its collections come with the thread. */
+  newDBFromAddr(address: string, key: string, options?: ClientJoinOptions): Promise<ClientDatabase>
+  /** Join a DB from an invite, trying its addresses in turn; a DB already joined is returned as is. */
+  join(invite: string, options?: ClientJoinOptions): Promise<ClientDatabase>
+  /**
+   * A handle on a DB this peer holds (no call is made: its calls fail with DBNotFoundError if it
+   * does not exist). `token` becomes the default token of the handle's calls.
+   */
+  getDB(threadID: string, options?: { token?: string }): ClientDatabase
+  getDBInfo(threadID: string, options?: CallOptions): Promise<ClientDBInfo>
+  /** An invite to the DB (its info as a `weft1.` string). */
+  invite(threadID: string, options?: CallOptions): Promise<string>
+  listDBs(options?: CallOptions): Promise<ClientDBListEntry[]>
+  /** Delete the DB's thread and erase its data (on this peer). */
+  deleteDB(threadID: string, options?: CallOptions): Promise<void>
+  /** A raw `db.<method>` call (extensions, tests). */
+  call<T = unknown>(method: string, args: unknown[], options?: CallOptions): Promise<T>
+  /** A raw `db.<method>` stream. */
+  stream<T = unknown>(method: string, args: unknown[], options?: { signal?: AbortSignal }): Subscription<T>
+}

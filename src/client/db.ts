@@ -1,0 +1,134 @@
+/**
+ * The typed db client: every call of src/db's API as a call to the worker's `db.*` handlers
+ * (worker/db-api.ts), DBs and collections as handles that hold nothing but names, transactions
+ * run in the worker (db-txn.ts), listeners as subscriptions. A query built with `where()` crosses
+ * as its JSON form.
+ */
+import { fromInvite, toInvite } from './invite.js'
+import type {
+  ClientCollection, ClientDatabase, ClientDBInfo, ClientJoinOptions, DBCallOptions, DBClient, TxnOptions
+} from './db-types.js'
+import { openTransaction } from './db-txn.js'
+import type { CallOptions } from './rpc.js'
+import type { Subscription } from './stream.js'
+
+type Call = <T>(method: string, args: unknown[], options?: CallOptions) => Promise<T>
+type Sub = <T>(method: string, args: unknown[], options?: { signal?: AbortSignal }) => Subscription<T>
+
+/** The JSON form of a query (a builder query's `toJSON()`), `null` for none. */
+function queryJSON(q: unknown): unknown {
+  const j = q as { toJSON?: () => unknown } | null | undefined
+  return typeof j?.toJSON === 'function' ? j.toJSON() : q ?? null
+}
+
+/** Call options without the token (which travels as an argument). */
+function callOptions(o: CallOptions = {}): CallOptions {
+  return {
+    ...(o.signal !== undefined ? { signal: o.signal } : {}),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {})
+  }
+}
+
+export function createDBClient(call: Call, sub: Sub): DBClient {
+  const dbCall = async <T>(method: string, args: unknown[], o?: CallOptions): Promise<T> => await call<T>(`db.${method}`, args, callOptions(o))
+
+  function handle(id: string, defaultToken: string | undefined): ClientDatabase {
+    /** The token argument of a call: the call's own, else the handle's. */
+    const tok = (o?: DBCallOptions): { token?: string } => {
+      const token = o?.token ?? defaultToken
+      return token !== undefined ? { token } : {}
+    }
+    const txnOptions = (o: TxnOptions = {}): TxnOptions => ({ ...o, ...tok(o) })
+
+    const db: ClientDatabase = {
+      id,
+      newCollection: async (config, o) => { await dbCall('newCollection', [id, config], o) },
+      updateCollection: async (config, o) => { await dbCall('updateCollection', [id, config], o) },
+      deleteCollection: async (name, o) => { await dbCall('deleteCollection', [id, name], o) },
+      getCollectionInfo: async (name, o) => await dbCall('getCollectionInfo', [id, name], o),
+      getCollectionIndexes: async (name, o) => await dbCall('getCollectionIndexes', [id, name], o),
+      listCollections: async (o) => await dbCall('listCollections', [id], o),
+      collection(name): ClientCollection {
+        return {
+          name,
+          create: async (instances, o) => await db.create(name, instances, o),
+          save: async (instances, o) => { await db.save(name, instances, o) },
+          delete: async (ids, o) => { await db.delete(name, ids, o) },
+          has: async (ids, o) => await db.has(name, ids, o),
+          find: async (q, o) => await db.find(name, q, o),
+          findByID: async (instanceID, o) => await db.findByID(name, instanceID, o),
+          verify: async (instances, o) => { await db.verify(name, instances, o) },
+          explain: async (q, o) => await db.explain(name, q, o),
+          readTransaction: (o) => db.readTransaction(name, o),
+          writeTransaction: (o) => db.writeTransaction(name, o)
+        }
+      },
+      create: async (c, instances, o) => await dbCall('create', [id, c, instances, tok(o)], o),
+      save: async (c, instances, o) => { await dbCall('save', [id, c, instances, tok(o)], o) },
+      delete: async (c, ids, o) => { await dbCall('delete', [id, c, ids, tok(o)], o) },
+      has: async (c, ids, o) => await dbCall('has', [id, c, ids, tok(o)], o),
+      find: async (c, q, o) => await dbCall('find', [id, c, queryJSON(q), tok(o)], o),
+      findByID: async (c, instanceID, o) => await dbCall('findByID', [id, c, instanceID, tok(o)], o),
+      verify: async (c, instances, o) => { await dbCall('verify', [id, c, instances, tok(o)], o) },
+      explain: async (c, q, o) => await dbCall('explain', [id, c, queryJSON(q), tok(o)], o),
+      readTransaction: (c, o) => openTransaction(call, 'read', { thread: id, collection: c, ...tok(o) }, txnOptions(o)),
+      writeTransaction: (c, o) => openTransaction(call, 'write', { thread: id, collection: c, ...tok(o) }, txnOptions(o)),
+      listen: (filters = [], o = {}) => sub('db.listen', [id, filters, {
+        ...tok(o),
+        ...(o.bufferSize !== undefined ? { bufferSize: o.bufferSize } : {})
+      }], o.signal !== undefined ? { signal: o.signal } : {}),
+      conflicts: async (o) => await dbCall('conflicts', [id], o),
+      sync: async (o) => { await dbCall('sync', [id], o) },
+      stateHash: async (o) => await dbCall('stateHash', [id], o),
+      info: async (o) => await dbCall<ClientDBInfo>('getDBInfo', [id], o),
+      invite: async (o) => toInvite(await db.info(o))
+    }
+    return db
+  }
+
+  async function joinFrom(address: string, key: string, o: ClientJoinOptions = {}): Promise<ClientDatabase> {
+    const options = {
+      ...(o.name !== undefined ? { name: o.name } : {}),
+      ...(o.collections !== undefined ? { collections: o.collections } : {})
+    }
+    return handle(await dbCall<string>('newDBFromAddr', [address, key, options], o), undefined)
+  }
+
+  const client: DBClient = {
+    async newDB(threadID, o = {}) {
+      const options = {
+        ...(o.name !== undefined ? { name: o.name } : {}),
+        ...(o.collections !== undefined ? { collections: o.collections } : {}),
+        ...(o.threadKey !== undefined ? { threadKey: o.threadKey } : {})
+      }
+      return handle(await dbCall<string>('newDB', [threadID ?? null, options], o), undefined)
+    },
+    newDBFromAddr: joinFrom,
+    async join(invite, o = {}) {
+      const { thread, key, addrs, name } = fromInvite(invite)
+      const options: ClientJoinOptions = { ...o, ...(o.name === undefined && name !== undefined ? { name } : {}) }
+      const failures: Error[] = []
+      for (const address of addrs) {
+        try {
+          return await joinFrom(address, key, options)
+        } catch (err) {
+          const e = err as Error
+          if (e.name === 'DBExistsError') return handle(thread, undefined)
+          // Our own abort or deadline ends the attempt; an unreachable address tries the next.
+          if (e.name === 'AbortError' || o.signal?.aborted === true) throw e
+          failures.push(e)
+        }
+      }
+      if (failures.length === 1) throw failures[0]!
+      throw new AggregateError(failures, `could not join through any of the invite's ${addrs.length} addresses`)
+    },
+    getDB: (threadID, o = {}) => handle(threadID, o.token),
+    getDBInfo: async (threadID, o) => await dbCall<ClientDBInfo>('getDBInfo', [threadID], o),
+    invite: async (threadID, o) => toInvite(await client.getDBInfo(threadID, o)),
+    listDBs: async (o) => await dbCall('listDBs', [], o),
+    deleteDB: async (threadID, o) => { await dbCall('deleteDB', [threadID], o) },
+    call: async (method, args, o) => await call(`db.${method}`, args, o),
+    stream: (method, args, o) => sub(`db.${method}`, args, o)
+  }
+  return client
+}
