@@ -237,6 +237,33 @@ export function createNet(components: NetComponents, init: NetInit = {}): Net {
     track(syncConnectedPeers(evt.detail.peerId.toString()).catch((err: Error) => { log.error('sync on connect failed: %s', err.message) }))
   }
 
+  /**
+   * Our addresses changed (a relay reservation, a new listener): add them to our own logs and
+   * tell the connected thread peers, so they can reach us at them (e.g. through the relay).
+   */
+  async function refreshOwnAddrs(): Promise<void> {
+    const addrs = ourLogAddrs()
+    for (const { id } of await store.listThreads()) {
+      const state = await getThreadState(id)
+      if (state.own == null) continue
+      const current = await store.getLog(id, state.own.id)
+      if (addrs.every((a) => current.addrs.includes(a))) continue
+      await store.addAddrs(id, state.own.id, addrs)
+      ctx.peerCache.delete(id)
+      const ownId = state.own.id
+      const wire = (await wireLogs(ctx, id)).find((l) => logIDFromBytes(l.id) === ownId)
+      if (wire == null) continue
+      for (const p of await connectedThreadPeers(id)) {
+        track(announceLog(ctx, state, p, wire).catch((err: Error) => { log('announce to %s failed: %s', p.toString(), err.message) }))
+      }
+    }
+  }
+
+  const onSelfUpdate = (): void => {
+    if (!started) return
+    track(refreshOwnAddrs().catch((err: Error) => { log.error('refreshing our addresses failed: %s', err.message) }))
+  }
+
   function threadInfo(state: ThreadState, logs: Awaited<ReturnType<LogStore['listLogs']>>): ThreadInfo {
     return {
       id: state.id,
@@ -278,7 +305,9 @@ export function createNet(components: NetComponents, init: NetInit = {}): Net {
         maxOutboundStreams: ctx.init.maxInboundStreams
       })
       libp2p.addEventListener('peer:identify', onIdentify as EventListener)
+      libp2p.addEventListener('self:peer:update', onSelfUpdate)
       started = true
+      onSelfUpdate()
       if (ctx.init.syncIntervalMs > 0) {
         interval = setInterval(() => {
           track(syncConnectedPeers().catch((err: Error) => { log.error('interval sync failed: %s', err.message) }))
@@ -293,6 +322,7 @@ export function createNet(components: NetComponents, init: NetInit = {}): Net {
       if (interval != null) clearInterval(interval)
       interval = undefined
       libp2p.removeEventListener('peer:identify', onIdentify as EventListener)
+      libp2p.removeEventListener('self:peer:update', onSelfUpdate)
       controller.abort(new AbortError('net stopped'))
       await libp2p.unhandle(PROTOCOL)
       // Requests being served finish (their appends included) before the store may close.
