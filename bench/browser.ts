@@ -28,6 +28,7 @@ import { build, preview } from 'vite'
 import { chromium, type Browser, type Page } from '@playwright/test'
 import { cleanupRelays, startRelayProcess } from '../test/relay/harness.js'
 import { median, round, type Metric, type Suite } from './index.js'
+import { PEOPLE } from './fixtures.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const SAMPLES = 60
@@ -36,15 +37,6 @@ const SINGLE = 500
 const CONCURRENT = 2_000
 const IN_FLIGHT = 100
 
-const PEOPLE = {
-  name: 'People',
-  schema: {
-    type: 'object',
-    properties: { _id: { type: 'string' }, name: { type: 'string' }, email: { type: 'string' }, age: { type: 'integer' }, city: { type: 'string' } },
-    required: ['name']
-  },
-  indexes: [{ path: 'email', unique: true }]
-}
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b)

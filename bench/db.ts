@@ -19,16 +19,8 @@ import type { KVStore } from '../src/store/kv.js'
 import { createDBManager, createSandbox, dbNetFromNet, where, type Database, type DBManager, type Sandbox } from '../src/db/index.js'
 import { createFakeNet, createFakeWorld } from '../test/db/fake-net.js'
 import { median, round, type Metric, type Suite } from './index.js'
+import { PEOPLE } from './fixtures.js'
 
-const PEOPLE = {
-  name: 'People',
-  schema: {
-    type: 'object',
-    properties: { _id: { type: 'string' }, name: { type: 'string' }, email: { type: 'string' }, age: { type: 'integer' }, city: { type: 'string' } },
-    required: ['name']
-  },
-  indexes: [{ path: 'email', unique: true }]
-}
 
 const person = (i: number): Record<string, unknown> => ({ name: `person ${i}`, email: `p${i}@example.com`, age: i % 90, city: `city-${i % 1000}` })
 

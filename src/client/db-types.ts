@@ -5,6 +5,7 @@
  * the port are src/db's own (they are plain data); only types are imported from src/db, so the
  * tab bundle carries none of its code.
  */
+import type { ReadTransaction, WriteTransaction } from '../db/txn.js'
 import type {
   CollectionConfig, CollectionInfo, DBInfo, IndexConfig, InstanceID, JSONObject, ListenEvent, ListenFilter, QueryExplain,
   QueryJSON, Rejection
@@ -71,32 +72,16 @@ export interface ClientListenOptions {
 
 /**
  * A read transaction, run in the worker: `start()` takes the DB's read lock (resolving to `end`),
- * every read sees one state, `end()` releases it.
+ * every read sees one state, `end()` releases it. The same shape as src/db's.
  */
-export interface ClientReadTransaction {
-  start(): Promise<() => Promise<void>>
-  end(): Promise<void>
-  discard(): Promise<void>
-  has(ids: InstanceID[]): Promise<boolean>
-  find(query?: QueryJSON): Promise<JSONObject[]>
-  findByID(id: InstanceID): Promise<JSONObject>
-  explain(query?: QueryJSON): Promise<QueryExplain>
-  /** The same transaction, on another collection. */
-  collection(name: string): ClientReadTransaction
-}
+export type ClientReadTransaction = ReadTransaction
 
 /**
  * A write transaction, run in the worker: it reads its own writes, a failed operation leaves it
  * as it was, and `end()` commits it as one event (durable when it resolves). Operations issued
- * without awaiting each other travel to the worker in one message.
+ * without awaiting each other travel to the worker in one message. The same shape as src/db's.
  */
-export interface ClientWriteTransaction extends Omit<ClientReadTransaction, 'collection'> {
-  create(instances: object[]): Promise<InstanceID[]>
-  save(instances: object[]): Promise<void>
-  delete(ids: InstanceID[]): Promise<void>
-  verify(instances: object[]): Promise<void>
-  collection(name: string): ClientWriteTransaction
-}
+export type ClientWriteTransaction = WriteTransaction
 
 /** One collection's operations. */
 export interface ClientCollection {
