@@ -6,6 +6,7 @@ import { createDBManager, type DBManager, type ListenEvent, type Sandbox } from 
 import type { KVStore } from '../../src/store/kv.js'
 import { memoryStore } from '../../src/store/memory.js'
 import { createFakeNet, createFakeWorld, type FakeNet } from './fake-net.js'
+import { take as takeValues } from '../helpers/take.js'
 
 export { createFakeWorld }
 
@@ -22,22 +23,7 @@ export async function replica(world: ReturnType<typeof createFakeWorld>, name: s
 
 /** The next `count` events of a listener (fails after `timeoutMs`). */
 export async function take(iterable: AsyncIterable<ListenEvent>, count: number, timeoutMs = 10_000): Promise<ListenEvent[]> {
-  const out: ListenEvent[] = []
-  const it = iterable[Symbol.asyncIterator]()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => { reject(new Error(`timed out after ${out.length}/${count} events`)) }, timeoutMs)
-  })
-  try {
-    while (out.length < count) {
-      const next = await Promise.race([it.next(), timeout])
-      if (next.done === true) break
-      out.push(next.value)
-    }
-  } finally {
-    clearTimeout(timer)
-  }
-  return out
+  return await takeValues(iterable, count, timeoutMs, 'events')
 }
 
 /** Send every record each replica holds to every other one, until nothing moves. */

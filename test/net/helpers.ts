@@ -4,6 +4,7 @@
 import { createPeer, type Peer, type PeerInit } from '../../src/node/peer.js'
 import type { NetRecord } from '../../src/net/types.js'
 import type { ThreadID } from '../../src/core/types.js'
+import { take } from '../helpers/take.js'
 
 export const started: Peer[] = []
 
@@ -32,28 +33,9 @@ export function tcpAddr(peer: Peer): string {
   return a
 }
 
-/** Collect records from a subscription until `count` have arrived (or the signal ends it). */
+/** Collect records from a subscription until `count` have arrived (failing after `timeoutMs`). */
 export async function collect(iterable: AsyncIterable<NetRecord>, count: number, timeoutMs = 20_000): Promise<NetRecord[]> {
-  const out: NetRecord[] = []
-  if (count === 0) return out
-  const timer = AbortSignal.timeout(timeoutMs)
-  const it = iterable[Symbol.asyncIterator]()
-  try {
-    while (out.length < count) {
-      const next = await Promise.race([
-        it.next(),
-        new Promise<never>((_, reject) => {
-          if (timer.aborted) reject(new Error(`timed out after ${out.length}/${count} records`))
-          timer.addEventListener('abort', () => { reject(new Error(`timed out after ${out.length}/${count} records`)) }, { once: true })
-        })
-      ])
-      if (next.done === true) break
-      out.push(next.value)
-    }
-  } finally {
-    await it.return?.()
-  }
-  return out
+  return await take(iterable, count, timeoutMs, 'records')
 }
 
 /** Poll a condition without fixed sleeps on the thing itself: resolves when it holds. */

@@ -12,6 +12,7 @@ import { toHex, randomBytes } from '../../src/core/bytes.js'
 import { parseThreadKey } from '../../src/core/thread-key.js'
 import type { NetRecord } from '../../src/net/types.js'
 import { cleanupRelays, metricValue, scrape, startRelayProcess, until } from './harness.js'
+import { take } from '../helpers/take.js'
 
 const peers: Peer[] = []
 
@@ -33,23 +34,7 @@ async function stopPeer(p: Peer): Promise<void> {
 
 /** Collect `count` records from a subscription, failing after `timeoutMs`. */
 async function collect(iterable: AsyncIterable<NetRecord>, count: number, timeoutMs = 30_000): Promise<NetRecord[]> {
-  const out: NetRecord[] = []
-  const it = iterable[Symbol.asyncIterator]()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => { reject(new Error(`timed out after ${out.length}/${count} records`)) }, timeoutMs)
-  })
-  try {
-    while (out.length < count) {
-      const next = await Promise.race([it.next(), timeout])
-      if (next.done === true) break
-      out.push(next.value)
-    }
-  } finally {
-    clearTimeout(timer)
-    await it.return?.()
-  }
-  return out
+  return await take(iterable, count, timeoutMs, 'records')
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
