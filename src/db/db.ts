@@ -23,32 +23,22 @@ import { createListeners, type Listeners } from './listen.js'
 import { createRWLock, type RWLock } from './lock.js'
 import type { DBNet } from './net.js'
 import type { Overlay } from './overlay.js'
+import type { Database } from './database.js'
 import type { Sandbox } from './sandbox.js'
 import { getConfig } from './state.js'
-import { readTransaction, writeTransaction, type ReadTransaction, type TxnHost, type WriteTransaction } from './txn.js'
-import type { ListenEvent, ListenFilter, ListenOptions, ReadOptions, Rejection } from './types.js'
+import { readTransaction, writeTransaction, type TxnHost } from './txn.js'
 
 /** Records applied per store batch while catching up. */
 const APPLY_CHUNK = 1000
 
-export interface DatabaseCore {
-  readonly id: ThreadID
+/** What the public Database is built on: its shared members plus the engine's handles. */
+export interface DatabaseCore extends Pick<Database,
+  'id' | 'readTransaction' | 'writeTransaction' | 'listen' | 'conflicts' | 'sync' | 'stateHash' | 'lastError' | 'close'> {
   readonly layout: Layout
   readonly lock: RWLock
   readonly host: TxnHost
   /** Our writer identity. */
   readonly writer: string | undefined
-  readTransaction(collection: string, options?: ReadOptions): ReadTransaction
-  writeTransaction(collection: string, options?: ReadOptions): WriteTransaction
-  listen(filters?: ListenFilter[], options?: ListenOptions): AsyncIterable<ListenEvent>
-  conflicts(): Promise<Rejection[]>
-  /** Apply every record the log store holds that the DB has not applied yet. */
-  sync(options?: { signal?: AbortSignal }): Promise<void>
-  /** SHA-256 (hex) of the replicated state: configs, instances and index entries, in key order. */
-  stateHash(): Promise<string>
-  /** The last error of background application (records stay queued for the next sync). */
-  lastError(): Error | undefined
-  close(): Promise<void>
 }
 
 export interface OpenDatabaseInit {
