@@ -7,6 +7,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Peer } from '../src/node/peer.js'
 import type { NetStats } from '../src/net/types.js'
+import type { SocketGuardStats } from './http-guard.js'
 
 export interface RelayMetrics {
   readonly registry: Registry
@@ -24,12 +25,17 @@ export const RELAY_METRIC_NAMES = [
   'weft_relay_records_served_total',
   'weft_relay_bytes_received_total',
   'weft_relay_bytes_served_total',
-  'weft_relay_rejected_total'
+  'weft_relay_rejected_total',
+  'weft_relay_http_sockets',
+  'weft_relay_http_sockets_evicted_total',
+  'weft_relay_http_sockets_refused_total'
 ] as const
 
 export interface RelayMetricsInit {
   /** The running peer, or undefined while the relay starts or stops (its gauges are then absent). */
   peer: () => Peer | undefined
+  /** Socket counts of the HTTP server (undefined before it listens). */
+  httpSockets: () => SocketGuardStats | undefined
 }
 
 /** A counter whose value is copied from a monotonic source at each scrape. */
@@ -88,6 +94,17 @@ export function createRelayMetrics(init: RelayMetricsInit): RelayMetrics {
   mirroredCounter(registry, 'weft_relay_records_served_total', 'Records sent to peers, since the process started.', stat('recordsServed'))
   mirroredCounter(registry, 'weft_relay_bytes_received_total', 'Record bytes received from peers, since the process started.', stat('bytesReceived'))
   mirroredCounter(registry, 'weft_relay_bytes_served_total', 'Record bytes sent to peers, since the process started.', stat('bytesServed'))
+  new Gauge({
+    name: 'weft_relay_http_sockets',
+    help: 'Sockets open on the HTTP server (health and metrics).',
+    registers: [registry],
+    collect() {
+      const s = init.httpSockets()
+      if (s != null) this.set(s.open)
+    }
+  })
+  mirroredCounter(registry, 'weft_relay_http_sockets_evicted_total', 'HTTP sockets waiting for a request closed to make room for a new one (per-IP or total socket cap), since the process started.', () => init.httpSockets()?.evicted)
+  mirroredCounter(registry, 'weft_relay_http_sockets_refused_total', 'New HTTP sockets refused because every counted socket was busy, since the process started.', () => init.httpSockets()?.refused)
   mirroredCounter(registry, 'weft_relay_rejected_total', 'Requests refused as protocol violations (garbage, bad records), since the process started.', stat('rejected'))
 
   return {

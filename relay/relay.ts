@@ -32,13 +32,20 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const withP2p = (a: string, id: string): string => (a.endsWith(`/p2p/${id}`) ? a : `${a}/p2p/${id}`)
   const addrs = (): string[] => (peer == null ? [] : peer.addrs().map((a) => withP2p(a, peer!.peerId)))
 
-  const metrics = createRelayMetrics({ peer: () => (state === 'running' ? peer : undefined) })
-  const http: HttpServer = await startHttp({
+  let listening: HttpServer | undefined
+  const metrics = createRelayMetrics({
+    peer: () => (state === 'running' ? peer : undefined),
+    httpSockets: () => listening?.sockets()
+  })
+  const http = await startHttp({
     host: config.http.host,
     port: config.http.port,
+    maxSockets: config.httpMaxSockets,
+    maxSocketsPerIp: config.httpMaxSocketsPerIp,
     health: () => ({ state, peerId: peer?.peerId, addrs: addrs(), uptimeMs: Date.now() - startedAt }),
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() })
   })
+  listening = http
 
   try {
     peer = await createPeer({
