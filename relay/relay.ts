@@ -32,10 +32,10 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const withP2p = (a: string, id: string): string => (a.endsWith(`/p2p/${id}`) ? a : `${a}/p2p/${id}`)
   const addrs = (): string[] => (peer == null ? [] : peer.addrs().map((a) => withP2p(a, peer!.peerId)))
 
-  let listening: HttpServer | undefined
+  const listening: { http?: HttpServer } = {}
   const metrics = createRelayMetrics({
     peer: () => (state === 'running' ? peer : undefined),
-    httpSockets: () => listening?.sockets()
+    httpSockets: () => listening.http?.sockets()
   })
   const http = await startHttp({
     host: config.http.host,
@@ -45,7 +45,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     health: () => ({ state, peerId: peer?.peerId, addrs: addrs(), uptimeMs: Date.now() - startedAt }),
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() })
   })
-  listening = http
+  listening.http = http
 
   try {
     peer = await createPeer({
