@@ -8,6 +8,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Peer } from '../src/node/peer.js'
 import type { NetStats } from '../src/net/types.js'
 import type { SocketGuardStats } from './http-guard.js'
+import { REFUSAL_KINDS, type RelayPolicy } from './policy.js'
 
 export interface RelayMetrics {
   readonly registry: Registry
@@ -26,6 +27,7 @@ export const RELAY_METRIC_NAMES = [
   'weft_relay_bytes_received_total',
   'weft_relay_bytes_served_total',
   'weft_relay_rejected_total',
+  'weft_relay_stored_bytes',
   'weft_relay_http_sockets',
   'weft_relay_http_sockets_evicted_total',
   'weft_relay_http_sockets_refused_total'
@@ -36,6 +38,8 @@ export interface RelayMetricsInit {
   peer: () => Peer | undefined
   /** Socket counts of the HTTP server (undefined before it listens). */
   httpSockets: () => SocketGuardStats | undefined
+  /** The admission policy (refusals by kind, accounted usage). */
+  policy: Pick<RelayPolicy, 'refusals' | 'usage'>
 }
 
 /** A counter whose value is copied from a monotonic source at each scrape. */
@@ -94,6 +98,23 @@ export function createRelayMetrics(init: RelayMetricsInit): RelayMetrics {
   mirroredCounter(registry, 'weft_relay_records_served_total', 'Records sent to peers, since the process started.', stat('recordsServed'))
   mirroredCounter(registry, 'weft_relay_bytes_received_total', 'Record bytes received from peers, since the process started.', stat('bytesReceived'))
   mirroredCounter(registry, 'weft_relay_bytes_served_total', 'Record bytes sent to peers, since the process started.', stat('bytesServed'))
+  new Counter({
+    name: 'weft_relay_refused_total',
+    help: 'Requests refused by policy since the process started, by kind: not_allowed (allow-lists), threads_per_peer, threads_per_ip, thread_records, thread_bytes, store_bytes (quotas, QUOTA_EXCEEDED) and reservations_per_ip.',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const counts = init.policy.refusals()
+      this.reset()
+      for (const kind of REFUSAL_KINDS) this.inc({ kind }, counts[kind])
+    }
+  })
+  new Gauge({
+    name: 'weft_relay_stored_bytes',
+    help: 'Record bytes the relay stores in all threads, as accounted against WEFT_RELAY_MAX_STORE_BYTES (kept across restarts).',
+    registers: [registry],
+    collect() { this.set(init.policy.usage().bytes) }
+  })
   new Gauge({
     name: 'weft_relay_http_sockets',
     help: 'Sockets open on the HTTP server (health and metrics).',
