@@ -78,8 +78,9 @@ export async function startHttp(init: HttpInit): Promise<HttpServer> {
     const path = (req.url ?? '/').split('?')[0]
     if (path === '/healthz') {
       const h = init.health()
-      if (h.state === 'running') json(res, 200, { status: 'ok', peerId: h.peerId, addrs: h.addrs, uptimeMs: h.uptimeMs })
-      else json(res, 503, { status: h.state, peerId: h.peerId, uptimeMs: h.uptimeMs })
+      // The PID lets `npm start` and a second relay on the same ports say which process to stop.
+      if (h.state === 'running') json(res, 200, { status: 'ok', peerId: h.peerId, addrs: h.addrs, uptimeMs: h.uptimeMs, pid: process.pid })
+      else json(res, 503, { status: h.state, peerId: h.peerId, uptimeMs: h.uptimeMs, pid: process.pid })
       return
     }
     if (path === '/metrics') {
