@@ -9,6 +9,8 @@
  */
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { parseThreadID } from '../src/core/thread-id.js'
 import { RelayConfigError } from './errors.js'
 
 /** Longest delay Node timers accept (2^31 - 1 ms, about 24.8 days); larger ones fire at once. */
@@ -36,6 +38,8 @@ export interface RelayConfig {
   /** Inbound connections being upgraded at once (libp2p `maxIncomingPendingConnections`). */
   connPending: number
   maxReservations: number
+  /** Reservations held at once by peers connected from one IP (IPv6: one /64). */
+  maxReservationsPerIp: number
   reservationTtlMs: number
   dataLimitBytes: number
   durationLimitMs: number
@@ -45,6 +49,24 @@ export interface RelayConfig {
   allowPrivate: boolean
   /** After a stop signal, exit 1 if shutdown has not finished within this many ms. */
   shutdownTimeoutMs: number
+  /** Threads that may be handed over (empty: any, unless `allowPeers` is set). */
+  allowThreads: string[]
+  /** Peers that may hand over threads (empty: any, unless `allowThreads` is set). */
+  allowPeers: string[]
+  /** Threads one peer may hand over. */
+  maxThreadsPerPeer: number
+  /** Threads peers from one IP (IPv6: one /64) may hand over. */
+  maxThreadsPerIp: number
+  /** Record bytes stored per thread. */
+  maxThreadBytes: number
+  /** Records stored per thread. */
+  maxThreadRecords: number
+  /** Record bytes stored in all, the store's disk budget. */
+  maxStoreBytes: number
+  /** HTTP sockets open at once, in total. */
+  httpMaxSockets: number
+  /** HTTP sockets open at once from one IP. */
+  httpMaxSocketsPerIp: number
   /** `DEBUG` as given (weft:* namespaces), for display; the logger reads it itself. */
   debug: string
   /** Names of the variables that were set (not defaulted). */
@@ -70,12 +92,22 @@ export const RELAY_VARIABLES: readonly VariableDoc[] = [
   { name: 'WEFT_RELAY_CONN_RATE', default: '5', meaning: 'inbound connections accepted per second from one IP (libp2p inboundConnectionThreshold); raise it behind a TLS proxy, where every browser arrives from the proxy\'s IP' },
   { name: 'WEFT_RELAY_CONN_PENDING', default: '10', meaning: 'inbound connections being upgraded (encryption, muxer) at once (libp2p maxIncomingPendingConnections)' },
   { name: 'WEFT_RELAY_MAX_RESERVATIONS', default: '128', meaning: 'circuit-relay-v2 reservations held at once (libp2p default 15); 0 refuses all' },
+  { name: 'WEFT_RELAY_MAX_RESERVATIONS_PER_IP', default: '8', meaning: 'circuit-relay-v2 reservations held at once by peers connecting from one IP (IPv6: one /64); a reservation is also freed when its peer disconnects' },
   { name: 'WEFT_RELAY_RESERVATION_TTL_MS', default: '7200000', meaning: 'lifetime of a reservation before the client must renew it (2 h)' },
   { name: 'WEFT_RELAY_DATA_LIMIT_BYTES', default: '16777216', meaning: 'bytes relayed per relayed connection, both directions together, before it is reset (16 MiB; libp2p default 128 KiB)' },
   { name: 'WEFT_RELAY_DURATION_LIMIT_MS', default: '600000', meaning: 'longest life of a relayed connection (10 min; libp2p default 2 min)' },
   { name: 'WEFT_RELAY_SYNC_INTERVAL_MS', default: '10000', meaning: 'exchange heads with connected thread peers this often; 0 turns the interval off' },
   { name: 'WEFT_RELAY_ALLOW_PRIVATE', default: 'false', meaning: 'give out loopback and private addresses in thread addresses (LAN and tests)' },
   { name: 'WEFT_RELAY_SHUTDOWN_TIMEOUT_MS', default: '20000', meaning: 'after SIGTERM/SIGINT, exit 1 if shutdown has not finished by then' },
+  { name: 'WEFT_RELAY_ALLOW_THREADS', default: '', meaning: 'comma-separated thread IDs that may be handed over; with WEFT_RELAY_ALLOW_PEERS, a hand-over must match either list (both empty: open to anyone, within the quotas)' },
+  { name: 'WEFT_RELAY_ALLOW_PEERS', default: '', meaning: 'comma-separated peer IDs that may hand over threads (see WEFT_RELAY_ALLOW_THREADS)' },
+  { name: 'WEFT_RELAY_MAX_THREADS_PER_PEER', default: '64', meaning: 'threads one peer ID may hand over' },
+  { name: 'WEFT_RELAY_MAX_THREADS_PER_IP', default: '256', meaning: 'threads peers connecting from one IP (IPv6: one /64) may hand over' },
+  { name: 'WEFT_RELAY_MAX_THREAD_BYTES', default: '67108864', meaning: 'record bytes stored per thread (64 MiB)' },
+  { name: 'WEFT_RELAY_MAX_THREAD_RECORDS', default: '100000', meaning: 'records stored per thread' },
+  { name: 'WEFT_RELAY_MAX_STORE_BYTES', default: '4294967296', meaning: 'record bytes stored in all threads together, the store\'s disk budget (4 GiB)' },
+  { name: 'WEFT_RELAY_HTTP_MAX_SOCKETS', default: '256', meaning: 'HTTP sockets open at once; past it the socket waiting longest for a request is closed' },
+  { name: 'WEFT_RELAY_HTTP_MAX_SOCKETS_PER_IP', default: '16', meaning: 'HTTP sockets open at once from one IP; past it that IP\'s socket waiting longest is closed' },
   { name: 'DEBUG', default: '', meaning: 'debug logging namespaces, e.g. weft:* or weft:net:*,weft:relay' }
 ]
 
@@ -152,6 +184,20 @@ class Reader {
     return out
   }
 
+  /** A comma-separated list, each item checked by `parse` (which throws on a bad one). */
+  list(name: string, what: string, parse: (item: string) => unknown): string[] {
+    const out: string[] = []
+    for (const part of this.raw(name).split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+      try {
+        parse(part)
+        out.push(part)
+      } catch {
+        this.problem(name, part, `not a ${what}`)
+      }
+    }
+    return out
+  }
+
   hostPort(name: string): { host: string; port: number } {
     const s = this.raw(name)
     const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s)
@@ -180,12 +226,22 @@ export function loadConfig(env: Env = process.env): RelayConfig {
     connRatePerHost: r.int('WEFT_RELAY_CONN_RATE', 1, 1_000_000),
     connPending: r.int('WEFT_RELAY_CONN_PENDING', 1, 1_000_000),
     maxReservations: r.int('WEFT_RELAY_MAX_RESERVATIONS', 0, 1_000_000),
+    maxReservationsPerIp: r.int('WEFT_RELAY_MAX_RESERVATIONS_PER_IP', 0, 1_000_000),
     reservationTtlMs: r.int('WEFT_RELAY_RESERVATION_TTL_MS', 1000, MAX_TIMER_MS),
     dataLimitBytes: r.int('WEFT_RELAY_DATA_LIMIT_BYTES', 1024, Number.MAX_SAFE_INTEGER),
     durationLimitMs: r.int('WEFT_RELAY_DURATION_LIMIT_MS', 1000, MAX_TIMER_MS),
     syncIntervalMs: r.int('WEFT_RELAY_SYNC_INTERVAL_MS', 0, MAX_TIMER_MS),
     allowPrivate: r.bool('WEFT_RELAY_ALLOW_PRIVATE'),
     shutdownTimeoutMs: r.int('WEFT_RELAY_SHUTDOWN_TIMEOUT_MS', 1000, MAX_TIMER_MS),
+    allowThreads: r.list('WEFT_RELAY_ALLOW_THREADS', 'thread ID', parseThreadID),
+    allowPeers: r.list('WEFT_RELAY_ALLOW_PEERS', 'peer ID', peerIdFromString),
+    maxThreadsPerPeer: r.int('WEFT_RELAY_MAX_THREADS_PER_PEER', 0, 1_000_000_000),
+    maxThreadsPerIp: r.int('WEFT_RELAY_MAX_THREADS_PER_IP', 0, 1_000_000_000),
+    maxThreadBytes: r.int('WEFT_RELAY_MAX_THREAD_BYTES', 0, Number.MAX_SAFE_INTEGER),
+    maxThreadRecords: r.int('WEFT_RELAY_MAX_THREAD_RECORDS', 0, Number.MAX_SAFE_INTEGER),
+    maxStoreBytes: r.int('WEFT_RELAY_MAX_STORE_BYTES', 0, Number.MAX_SAFE_INTEGER),
+    httpMaxSockets: r.int('WEFT_RELAY_HTTP_MAX_SOCKETS', 1, 1_000_000),
+    httpMaxSocketsPerIp: r.int('WEFT_RELAY_HTTP_MAX_SOCKETS_PER_IP', 1, 1_000_000),
     debug: r.raw('DEBUG'),
     explicit: r.explicit
   }
@@ -221,12 +277,22 @@ function display(config: RelayConfig, name: string): string {
     case 'WEFT_RELAY_CONN_RATE': return String(config.connRatePerHost)
     case 'WEFT_RELAY_CONN_PENDING': return String(config.connPending)
     case 'WEFT_RELAY_MAX_RESERVATIONS': return String(config.maxReservations)
+    case 'WEFT_RELAY_MAX_RESERVATIONS_PER_IP': return String(config.maxReservationsPerIp)
     case 'WEFT_RELAY_RESERVATION_TTL_MS': return String(config.reservationTtlMs)
     case 'WEFT_RELAY_DATA_LIMIT_BYTES': return String(config.dataLimitBytes)
     case 'WEFT_RELAY_DURATION_LIMIT_MS': return String(config.durationLimitMs)
     case 'WEFT_RELAY_SYNC_INTERVAL_MS': return config.syncIntervalMs === 0 ? '0 (off)' : String(config.syncIntervalMs)
     case 'WEFT_RELAY_ALLOW_PRIVATE': return String(config.allowPrivate)
     case 'WEFT_RELAY_SHUTDOWN_TIMEOUT_MS': return String(config.shutdownTimeoutMs)
+    case 'WEFT_RELAY_ALLOW_THREADS': return config.allowThreads.length > 0 ? config.allowThreads.join(',') : '(any)'
+    case 'WEFT_RELAY_ALLOW_PEERS': return config.allowPeers.length > 0 ? config.allowPeers.join(',') : '(any)'
+    case 'WEFT_RELAY_MAX_THREADS_PER_PEER': return String(config.maxThreadsPerPeer)
+    case 'WEFT_RELAY_MAX_THREADS_PER_IP': return String(config.maxThreadsPerIp)
+    case 'WEFT_RELAY_MAX_THREAD_BYTES': return String(config.maxThreadBytes)
+    case 'WEFT_RELAY_MAX_THREAD_RECORDS': return String(config.maxThreadRecords)
+    case 'WEFT_RELAY_MAX_STORE_BYTES': return String(config.maxStoreBytes)
+    case 'WEFT_RELAY_HTTP_MAX_SOCKETS': return String(config.httpMaxSockets)
+    case 'WEFT_RELAY_HTTP_MAX_SOCKETS_PER_IP': return String(config.httpMaxSocketsPerIp)
     case 'DEBUG': return config.debug === '' ? '(off)' : config.debug
     default: return ''
   }

@@ -15,3 +15,9 @@ export class RelayConfigError extends WeftError {
     this.problems = problems
   }
 }
+
+/** The relay's accounting entries in its store are unreadable (corrupt, or a newer format). */
+export class RelayLedgerError extends WeftError {
+  static override readonly code: string = 'ERR_RELAY_LEDGER'
+  constructor(message = 'the relay accounting in the store is unreadable', options?: { cause?: unknown }) { super(message, options) }
+}

@@ -10,6 +10,7 @@
 import '../src/platform/node-polyfills.js'
 import { describeConfig, loadConfig, type RelayConfig } from './config.js'
 import { startRelay, type Relay } from './relay.js'
+import { explainAddressInUse } from './instance.js'
 
 const EXIT_OK = 0
 const EXIT_FAILURE = 1
@@ -73,6 +74,8 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
 try {
   relay = await starting
 } catch (err) {
+  const why = await explainAddressInUse(err, config)
+  if (why != null) console.error(`weft-relay: ${why}`)
   fail('could not start', err)
 }
 

@@ -7,6 +7,8 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Peer } from '../src/node/peer.js'
 import type { NetStats } from '../src/net/types.js'
+import type { SocketGuardStats } from './http-guard.js'
+import { REFUSAL_KINDS, type RelayPolicy } from './policy.js'
 
 export interface RelayMetrics {
   readonly registry: Registry
@@ -24,12 +26,20 @@ export const RELAY_METRIC_NAMES = [
   'weft_relay_records_served_total',
   'weft_relay_bytes_received_total',
   'weft_relay_bytes_served_total',
-  'weft_relay_rejected_total'
+  'weft_relay_rejected_total',
+  'weft_relay_stored_bytes',
+  'weft_relay_http_sockets',
+  'weft_relay_http_sockets_evicted_total',
+  'weft_relay_http_sockets_refused_total'
 ] as const
 
 export interface RelayMetricsInit {
   /** The running peer, or undefined while the relay starts or stops (its gauges are then absent). */
   peer: () => Peer | undefined
+  /** Socket counts of the HTTP server (undefined before it listens). */
+  httpSockets: () => SocketGuardStats | undefined
+  /** The admission policy (refusals by kind, accounted usage). */
+  policy: Pick<RelayPolicy, 'refusals' | 'usage'>
 }
 
 /** A counter whose value is copied from a monotonic source at each scrape. */
@@ -88,6 +98,34 @@ export function createRelayMetrics(init: RelayMetricsInit): RelayMetrics {
   mirroredCounter(registry, 'weft_relay_records_served_total', 'Records sent to peers, since the process started.', stat('recordsServed'))
   mirroredCounter(registry, 'weft_relay_bytes_received_total', 'Record bytes received from peers, since the process started.', stat('bytesReceived'))
   mirroredCounter(registry, 'weft_relay_bytes_served_total', 'Record bytes sent to peers, since the process started.', stat('bytesServed'))
+  new Counter({
+    name: 'weft_relay_refused_total',
+    help: 'Requests refused by policy since the process started, by kind: not_allowed (allow-lists), threads_per_peer, threads_per_ip, thread_records, thread_bytes, store_bytes (quotas, QUOTA_EXCEEDED) and reservations_per_ip.',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const counts = init.policy.refusals()
+      this.reset()
+      for (const kind of REFUSAL_KINDS) this.inc({ kind }, counts[kind])
+    }
+  })
+  new Gauge({
+    name: 'weft_relay_stored_bytes',
+    help: 'Record bytes the relay stores in all threads, as accounted against WEFT_RELAY_MAX_STORE_BYTES (kept across restarts).',
+    registers: [registry],
+    collect() { this.set(init.policy.usage().bytes) }
+  })
+  new Gauge({
+    name: 'weft_relay_http_sockets',
+    help: 'Sockets open on the HTTP server (health and metrics).',
+    registers: [registry],
+    collect() {
+      const s = init.httpSockets()
+      if (s != null) this.set(s.open)
+    }
+  })
+  mirroredCounter(registry, 'weft_relay_http_sockets_evicted_total', 'HTTP sockets waiting for a request closed to make room for a new one (per-IP or total socket cap), since the process started.', () => init.httpSockets()?.evicted)
+  mirroredCounter(registry, 'weft_relay_http_sockets_refused_total', 'New HTTP sockets refused because every counted socket was busy, since the process started.', () => init.httpSockets()?.refused)
   mirroredCounter(registry, 'weft_relay_rejected_total', 'Requests refused as protocol violations (garbage, bad records), since the process started.', stat('rejected'))
 
   return {

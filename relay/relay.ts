@@ -5,11 +5,14 @@
  * with the service key only). `stop()` reverses it: health turns 503, the net stops (waiting for
  * appends in flight so acknowledged records are on disk), libp2p stops, LevelDB closes, then HTTP.
  */
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { createPeer, type Peer } from '../src/node/peer.js'
 import { logger } from '../src/core/logger.js'
 import { listenAddrs, type RelayConfig } from './config.js'
 import { startHttp, type HttpServer, type RelayState } from './http.js'
 import { createRelayMetrics } from './metrics.js'
+import { createRelayPolicy } from './policy.js'
+import { reservationGuard } from './reservations.js'
 
 const log = logger('weft:relay')
 
@@ -32,13 +35,34 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const withP2p = (a: string, id: string): string => (a.endsWith(`/p2p/${id}`) ? a : `${a}/p2p/${id}`)
   const addrs = (): string[] => (peer == null ? [] : peer.addrs().map((a) => withP2p(a, peer!.peerId)))
 
-  const metrics = createRelayMetrics({ peer: () => (state === 'running' ? peer : undefined) })
-  const http: HttpServer = await startHttp({
+  const policy = createRelayPolicy({
+    allowThreads: config.allowThreads,
+    allowPeers: config.allowPeers,
+    maxThreadsPerPeer: config.maxThreadsPerPeer,
+    maxThreadsPerIp: config.maxThreadsPerIp,
+    maxThreadRecords: config.maxThreadRecords,
+    maxThreadBytes: config.maxThreadBytes,
+    maxStoreBytes: config.maxStoreBytes
+  })
+  const reservations = reservationGuard({
+    maxPerIp: config.maxReservationsPerIp,
+    onRefused: () => { policy.countRefusal('reservations_per_ip') }
+  })
+  const listening: { http?: HttpServer } = {}
+  const metrics = createRelayMetrics({
+    peer: () => (state === 'running' ? peer : undefined),
+    httpSockets: () => listening.http?.sockets(),
+    policy
+  })
+  const http = await startHttp({
     host: config.http.host,
     port: config.http.port,
+    maxSockets: config.httpMaxSockets,
+    maxSocketsPerIp: config.httpMaxSocketsPerIp,
     health: () => ({ state, peerId: peer?.peerId, addrs: addrs(), uptimeMs: Date.now() - startedAt }),
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() })
   })
+  listening.http = http
 
   try {
     peer = await createPeer({
@@ -57,12 +81,18 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       maxConnections: config.connHigh,
       inboundConnectionThreshold: config.connRatePerHost,
       maxIncomingPendingConnections: config.connPending,
-      logPrefix: 'relay'
+      logPrefix: 'relay',
+      admission: policy,
+      connectionGater: reservations.gater
     })
+    await policy.open(peer.kv, await peer.net.listThreads())
   } catch (err) {
+    await peer?.stop().catch(() => undefined)
     await http.close()
     throw err
   }
+  const relayService = (peer.libp2p.services as { relay?: CircuitRelayService }).relay
+  const detach = relayService != null ? reservations.attach(peer.libp2p, relayService) : () => undefined
   state = 'running'
   const running = peer
   log('relay %s running: %o', running.peerId, addrs())
@@ -78,6 +108,10 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
         state = 'stopping'
         log('stopping')
         try {
+          detach()
+          // The net first (no more records after it), then the accounting, then the store.
+          await running.net.stop()
+          await policy.flush()
           await running.stop()
         } finally {
           await http.close()

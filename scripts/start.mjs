@@ -5,10 +5,13 @@
 //   3. serves dist/ on http://127.0.0.1:8080 (scripts/serve.mjs), with `/config.json` telling the
 //      app the relay's WebSocket address,
 //   4. prints the one URL to open.
-// Ctrl-C stops everything cleanly.
+// Ctrl-C, or SIGTERM/SIGINT sent to this process (or to npm, which runs it with `exec`), stops
+// everything cleanly, the relay included. Before building, it checks that its ports are free, and
+// says so when another Weft instance (another `npm start`, or `npm run relay`) holds them.
 //
 // Environment: WEFT_APP_PORT (default 8080; 0 picks a free port), WEFT_APP_HOST (default
-// 127.0.0.1: browsers give WebCrypto only to https pages and to localhost), and the relay's own
+// 127.0.0.1: browsers give WebCrypto only to https pages and to localhost), WEFT_APP_BUILD (default
+// true; false serves the dist/ already built), and the relay's own
 // variables (docs/RELAY.md). For a local demo, four relay defaults differ from the daemon's: it
 // listens on loopback only (WEFT_RELAY_TCP=/ip4/127.0.0.1/tcp/4006,
 // WEFT_RELAY_WS=/ip4/127.0.0.1/tcp/4007/ws), hands out loopback addresses in thread addresses
@@ -19,6 +22,7 @@
 // group, and often forwarded by npm too) reaches it exactly once, through us. A second Ctrl-C more
 // than a second later is passed on as well: the relay then stops at once.
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { createStaticServer } from './serve.mjs'
@@ -63,6 +67,69 @@ function parseAppPort() {
   return port
 }
 
+/** True when something already listens on host:port (we cannot bind it). */
+async function portInUse(host, port) {
+  return await new Promise((resolve) => {
+    const probe = createServer()
+    probe.once('error', (err) => { resolve(err.code === 'EADDRINUSE') })
+    probe.listen({ host, port, exclusive: true }, () => { probe.close(() => { resolve(false) }) })
+  })
+}
+
+/** The JSON at `url`, or undefined when nothing answers in time or it is not JSON. */
+async function jsonAt(url) {
+  try {
+    const res = await globalThis.fetch(url, { signal: globalThis.AbortSignal.timeout(1000) })
+    return await res.json()
+  } catch {
+    return undefined
+  }
+}
+
+/** The host and port of a listen multiaddr such as /ip4/127.0.0.1/tcp/4006/ws (undefined when off). */
+function hostPortOf(ma) {
+  const m = /^\/(ip4|ip6|dns4|dns6|dns)\/([^/]+)\/tcp\/(\d+)/.exec(ma ?? '')
+  return m == null ? undefined : { host: m[2], port: Number(m[3]) }
+}
+
+/**
+ * Refuse to start (before building anything) when a port we need is taken, naming the Weft
+ * instance that holds it when it is one.
+ */
+async function checkPorts(env, appHost, appPort) {
+  const http = /^\[?([^\]]+?)\]?:(\d+)$/.exec(env.WEFT_RELAY_HTTP || '127.0.0.1:4008')
+  const wanted = [
+    { what: 'the app', host: appHost, port: appPort },
+    { what: 'the relay (TCP)', ...hostPortOf(env.WEFT_RELAY_TCP) },
+    { what: 'the relay (WebSocket)', ...hostPortOf(env.WEFT_RELAY_WS) },
+    { what: 'the relay (HTTP)', host: http?.[1], port: Number(http?.[2]) }
+  ].filter((w) => w.host != null && Number.isInteger(w.port) && w.port > 0)
+  const taken = []
+  for (const w of wanted) if (await portInUse(w.host, w.port)) taken.push(w)
+  if (taken.length === 0) return true
+  const url = (h, p, path) => `http://${h === '0.0.0.0' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h}:${p}${path}`
+  const relayHealth = http != null ? await jsonAt(url(http[1], http[2], '/healthz')) : undefined
+  const appConfig = await jsonAt(url(appHost, appPort, '/config.json'))
+  for (const t of taken) console.error(`npm start: port ${t.port} on ${t.host} (${t.what}) is in use`)
+  if (typeof relayHealth?.peerId === 'string' || Array.isArray(appConfig?.relays)) {
+    const who = typeof relayHealth?.peerId === 'string'
+      ? `a Weft relay (peer ${relayHealth.peerId}${typeof relayHealth.pid === 'number' ? `, pid ${relayHealth.pid}` : ''})`
+      : 'a Weft app server'
+    console.error(`npm start: another Weft instance is running: ${who} answers on these ports (another \`npm start\` or \`npm run relay\`).`)
+    console.error(`npm start: stop it first (Ctrl-C in its terminal${typeof relayHealth?.pid === 'number' ? `, or kill -TERM ${relayHealth.pid}` : ''}), or run this one on other ports:`)
+  } else {
+    console.error('npm start: another program holds them; free them, or run on other ports:')
+  }
+  console.error('npm start:   WEFT_APP_PORT=0 WEFT_RELAY_TCP=/ip4/127.0.0.1/tcp/0 WEFT_RELAY_WS=/ip4/127.0.0.1/tcp/0/ws WEFT_RELAY_HTTP=127.0.0.1:0 npm start')
+  return false
+}
+
+/** WEFT_APP_BUILD: build the app first (default), or serve the dist/ already there. */
+function shouldBuild() {
+  const raw = (process.env.WEFT_APP_BUILD ?? '').trim().toLowerCase()
+  return !['0', 'false', 'no', 'off'].includes(raw)
+}
+
 async function buildApp() {
   const started = Date.now()
   process.stdout.write('Building the app (vite build → dist/)… ')
@@ -77,14 +144,19 @@ async function buildApp() {
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }
 
-/** Starts the relay and resolves to its READY info. Its configuration dump is shown only on failure. */
-async function startRelay() {
+/** The relay's environment: the caller's, with the local demo's defaults where unset. */
+function relayEnv() {
   const env = { ...process.env }
   // A local demo: loopback only (an empty listen address means "none", so only unset ones change).
   env.WEFT_RELAY_TCP ??= '/ip4/127.0.0.1/tcp/4006'
   env.WEFT_RELAY_WS ??= '/ip4/127.0.0.1/tcp/4007/ws'
   env.WEFT_RELAY_ALLOW_PRIVATE ||= 'true'
   env.WEFT_RELAY_CONN_RATE ||= '100'
+  return env
+}
+
+/** Starts the relay and resolves to its READY info. Its configuration dump is shown only on failure. */
+async function startRelay(env) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'relay/main.ts'], {
     cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true
   })
@@ -147,9 +219,15 @@ async function serve(config, host, port) {
 async function main() {
   const host = process.env.WEFT_APP_HOST || '127.0.0.1'
   const port = parseAppPort()
-  await buildApp()
+  const env = relayEnv()
+  if (!(await checkPorts(env, host, port))) {
+    process.exitCode = 1
+    return
+  }
+  if (shouldBuild()) await buildApp()
+  else log('Serving the app already built in dist/ (WEFT_APP_BUILD=false).')
 
-  const ready = await startRelay()
+  const ready = await startRelay(env)
   relay.on('exit', (code, signal) => {
     if (!stopping) console.error(`npm start: the relay stopped unexpectedly (code ${code}, signal ${signal})`)
     else if (process.exitCode == null) log(code === 0 ? 'Stopped.' : `Stopped; the relay exited with code ${code}, signal ${signal}.`)

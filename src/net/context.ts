@@ -10,6 +10,7 @@ import type { PrivateKey, PublicKey } from '../core/identity.js'
 import type { ThreadKey } from '../core/thread-key.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import type { LogStore } from '../store/logstore.js'
+import type { Admission } from './admission.js'
 import type { KeyedMutex, Limiter } from './limiter.js'
 import type { NetRecord, NetStats, SyncProgress } from './types.js'
 
@@ -37,6 +38,11 @@ export interface NetInit {
   maxInboundStreams?: number
   /** Prefix for this peer's log lines (multi-peer tests). */
   logPrefix?: string
+  /**
+   * Policy asked before adopting a thread a peer hands over and before storing records from a
+   * peer (a public relay's quotas and allow-lists). @default admit everything
+   */
+  admission?: Admission
 }
 
 export interface ThreadState {
@@ -57,7 +63,8 @@ export interface NetContext {
   selfBytes: Uint8Array
   clock: Clock
   log: Logger
-  init: Required<Omit<NetInit, 'logPrefix'>>
+  init: Required<Omit<NetInit, 'logPrefix' | 'admission'>>
+  admission: Admission
   /** Per-log serialisation of appends (key: `${thread}/${log}`). */
   logLock: KeyedMutex
   /** Bounded concurrency of outgoing sync work, keyed by peer. */

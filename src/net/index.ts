@@ -17,3 +17,5 @@ export {
   LogUnknownError, InvalidAddressError, ReadOnlyThreadError, TimeoutError, NotStartedError, GapError
 } from './errors.js'
 export { BusyError } from './limiter.js'
+export { QuotaExceededError, AdmissionRefusedError } from './admission.js'
+export type { Admission, AdmissionRequest } from './admission.js'

@@ -14,6 +14,7 @@ import type { NetContext, ThreadState } from './context.js'
 import type { NetRecord } from './types.js'
 import type { WireBlocks } from './messages.js'
 import { GapError, LogUnknownError } from './errors.js'
+import { admit } from './admission.js'
 
 /** Turn the four wire blocks into blocks with their CIDs (the CIDs are checked by openRecord). */
 export async function blocksFromWire(wire: WireBlocks): Promise<RecordBlocks> {
@@ -48,7 +49,7 @@ export interface IngestResult {
  * Verify and append consecutive records of one log, oldest first. `first` is the counter of
  * `records[0]`. Records at or below our head are skipped; a first record past head+1 is a gap.
  */
-export async function ingestRecords(ctx: NetContext, thread: ThreadState, logId: LogID, first: number, records: RecordBlocks[]): Promise<IngestResult> {
+export async function ingestRecords(ctx: NetContext, thread: ThreadState, logId: LogID, first: number, records: RecordBlocks[], from?: { peer: string; remoteAddr: string }): Promise<IngestResult> {
   const publicKey = thread.logKeys.get(logId)
   if (publicKey == null) throw new LogUnknownError(`log ${logId} is not part of thread ${thread.id}`)
   return await ctx.logLock.run(`${thread.id}/${logId}`, async () => {
@@ -63,6 +64,8 @@ export async function ingestRecords(ctx: NetContext, thread: ThreadState, logId:
     // Each record's expected prev is the CID before it: verify them all at once.
     const prevs: Array<CID | null> = todo.map((_, i) => i === 0 ? (log.head.cid ?? null) : todo[i - 1]!.record.cid)
     const readKey = canRead(thread.key) ? thread.key.read : undefined
+    const bytes = todo.reduce((n, b) => n + b.record.bytes.byteLength + b.event.bytes.byteLength + b.header.bytes.byteLength + b.body.bytes.byteLength, 0)
+    if (from != null) await admit(() => ctx.admission.admitRecords({ thread: thread.id, peer: from.peer, remoteAddr: from.remoteAddr, records: todo.length, bytes }))
     const opened = await Promise.all(todo.map(async (blocks, i) => await openRecord(blocks, {
       serviceKey: thread.key.service,
       logPublicKey: publicKey,
@@ -74,6 +77,7 @@ export async function ingestRecords(ctx: NetContext, thread: ThreadState, logId:
       prev: prevs[i] ?? undefined,
       blocks: [blocks.record, blocks.event, blocks.header, blocks.body]
     })))
+    if (from != null) ctx.admission.recordsStored?.(thread.id, todo.length, bytes)
     let counter = headCounter
     for (let i = 0; i < todo.length; i++) {
       counter++

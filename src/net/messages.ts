@@ -95,7 +95,7 @@ export interface EndFrame {
   /** True when the limit cut the response short and more records are available. */
   more: boolean
 }
-export type ErrorCode = 'UNAUTHORIZED' | 'BAD_REQUEST' | 'LOG_NOT_FOUND' | 'INVALID_RECORD' | 'GAP' | 'INTERNAL' | 'BUSY'
+export type ErrorCode = 'UNAUTHORIZED' | 'BAD_REQUEST' | 'LOG_NOT_FOUND' | 'INVALID_RECORD' | 'GAP' | 'INTERNAL' | 'BUSY' | 'QUOTA_EXCEEDED'
 export interface ErrorResponse { type: 'error'; code: ErrorCode; message: string }
 
 export type Response = OkResponse | LogsResponse | HeadsResponse | RecordFrame | EndFrame | ErrorResponse
@@ -227,7 +227,7 @@ export function decodeRequest(frame: Uint8Array): Request {
   }
 }
 
-const ERROR_CODES = new Set<ErrorCode>(['UNAUTHORIZED', 'BAD_REQUEST', 'LOG_NOT_FOUND', 'INVALID_RECORD', 'GAP', 'INTERNAL', 'BUSY'])
+const ERROR_CODES = new Set<ErrorCode>(['UNAUTHORIZED', 'BAD_REQUEST', 'LOG_NOT_FOUND', 'INVALID_RECORD', 'GAP', 'INTERNAL', 'BUSY', 'QUOTA_EXCEEDED'])
 
 /** Decode and check a response frame. */
 export function decodeResponse(frame: Uint8Array): Response {

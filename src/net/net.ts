@@ -21,6 +21,7 @@ import { formatThreadAddress, parseThreadAddress, shareableAddrs } from './addre
 import type { NetContext, NetInit, ThreadState } from './context.js'
 import { InvalidAddressError, LogUnknownError, NotStartedError, ReadOnlyThreadError, ThreadAlreadyExistsError, ThreadUnknownError } from './errors.js'
 import { blocksFromWire, ingestRecords, toNetRecord } from './ingest.js'
+import { openAdmission } from './admission.js'
 import { createKeyedMutex, createLimiter } from './limiter.js'
 import { PROTOCOL } from './messages.js'
 import { createProtocolHandler } from './server.js'
@@ -77,6 +78,7 @@ export function createNet(components: NetComponents, init: NetInit = {}): Net {
       maxConcurrentPerPeer: init.maxConcurrentPerPeer ?? 4,
       maxInboundStreams: init.maxInboundStreams ?? 32
     },
+    admission: init.admission ?? openAdmission,
     logLock: createKeyedMutex(),
     limiter: createLimiter({ total: init.maxConcurrent ?? 16, perKey: init.maxConcurrentPerPeer ?? 4 }),
     records: createBroadcast<NetRecord>(),

@@ -9,6 +9,7 @@ import { threadIDFromBytes } from '../core/thread-id.js'
 import { logIDFromBytes, logIDToBytes } from '../core/log-id.js'
 import { headsDigest, proofsEqual } from './auth.js'
 import type { NetContext, ThreadState } from './context.js'
+import { admissionErrorCode, admit, AdmissionRefusedError, QuotaExceededError } from './admission.js'
 import { GapError, InvalidMessageError, LogUnknownError } from './errors.js'
 import { blocksFromWire, blocksToWire, ingestRecords } from './ingest.js'
 import { decodeRequest, type ErrorCode, type Request, type Response } from './messages.js'
@@ -77,7 +78,14 @@ export function createProtocolHandler(ctx: NetContext, hooks: ServerHooks): {
     return state
   }
 
-  async function serve(s: ServerStream, req: Request, from: PeerId): Promise<void> {
+  /** A refusal by policy: quotas say so, anything else looks exactly like a wrong key. */
+  function refusalOf(err: QuotaExceededError | AdmissionRefusedError, from: PeerId): Refusal {
+    ctx.log('request from %s refused by policy: %s', from.toString(), err.message)
+    const code = admissionErrorCode(err)
+    return new Refusal(code, code === 'UNAUTHORIZED' ? 'unauthorized' : err.message)
+  }
+
+  async function serve(s: ServerStream, req: Request, from: PeerId, remoteAddr: string): Promise<void> {
     switch (req.type) {
       case 'getLogs': {
         const t = await thread(req, from)
@@ -94,6 +102,11 @@ export function createProtocolHandler(ctx: NetContext, hooks: ServerHooks): {
           if (!checkAuth(ctx, req.serviceKey, req.thread, from, req.auth)) throw err
           let id: ThreadID
           try { id = threadIDFromBytes(req.thread) } catch { throw err }
+          try {
+            await admit(() => ctx.admission.adoptThread({ thread: id, peer: from.toString(), remoteAddr }))
+          } catch (refusal) {
+            throw refusalOf(refusal as QuotaExceededError | AdmissionRefusedError, from)
+          }
           t = await hooks.adoptThread(id, req.serviceKey)
           if (!proofsEqual(t.key.service, req.serviceKey)) throw err
         }
@@ -157,7 +170,7 @@ export function createProtocolHandler(ctx: NetContext, hooks: ServerHooks): {
         if (!t.logKeys.has(log)) throw new Refusal('LOG_NOT_FOUND', 'log not found')
         try {
           const blocks = await blocksFromWire(req.blocks)
-          const result = await ingestRecords(ctx, t, log, req.counter, [blocks])
+          const result = await ingestRecords(ctx, t, log, req.counter, [blocks], { peer: from.toString(), remoteAddr })
           if (result.appended > 0) {
             ctx.forward(t, { thread: t.id, log, cid: blocks.record.cid, counter: req.counter, blocks, origin: 'remote' }, from)
           }
@@ -167,6 +180,7 @@ export function createProtocolHandler(ctx: NetContext, hooks: ServerHooks): {
             throw new Refusal('GAP', err.message)
           }
           if (err instanceof LogUnknownError) throw new Refusal('LOG_NOT_FOUND', err.message)
+          if (err instanceof QuotaExceededError || err instanceof AdmissionRefusedError) throw refusalOf(err, from)
           const name = (err as Error).name
           if (['InvalidBlockError', 'InvalidRecordError', 'BadSignatureError', 'DecryptionError', 'PrevLinkMismatchError', 'OversizedInputError', 'HeadMismatchError'].includes(name)) {
             // A single-writer log cannot fork: a record at our head + 1 that does not verify or link
@@ -208,7 +222,7 @@ export function createProtocolHandler(ctx: NetContext, hooks: ServerHooks): {
       return
     }
     try {
-      await serve(s, req, from)
+      await serve(s, req, from, connection.remoteAddr.toString())
       await stream.close({ signal: AbortSignal.timeout(ctx.init.streamTimeoutMs) })
     } catch (err) {
       if (err instanceof Refusal) {

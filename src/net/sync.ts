@@ -125,6 +125,11 @@ export async function fetchLogs(ctx: NetContext, thread: ThreadState, peer: Peer
   return res.logs
 }
 
+/** The remote address of our open connection to a peer (for per-IP admission), or '' when none. */
+function remoteAddrOf(ctx: NetContext, peer: PeerId): string {
+  return ctx.libp2p.getConnections(peer).find((c) => c.status === 'open')?.remoteAddr.toString() ?? ''
+}
+
 function signalOf(ctx: NetContext, signal: AbortSignal | undefined): { signal: AbortSignal } {
   return { signal: signal == null ? ctx.shutdown : AbortSignal.any([signal, ctx.shutdown]) }
 }
@@ -167,7 +172,7 @@ async function pullRecords(ctx: NetContext, thread: ThreadState, peer: PeerId, o
           if (batch == null || batch.blocks.length === 0) return
           const b = batch
           batch = undefined
-          const r = await ingestRecords(ctx, thread, b.log, b.first, b.blocks)
+          const r = await ingestRecords(ctx, thread, b.log, b.first, b.blocks, { peer: peer.toString(), remoteAddr: remoteAddrOf(ctx, peer) })
           progress.fetched += r.appended
           options.onProgress?.({ ...progress })
         }

@@ -16,7 +16,7 @@ import { ping } from '@libp2p/ping'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, Libp2p, PrivateKey } from '@libp2p/interface'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { createNet } from '../net/net.js'
 import type { NetInit } from '../net/context.js'
@@ -56,6 +56,8 @@ export interface PeerInit extends NetInit {
   maxIncomingPendingConnections?: number
   /** Peer key (libp2p protobuf bytes); read from or written to `repo` when absent. */
   peerKey?: Uint8Array
+  /** libp2p connection gater (a relay caps reservations per IP with it). @default allow everything */
+  connectionGater?: ConnectionGater
 }
 
 export interface Peer {
@@ -123,7 +125,8 @@ export async function createPeer(init: PeerInit = {}): Promise<Peer> {
         ...(init.inboundConnectionThreshold != null ? { inboundConnectionThreshold: init.inboundConnectionThreshold } : {}),
         ...(init.maxIncomingPendingConnections != null ? { maxIncomingPendingConnections: init.maxIncomingPendingConnections } : {})
       },
-      services: services as NonNullable<Libp2pOptions['services']>
+      services: services as NonNullable<Libp2pOptions['services']>,
+      ...(init.connectionGater != null ? { connectionGater: init.connectionGater } : {})
     }
     libp2p = await createLibp2p(options)
     const net = createNet({ libp2p, logStore }, init)

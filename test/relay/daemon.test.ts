@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import { createPeer, type Peer } from '../../src/node/peer.js'
 import { newThreadID } from '../../src/core/thread-id.js'
 import { RELAY_METRIC_NAMES } from '../../relay/metrics.js'
-import { cleanupRelays, metricValue, runRelayUntilExit, scrape, startRelayProcess, tempDir, until } from './harness.js'
+import { REFUSAL_KINDS } from '../../relay/policy.js'
+import { cleanupRelays, metricByLabel, metricValue, runRelayUntilExit, scrape, startRelayProcess, tempDir, until } from './harness.js'
 
 const peers: Peer[] = []
 
@@ -34,7 +35,14 @@ describe('relay daemon', () => {
     expect(metrics.status).toBe(200)
     expect(metrics.headers.get('content-type')).toMatch(/text\/plain/)
     const text = await metrics.text()
-    for (const name of RELAY_METRIC_NAMES) expect(metricValue(text, name), name).toBe(0)
+    for (const name of RELAY_METRIC_NAMES) {
+      // The scrape itself holds an HTTP socket.
+      if (name === 'weft_relay_http_sockets') expect(metricValue(text, name), name).toBeGreaterThanOrEqual(1)
+      else expect(metricValue(text, name), name).toBe(0)
+    }
+    const refused = metricByLabel(text, 'weft_relay_refused_total', 'kind')
+    expect(Object.keys(refused).sort()).toEqual([...REFUSAL_KINDS].sort())
+    expect(Object.values(refused).every((n) => n === 0)).toBe(true)
     expect(text).toContain('process_cpu_user_seconds_total')
     expect(text).toContain('nodejs_eventloop_lag_seconds')
 

@@ -195,3 +195,16 @@ export async function scrape(relay: RelayProcess): Promise<string> {
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`)
   return await res.text()
 }
+
+/** The values of a labelled metric in a Prometheus text exposition, by the value of `label`. */
+export function metricByLabel(text: string, name: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  const re = new RegExp(`^${name}\\{(.*)\\} (\\S+)$`)
+  for (const line of text.split('\n')) {
+    const m = re.exec(line)
+    if (m == null) continue
+    const value = new RegExp(`(?:^|,)${label}="([^"]*)"`).exec(m[1]!)?.[1]
+    if (value != null) out[value] = Number(m[2])
+  }
+  return out
+}
