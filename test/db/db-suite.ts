@@ -113,7 +113,7 @@ export function dbSuite(options: DBSuiteOptions): Case[] {
         const db = await m.newDB(undefined, { collections: [PEOPLE] })
         await m.close()
         // Records appended to the log while the DB was not running (a crash between record and apply).
-        await net.createRecord(db.id, { weftdb: 1, ops: '[{"t":"create","c":"People","id":"late","doc":{"_id":"late","age":7,"email":"l@x"}}]' })
+        await net.createRecord(db.id, { weftdb: 2, ops: '[{"t":"create","c":"People","id":"late","doc":{"_id":"late","age":7,"email":"l@x"}}]' })
         if (options.reopen !== undefined) store = await options.reopen(store)
         m = await open(net, store)
         try {
