@@ -14,7 +14,7 @@
  * allowed drift ahead of this peer's clock is held: it and the later records of its log wait
  * (not applied, not counted) until the clock reaches it.
  */
-import { compareHLC, type HLC } from '../core/hlc.js'
+import { compareHLC, isHLC, type HLC } from '../core/hlc.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import { decodeUint64, encodeUint64 } from '../store/keys.js'
 import { compareBytes, encodeEventKey } from './keys.js'
@@ -136,9 +136,11 @@ export function admit(ctx: AdmitContext, records: readonly DBRecord[]): Admitted
       if (r.counter !== expected + 1) { out.gaps.set(logId, expected); break }
       let time: HLC
       let fixed: Pending['fixed']
-      if (r.time === undefined || r.error !== undefined) {
+      if (r.time === undefined || r.error !== undefined || !isHLC(r.time)) {
         time = last ?? ZERO_TIME
-        fixed = { name: clip(r.error?.name, 'UnreadableEventError'), message: clip(r.error?.message, 'the record has no readable event') }
+        fixed = r.error !== undefined || r.time === undefined
+          ? { name: clip(r.error?.name, 'UnreadableEventError'), message: clip(r.error?.message, 'the record has no readable event') }
+          : { name: 'InvalidEventError', message: 'the record time is not a hybrid logical clock timestamp' }
       } else if (last !== undefined && compareHLC(r.time, last) <= 0) {
         time = last
         fixed = { name: 'ClockRegressionError', message: `the event time ${r.time.wall}.${r.time.counter} is not after ${last.wall}.${last.counter}, the time of the previous record of its log` }
