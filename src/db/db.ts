@@ -334,6 +334,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     async sync(options = {}) {
       host.assertOpen()
       await lock.run('write', async () => {
+        publish(await engine.resume())
         await drain()
         await refreshForks(options.signal)
         engine.releaseHolds(true)

@@ -78,6 +78,8 @@ export interface Engine {
   commitPrepared(records: readonly DBRecord[], ov: Overlay, result: ApplyResult): Promise<InstanceChange[] | undefined>
   /** Take fork notices: freeze each log at its fork, dropping its records there and after. */
   freeze(forks: readonly Fork[]): Promise<BatchOutcome>
+  /** Finish a rewind a failure stopped half way (also done by `apply` and `freeze` first). */
+  resume(): Promise<BatchOutcome>
   /** The DB's thread ID commits to its creator (set when this peer creates it). */
   markCommitted(): Promise<void>
   /** The earliest wall time of a held record, if any. */
@@ -113,6 +115,8 @@ export function createEngine(init: EngineInit): Engine {
   const frozen = new Map<LogID, number>()
   const held = new Map<LogID, number>()
   let lastKey: Uint8Array | undefined
+  /** A rewind started and has not finished (a batch failed): finish it before anything else. */
+  let unsettled = false
   const evPrefix = layout.eventPrefix()
 
   const isDropped = (p: Pending): boolean => {
@@ -166,6 +170,7 @@ export function createEngine(init: EngineInit): Engine {
     setMark(batch, layout, target)
     enqueue(batch, layout, fresh.map((p) => ({ key: p.key, stored: storedOf(p) })))
     const marks = admitInto(batch, fresh)
+    unsettled = true
     await store.batch(batch.ops())
     noteMarks(marks)
     committed?.()
@@ -190,8 +195,16 @@ export function createEngine(init: EngineInit): Engine {
     outcome.rejections.push(...replay.rejections)
     outcome.replayed += undone
     lastKey = await readLastKey()
-    outcome.changes = await netChanges(store, layout, touched)
+    unsettled = false
+    outcome.changes.push(...await netChanges(store, layout, touched))
     return outcome
+  }
+
+  /** Finish an interrupted rewind first, if any (its changes and rejections go to `outcome`). */
+  async function resumeInto(outcome: BatchOutcome): Promise<void> {
+    if (!unsettled) return
+    log('finishing a rewind that stopped half way')
+    await settle(outcome)
   }
 
   async function wipe(): Promise<void> {
@@ -233,17 +246,21 @@ export function createEngine(init: EngineInit): Engine {
       for await (const [k, v] of store.range({ prefix: fp })) frozen.set(fromUtf8(k.subarray(fp.length, k.length - 2)) as LogID, decodeUint64(v))
       const mode = await store.get(layout.mode())
       if (mode !== undefined && fromUtf8(mode) === 'committed' && gov.mode === 'ungoverned') gov.mode = 'committed'
-      let pending = await store.get(layout.rewindMark()) !== undefined
-      for await (const _ of store.range({ prefix: layout.queuedPrefix(), limit: 1 })) pending = true
-      if (pending) {
-        log('finishing an interrupted rewind')
-        await settle(newOutcome())
-      }
+      unsettled = await store.get(layout.rewindMark()) !== undefined
+      for await (const _ of store.range({ prefix: layout.queuedPrefix(), limit: 1 })) unsettled = true
+      await resumeInto(newOutcome())
       lastKey = await readLastKey()
+    },
+
+    async resume() {
+      const outcome = newOutcome()
+      await resumeInto(outcome)
+      return outcome
     },
 
     async apply(records) {
       const outcome = newOutcome()
+      await resumeInto(outcome)
       const adm = admit({ logs, frozen, held, gov, ownLog: init.ownLog, now: init.now, maxClockDriftMs: init.maxClockDriftMs }, records)
       outcome.gaps = adm.gaps
       if (adm.claim && gov.mode === 'ungoverned') {
@@ -292,6 +309,7 @@ export function createEngine(init: EngineInit): Engine {
 
     async freeze(forks) {
       const outcome = newOutcome()
+      await resumeInto(outcome)
       const batch = new Overlay(reader)
       const tighter = new Map<LogID, number>()
       let target: Uint8Array | undefined
