@@ -181,7 +181,13 @@ export async function createDBManager(init: DBManagerInit): Promise<DBManager> {
       const reg: Registered = owner === undefined ? { name } : { name, owner }
       await register(info.id, reg)
       const entry = await open(info.id, reg)
-      await createCollections(entry.core, options.collections ?? [])
+      // In a governed DB only an owner defines collections: a member gets them from the thread.
+      const roles = await entry.core.roles()
+      if (roles.owners === null || (entry.core.writer !== undefined && roles.owners.includes(entry.core.writer))) {
+        await createCollections(entry.core, options.collections ?? [])
+      } else if ((options.collections ?? []).length > 0) {
+        log('joined %s as a member: its owners define its collections', info.id)
+      }
       return entry.db
     },
 

@@ -86,7 +86,10 @@ export interface NewDBOptions {
 
 export interface NewDBFromAddrOptions {
   name?: string
-  /** Collections to create if the thread does not define them yet. */
+  /**
+   * Collections to create if the thread does not define them yet — when this peer may: in a
+   * governed DB a member who is not an owner gets the collections from the thread instead.
+   */
   collections?: CollectionConfig[]
   /** The owner of a DB whose thread ID does not commit to one (as given to its creator). */
   owner?: string
