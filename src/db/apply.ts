@@ -59,6 +59,11 @@ function checkSize(json: string, id: string): void {
 
 /** Read ahead what the operations will read (instances, and unique entries of created ones). */
 async function prefetch(ov: Overlay, layout: Layout, ops: readonly Op[]): Promise<void> {
+  await ov.prefetch(await readKeys(ov, layout, ops))
+}
+
+/** The keys the operations will read: instances, and the unique entries of created ones. */
+export async function readKeys(ov: Overlay, layout: Layout, ops: readonly Op[]): Promise<Uint8Array[]> {
   const configs = new Map<string, CollectionInfo | undefined>()
   for (const op of ops) if (!isGovernanceOp(op) && !configs.has(op.c)) configs.set(op.c, await getConfig(ov, layout, op.c))
   const keys: Uint8Array[] = []
@@ -74,7 +79,7 @@ async function prefetch(ov: Overlay, layout: Layout, ops: readonly Op[]): Promis
       }
     }
   }
-  await ov.prefetch(keys)
+  return keys
 }
 
 async function requireCollection(ov: Overlay, layout: Layout, name: string): Promise<CollectionInfo> {

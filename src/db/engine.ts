@@ -20,11 +20,11 @@ import type { KVStore } from '../store/kv.js'
 import { decodeUint64, encodeUint64 } from '../store/keys.js'
 import { admit, decodeLogMark, decodeOrderTime, encodeLogMark, encodeOrderTime, type DBRecord, type LogMark, type Pending } from './admit.js'
 import type { ApplyResult } from './apply.js'
-import { encodeStored, foldOne, recordOutcome, storedOf } from './fold.js'
+import { encodeStored, foldOne, prefetchEvents, recordOutcome, storedOf } from './fold.js'
 import type { Governance } from './governance.js'
 import { compareBytes, encodeEventKey, fromUtf8, utf8, type Layout } from './keys.js'
 import { Overlay, storeReader } from './overlay.js'
-import { enqueue, netChanges, replayQueue, setMark, undoToMark, type RewindDeps, type Touched } from './rewind.js'
+import { hasMark, netChanges, replayFromMark, setMark, undoToMark, type RewindDeps, type Touched } from './rewind.js'
 import type { Sandbox } from './sandbox.js'
 import type { InstanceChange, Rejection } from './types.js'
 
@@ -151,6 +151,7 @@ export function createEngine(init: EngineInit): Engine {
   /** Fold new events that all sort after every applied one: one store batch. */
   async function applyAtEnd(fresh: readonly Pending[], outcome: BatchOutcome): Promise<BatchOutcome> {
     const batch = new Overlay(reader)
+    await prefetchEvents(batch, layout, fresh)
     for (const p of fresh) {
       const result = await foldOne(batch, deps, p)
       const news = recordOutcome(batch, layout, p, result)
@@ -165,10 +166,10 @@ export function createEngine(init: EngineInit): Engine {
     return outcome
   }
 
-  /** Undo from `target`, queue `fresh`, and fold the queue again (chunked; see rewind.ts). */
+  /** Store `fresh` unfolded, undo from `target`, and fold everything from there again (chunked; see rewind.ts). */
   async function rewindFrom(target: Uint8Array, fresh: readonly Pending[], batch: Overlay, outcome: BatchOutcome, committed?: () => void): Promise<BatchOutcome> {
     setMark(batch, layout, target)
-    enqueue(batch, layout, fresh.map((p) => ({ key: p.key, stored: storedOf(p) })))
+    for (const p of fresh) batch.put(layout.event(p.key), encodeStored(storedOf(p)))
     const marks = admitInto(batch, fresh)
     unsettled = true
     await store.batch(batch.ops())
@@ -177,12 +178,12 @@ export function createEngine(init: EngineInit): Engine {
     return await settle(outcome)
   }
 
-  /** Finish what the marks say: undo down to `w`, then fold the queue. */
+  /** Finish what the mark says: undo down to its target, then fold everything from there again. */
   async function settle(outcome: BatchOutcome): Promise<BatchOutcome> {
     const touched: Touched = new Map()
     const undone = await undoToMark(deps, touched)
     if (undone > 0) log('rewound %d events', undone)
-    const replay = await replayQueue(deps, touched, {
+    const replay = await replayFromMark(deps, touched, {
       dropped: isDropped,
       drop(batch, p) {
         batch.del(layout.orderTime(p.log, p.counter))
@@ -246,8 +247,7 @@ export function createEngine(init: EngineInit): Engine {
       for await (const [k, v] of store.range({ prefix: fp })) frozen.set(fromUtf8(k.subarray(fp.length, k.length - 2)) as LogID, decodeUint64(v))
       const mode = await store.get(layout.mode())
       if (mode !== undefined && fromUtf8(mode) === 'committed' && gov.mode === 'ungoverned') gov.mode = 'committed'
-      unsettled = await store.get(layout.rewindMark()) !== undefined
-      for await (const _ of store.range({ prefix: layout.queuedPrefix(), limit: 1 })) unsettled = true
+      unsettled = await hasMark(store, layout)
       await resumeInto(newOutcome())
       lastKey = await readLastKey()
     },

@@ -6,9 +6,9 @@
  * space: `c` collection configs, `d` instances, `u`/`x` unique/non-unique index entries, `g`
  * owners and writers (these five are the replicated state), `e` applied events with their undo
  * records, `l` the last record applied per log, `t` each applied record's place in the order,
- * `r` rejected events, `p` the ops of leading parts of multi-record transactions, `q` events
- * waiting to be replayed and `w` the point a rewind goes back to, `f` frozen logs and `k` their
- * forks, `m` how the owners are known, `v` the layout version.
+ * `r` rejected events, `p` the ops of leading parts of multi-record transactions, `w` a rewind in
+ * progress, `f` frozen logs and `k` their forks, `m` how the owners are known, `v` the layout
+ * version.
  */
 import type { HLC } from '../core/hlc.js'
 import type { LogID, ThreadID } from '../core/types.js'
@@ -152,10 +152,7 @@ export interface Layout {
   /** Where record `counter` of `log` sits in the order: its 12-byte time (wall, HLC counter). */
   orderTime(log: LogID, counter: number): Uint8Array
   orderTimePrefix(log: LogID): Uint8Array
-  /** An event waiting to be replayed (a rewind moved it out of `e`). */
-  queued(eventKey: Uint8Array): Uint8Array
-  queuedPrefix(): Uint8Array
-  /** The event key a rewind in progress goes back to. */
+  /** A rewind in progress: how far back it goes and how far it has come. */
   rewindMark(): Uint8Array
   /** The counter at which a log is frozen. */
   frozen(log: LogID): Uint8Array
@@ -181,7 +178,6 @@ export function createLayout(thread: ThreadID): Layout {
   const k = (...segments: string[]): Uint8Array => concat2(base, encodeTuple(segments))
   const eventPrefix = k('e')
   const rejectedPrefix = k('r')
-  const queuedPrefix = k('q')
   // Prefixes are built once per collection (and index): keys are made on every write.
   const cache = new Map<string, Uint8Array>()
   const cached = (...segments: string[]): Uint8Array => {
@@ -223,8 +219,6 @@ export function createLayout(thread: ThreadID): Layout {
     gov: (name) => k('g', name),
     orderTime: (log, counter) => concat2(cached('t', log), encodeUint64(counter)),
     orderTimePrefix: (log) => cached('t', log),
-    queued: (eventKey) => concat2(queuedPrefix, eventKey),
-    queuedPrefix: () => queuedPrefix,
     rewindMark: () => k('w'),
     frozen: (log) => k('f', log),
     frozenPrefix: () => k('f'),

@@ -1,12 +1,13 @@
 /**
  * Rewind and replay in bounded chunks. When an event sorts before events already applied (a late
  * record, a fork that drops a log's tail, a DB that learns its thread ID commits to an owner), the
- * applied events from that point on are undone newest first and moved to the replay queue `q`,
- * then the queue is folded in order. Each chunk is one store batch, so memory stays bounded
- * whatever the number of events replayed, and the store is consistent after every batch: the
- * state is the fold of the events in `e`, `q` holds the events after them, and the mark `w`
- * (present until every event after it is undone) says how far back the rewind goes. A peer
- * stopped in the middle resumes on open.
+ * applied events from that point on are undone newest first, then every event from that point on
+ * is folded again in order. The events stay where they are (`e`); a mark `w` says how far the
+ * rewind goes back (`target`), and how far it has come: while undoing, the lowest event undone so
+ * far; while folding again, the last event folded. Each chunk is one store batch that moves the
+ * mark with it, so memory stays bounded whatever the number of events replayed, the store is
+ * consistent after every batch, and a peer stopped in the middle resumes where it stopped.
+ * Records received for the rewind wait in `e` without a status until they are folded.
  *
  * Listener events: the net change of each instance the rewind touched, between the state before
  * it and the state after it (a short hash of each instance's value before is kept, not the value).
@@ -16,8 +17,8 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { toHex } from '../core/bytes.js'
 import { undoSteps, type UndoStep } from './apply.js'
 import type { Pending } from './admit.js'
-import { decodeStored, encodeStored, foldOne, pendingOf, recordOutcome, type FoldDeps } from './fold.js'
-import { compareBytes, prefixUpperBound, type Layout } from './keys.js'
+import { decodeStored, foldOne, pendingOf, prefetchEvents, recordOutcome, type FoldDeps } from './fold.js'
+import { prefixUpperBound, type Layout } from './keys.js'
 import { keyString, Overlay, storeReader } from './overlay.js'
 import { parseDoc } from './state.js'
 import type { KVStore } from '../store/kv.js'
@@ -30,6 +31,16 @@ export const REWIND_CHUNK = 500
 
 /** Instances a rewind touched: their value before it (a short hash, or null when absent). */
 export type Touched = Map<string, { collection: string; id: string; before: string | null }>
+
+/** The rewind mark (`w`): where the rewind goes back to and how far it has come. */
+interface Mark {
+  /** Bare event key: every event at or after it is undone, then folded again. */
+  target: Uint8Array
+  /** 1: undoing, newest first; 2: folding again, oldest first. */
+  phase: 1 | 2
+  /** Phase 1: the lowest event undone so far. Phase 2: the last event folded. */
+  at?: Uint8Array
+}
 
 function digest(bytes: Uint8Array): string {
   return toHex(sha256(bytes).subarray(0, 16))
@@ -48,70 +59,91 @@ export interface RewindDeps extends FoldDeps {
   store: KVStore
 }
 
-function bareKey(layout: Layout, full: Uint8Array): Uint8Array {
-  return full.slice(layout.eventPrefix().length)
+async function readMark(store: KVStore, layout: Layout): Promise<Mark | undefined> {
+  const v = await store.get(layout.rewindMark())
+  return v === undefined ? undefined : cbor.decode<Mark>(v)
 }
 
-/** Undo every applied event at or after the mark, newest first, moving each into `q`. */
+function putMark(batch: Overlay, layout: Layout, mark: Mark): void {
+  batch.put(layout.rewindMark(), cbor.encode(mark.at === undefined ? { target: mark.target, phase: mark.phase } : mark))
+}
+
+/** Start a rewind back to `target` (in the batch that also stores the records it is for). */
+export function setMark(batch: Overlay, layout: Layout, target: Uint8Array): void {
+  putMark(batch, layout, { target, phase: 1 })
+}
+
+/** Whether a rewind is in progress. */
+export async function hasMark(store: KVStore, layout: Layout): Promise<boolean> {
+  return await store.get(layout.rewindMark()) !== undefined
+}
+
+/** Phase 1: undo every applied event at or after the target, newest first. Returns how many events (applied or rejected) it went back over. */
 export async function undoToMark(deps: RewindDeps, touched: Touched): Promise<number> {
   const { store, layout } = deps
   const reader = storeReader(store)
-  const markValue = await store.get(layout.rewindMark())
-  if (markValue === undefined) return 0
-  const mark = cbor.decode<Uint8Array>(markValue)
+  const mark = await readMark(store, layout)
+  if (mark === undefined || mark.phase !== 1) return 0
   const evPrefix = layout.eventPrefix()
-  const upper = prefixUpperBound(evPrefix)!
+  let upper = mark.at === undefined ? prefixUpperBound(evPrefix)! : layout.event(mark.at)
   let undone = 0
   for (;;) {
     const chunk: Array<[Uint8Array, Uint8Array]> = []
-    for await (const [k, v] of store.range({ gte: layout.event(mark), lt: upper, reverse: true, limit: REWIND_CHUNK })) chunk.push([k, v])
+    for await (const [k, v] of store.range({ gte: layout.event(mark.target), lt: upper, reverse: true, limit: REWIND_CHUNK })) chunk.push([k, v])
     const ov = new Overlay(reader)
-    for (const [k, v] of chunk) {
-      const e = decodeStored(v)
-      if (e.s === 0 && e.u !== undefined) {
-        const steps = JSON.parse(e.u) as UndoStep[]
-        for (const s of steps) {
-          if (s[0] !== 'd') continue
-          const key = layout.doc(s[1], s[2])
-          const id = keyString(key)
-          if (touched.has(id)) continue
-          const now = await ov.get(key)
-          touched.set(id, { collection: s[1], id: s[2], before: now === undefined ? null : digest(now) })
-        }
-        await undoSteps(ov, layout, steps)
+    const events = chunk.map(([, v]) => decodeStored(v))
+    const undo = events.map((e) => e.s === 0 && e.u !== undefined ? JSON.parse(e.u) as UndoStep[] : [])
+    await ov.prefetch(undo.flatMap((steps) => steps.filter((s) => s[0] === 'd').map((s) => layout.doc(s[1] as string, s[2] as string))))
+    for (const [i, e] of events.entries()) {
+      if (e.s !== undefined) undone++
+      const steps = undo[i]!
+      for (const s of steps) {
+        if (s[0] !== 'd') continue
+        const key = layout.doc(s[1], s[2])
+        const id = keyString(key)
+        if (touched.has(id)) continue
+        const now = await ov.get(key)
+        touched.set(id, { collection: s[1], id: s[2], before: now === undefined ? null : digest(now) })
       }
-      ov.put(layout.queued(bareKey(layout, k)), v)
-      ov.del(k)
+      await undoSteps(ov, layout, steps)
     }
-    if (chunk.length < REWIND_CHUNK) ov.del(layout.rewindMark())
+    const done = chunk.length < REWIND_CHUNK
+    if (!done) upper = chunk[chunk.length - 1]![0]
+    putMark(ov, layout, done ? { target: mark.target, phase: 2 } : { target: mark.target, phase: 1, at: upper.slice(evPrefix.length) })
     await store.batch(ov.ops())
-    undone += chunk.length
-    if (chunk.length < REWIND_CHUNK) return undone
+    if (done) return undone
   }
 }
 
 /**
- * Fold every event of the queue `q` in order, chunk by chunk. Returns the rejections that are
- * news and the key of the last event folded.
+ * Phase 2: fold every event at or after the target again, in order, chunk by chunk. Returns the
+ * rejections that are news and the number of events folded.
  */
-export async function replayQueue(deps: RewindDeps, touched: Touched, hooks: ReplayHooks): Promise<{ rejections: Rejection[]; last: Uint8Array | undefined; replayed: number }> {
+export async function replayFromMark(deps: RewindDeps, touched: Touched, hooks: ReplayHooks): Promise<{ rejections: Rejection[]; folded: number }> {
   const { store, layout } = deps
   const reader = storeReader(store)
-  const qPrefix = layout.queuedPrefix()
   const rejections: Rejection[] = []
-  let last: Uint8Array | undefined
-  let replayed = 0
+  let folded = 0
+  const mark = await readMark(store, layout)
+  if (mark === undefined || mark.phase !== 2) return { rejections, folded }
+  const evPrefix = layout.eventPrefix()
+  const upper = prefixUpperBound(evPrefix)!
+  let after = mark.at
   for (;;) {
     const chunk: Array<[Uint8Array, Uint8Array]> = []
-    for await (const [k, v] of store.range({ prefix: qPrefix, limit: REWIND_CHUNK })) chunk.push([k, v])
-    if (chunk.length === 0) break
+    const lower = after === undefined ? { gte: layout.event(mark.target) } : { gt: layout.event(after) }
+    for await (const [k, v] of store.range({ ...lower, lt: upper, limit: REWIND_CHUNK })) chunk.push([k, v])
     const ov = new Overlay(reader)
     const done: Array<[Pending, { name: string; message: string } | null | 'dropped']> = []
-    for (const [k, v] of chunk) {
+    const pending = chunk.map(([k, v]) => {
       const e = decodeStored(v)
-      const p = pendingOf(k.slice(qPrefix.length), e, e.s === undefined)
-      ov.del(k)
+      return pendingOf(k.slice(evPrefix.length), e, e.s === undefined)
+    })
+    await prefetchEvents(ov, layout, pending.filter((p) => !hooks.dropped(p)))
+    for (const [i, [k]] of chunk.entries()) {
+      const p = pending[i]!
       if (hooks.dropped(p)) {
+        ov.del(k)
         ov.del(layout.rejected(p.key))
         hooks.drop(ov, p)
         done.push([p, 'dropped'])
@@ -129,23 +161,18 @@ export async function replayQueue(deps: RewindDeps, touched: Touched, hooks: Rep
         }
       }
       done.push([p, result.ok ? null : result.error])
-      if (last === undefined || compareBytes(p.key, last) > 0) last = p.key
+    }
+    const finished = chunk.length < REWIND_CHUNK
+    if (finished) ov.del(layout.rewindMark())
+    else {
+      after = chunk[chunk.length - 1]![0].slice(evPrefix.length)
+      putMark(ov, layout, { target: mark.target, phase: 2, at: after })
     }
     await store.batch(ov.ops())
-    replayed += chunk.length
+    folded += chunk.length
     for (const [p, r] of done) hooks.folded?.(p, r)
+    if (finished) return { rejections, folded }
   }
-  return { rejections, last, replayed }
-}
-
-/** Put events into the replay queue (in a batch that also sets the rewind mark). */
-export function enqueue(batch: Overlay, layout: Layout, events: ReadonlyArray<{ key: Uint8Array; stored: Parameters<typeof encodeStored>[0] }>): void {
-  for (const e of events) batch.put(layout.queued(e.key), encodeStored(e.stored))
-}
-
-/** Set the point a rewind goes back to (the earliest of the events it will replay). */
-export function setMark(batch: Overlay, layout: Layout, key: Uint8Array): void {
-  batch.put(layout.rewindMark(), cbor.encode(key))
 }
 
 /** The net change of each touched instance between its value before the rewind and now. */
@@ -167,3 +194,4 @@ export async function netChanges(store: KVStore, layout: Layout, touched: Touche
   }
   return out
 }
+
