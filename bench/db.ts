@@ -22,11 +22,9 @@ import { join } from 'node:path'
 import { createPeer, type Peer } from '../src/node/peer.js'
 import { levelStore } from '../src/store/level.js'
 import type { KVStore } from '../src/store/kv.js'
-import { createDBManager, createSandbox, dbNetFromNet, where, type Database, type DBManager, type DBRecord, type Sandbox } from '../src/db/index.js'
-import { generateKeyPair, identityToString } from '../src/core/identity.js'
-import { logIDFromPublicKey } from '../src/core/log-id.js'
-import type { ThreadID } from '../src/core/types.js'
+import { createDBManager, createSandbox, dbNetFromNet, where, type Database, type DBManager, type Sandbox } from '../src/db/index.js'
 import { createFakeNet, createFakeWorld } from '../test/db/fake-net.js'
+import { body, forger } from '../test/db/forger.js'
 import { median, round, type Metric, type Suite } from './index.js'
 import { PEOPLE } from './fixtures.js'
 
@@ -60,17 +58,6 @@ async function fill(db: Database, n: number, offset = 0): Promise<void> {
   }
 }
 
-/** Another member's log: creates of people, all stamped in the millisecond `start` (HLC counters 0…n-1). */
-async function memberRecords(thread: ThreadID, start: number, n: number): Promise<DBRecord[]> {
-  const key = await generateKeyPair()
-  const log = logIDFromPublicKey(key.publicKey)
-  const author = identityToString(key.publicKey)
-  return Array.from({ length: n }, (_, i) => {
-    const doc = { _id: `m${i}`, ...person(i) }
-    return { thread, log, counter: i + 1, time: { wall: start, counter: i }, author, body: { weftdb: 2, ops: JSON.stringify([{ t: 'create', c: 'People', id: doc._id, doc }]) } }
-  })
-}
-
 /** A full garbage collection (the flag is set at run time: the bench runs under tsx). */
 function collector(): () => void {
   setFlagsFromString('--expose-gc')
@@ -88,17 +75,20 @@ async function lateEventReplay(sandbox: Sandbox, applied: number, live = false):
   const manager = await createDBManager({ net, kv: store, sandbox })
   try {
     const db = await manager.newDB(undefined, { collections: [PEOPLE] })
+    // Another member's creates, all stamped in one millisecond (HLC counters 0…applied-1).
     const start = Date.now() + 1_000
-    for (const r of await memberRecords(db.id, start, applied)) net.deliver(r)
+    const member = await forger(db.id)
+    const create = (id: string, i: number): object => body({ t: 'create', c: 'People', id, doc: { _id: id, ...person(i) } })
+    for (let i = 0; i < applied; i++) net.deliver(member.record(create(`m${i}`, i), { wall: start, counter: i }))
     await db.sync()
-    const [late] = await memberRecords(db.id, start - 1, 1)
+    const late = await forger(db.id)
     const gc = live ? collector() : () => {}
     gc()
     const base = process.memoryUsage().heapUsed
     let peak = base
     const sampler = setInterval(() => { gc(); peak = Math.max(peak, process.memoryUsage().heapUsed) }, live ? 100 : 1_000)
     const t0 = performance.now()
-    net.deliver({ ...late!, body: { weftdb: 2, ops: JSON.stringify([{ t: 'create', c: 'People', id: 'late', doc: { _id: 'late', ...person(-1) } }]) } })
+    net.deliver(late.record(create('late', -1), { wall: start - 1, counter: 0 }))
     await db.sync()
     const ms = performance.now() - t0
     clearInterval(sampler)

@@ -18,7 +18,7 @@ import { compareHLC, isHLC, type HLC } from '../core/hlc.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import { decodeUint64, encodeUint64 } from '../store/keys.js'
 import { compareBytes, encodeEventKey } from './keys.js'
-import { claimsGenesis, type Governance } from './governance.js'
+import { claimsGenesis, type OwnerBasis } from './governance.js'
 
 /** A record of the thread as the DB sees it (a NetRecord satisfies it). */
 export interface DBRecord {
@@ -94,7 +94,7 @@ export interface AdmitContext {
   frozen: ReadonlyMap<LogID, number>
   /** Logs waiting behind a held record, with its wall time. */
   held: Map<LogID, number>
-  gov: Governance
+  gov: OwnerBasis
   /** Our own log: its records are never held (our clock made them). */
   ownLog: LogID | undefined
   now: () => number

@@ -11,7 +11,7 @@ import {
   UniqueConstraintError, ValidatorRejectedError
 } from './errors.js'
 import { isGovernanceOp, type Op } from './event.js'
-import { applyGovernanceOp, readRoles, requireOwner, requireWriter, undoGovStep, type Governance, type GovStep, type Roles } from './governance.js'
+import { applyGovernanceOp, readRoles, requireOwner, requireWriter, undoGovStep, type OwnerBasis, type GovStep, type Roles } from './governance.js'
 import { applyMergePatch, canonicalJSON, isObject } from './json.js'
 import { fromUtf8, type Layout } from './keys.js'
 import type { Overlay } from './overlay.js'
@@ -38,7 +38,7 @@ export interface ApplyContext {
   /** Timestamp shown to validators (HLC wall time, ms). */
   timestamp: number
   /** How the DB's owners are known. */
-  gov: Governance
+  gov: OwnerBasis
 }
 
 export interface ApplyResult {

@@ -19,7 +19,7 @@ import { cachingStore } from './cache.js'
 import { createEngine, type BatchOutcome, type DBRecord, type Engine, type Fork } from './engine.js'
 import { DBClosedError, OversizedTransactionError, rejectionError, WriteOutrankedError } from './errors.js'
 import { DEFAULT_MAX_EVENT_BYTES, MAX_PARTS, toBodies, type Op } from './event.js'
-import { readRoles, threadCommitment, type Governance, type Roles } from './governance.js'
+import { readRoles, threadCommitment, type OwnerBasis, type Roles } from './governance.js'
 import { newInstanceID } from './ids.js'
 import { compareBytes, createLayout, decodeEventKey, type Layout } from './keys.js'
 import { createListeners, type Listeners } from './listen.js'
@@ -45,7 +45,7 @@ export interface DatabaseCore extends Pick<Database,
   /** Our writer identity. */
   readonly writer: string | undefined
   /** How the owners are known (mode changes when the events show the thread ID commits). */
-  readonly gov: Governance
+  readonly gov: OwnerBasis
   /** Owners and writers as of the current state. */
   roles(): Promise<Roles>
 }
@@ -79,7 +79,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   if (!info.readable) throw new MissingReadKeyError('thread read key is required')
   const own = info.logs.find((l) => l.managed)
   const writer = own === undefined ? undefined : identityToString(publicKeyFromBytes(own.publicKey))
-  const gov: Governance = init.owner !== undefined
+  const gov: OwnerBasis = init.owner !== undefined
     ? { mode: 'owner', owner: init.owner, commitment: threadCommitment(id) }
     : { mode: 'ungoverned', commitment: threadCommitment(id) }
   const lock = createRWLock()

@@ -21,7 +21,7 @@ import { decodeUint64, encodeUint64 } from '../store/keys.js'
 import { admit, decodeLogMark, decodeOrderTime, encodeLogMark, encodeOrderTime, type DBRecord, type LogMark, type Pending } from './admit.js'
 import type { ApplyResult } from './apply.js'
 import { encodeStored, foldOne, prefetchEvents, recordOutcome, storedOf } from './fold.js'
-import type { Governance } from './governance.js'
+import type { OwnerBasis } from './governance.js'
 import { compareBytes, encodeEventKey, fromUtf8, utf8, type Layout } from './keys.js'
 import { Overlay, storeReader } from './overlay.js'
 import { hasMark, netChanges, replayFromMark, setMark, undoToMark, type RewindDeps, type Touched } from './rewind.js'
@@ -55,7 +55,7 @@ export interface EngineInit {
   store: KVStore
   layout: Layout
   sandbox: Sandbox
-  gov: Governance
+  gov: OwnerBasis
   /** Our own log (never held). */
   ownLog: LogID | undefined
   now: () => number

@@ -10,7 +10,7 @@ import { applyOps, readKeys, type ApplyResult, type UndoStep } from './apply.js'
 import type { Pending } from './admit.js'
 import { InvalidEventError, isRejection } from './errors.js'
 import { describeOps, LEGACY_EVENT_FORMAT_VERSION, parseBody, parseOps, type Op, type ParsedBody, type TxnPart, type WireBody } from './event.js'
-import type { Governance } from './governance.js'
+import type { OwnerBasis } from './governance.js'
 import { decodeEventKey, type Layout } from './keys.js'
 import type { Overlay } from './overlay.js'
 import type { Sandbox } from './sandbox.js'
@@ -64,7 +64,7 @@ export function pendingOf(key: Uint8Array, e: StoredEvent, isNew: boolean): Pend
 export interface FoldDeps {
   layout: Layout
   sandbox: Sandbox
-  gov: Governance
+  gov: OwnerBasis
 }
 
 export type FoldResult =

@@ -37,7 +37,7 @@ export const GENESIS_SALT_BYTES = 16
 export type GovernanceMode = 'ungoverned' | 'owner' | 'committed'
 
 /** The DB's base governance: mutable, as a joining peer learns from the events that the ID commits. */
-export interface Governance {
+export interface OwnerBasis {
   mode: GovernanceMode
   /** The given owner (mode `owner`). */
   owner?: string
@@ -112,7 +112,7 @@ function parseList(v: Uint8Array | undefined): string[] | null {
   return v === undefined ? null : JSON.parse(fromUtf8(v)) as string[]
 }
 
-export async function readRoles(r: StateReader, layout: Layout, gov: Governance): Promise<Roles> {
+export async function readRoles(r: StateReader, layout: Layout, gov: OwnerBasis): Promise<Roles> {
   const [o, w] = await r.getMany([layout.gov('o'), layout.gov('w')])
   const set = parseList(o)
   const base = gov.mode === 'committed' ? [] : gov.mode === 'owner' && gov.owner !== undefined ? [gov.owner] : null
@@ -146,7 +146,7 @@ function sorted(ids: Iterable<string>): string[] {
  * Apply a governance op by `author` to `ov`; returns the undo steps. Throws NotAnOwnerError,
  * InvalidGenesisError, LastOwnerError or InvalidEventError.
  */
-export async function applyGovernanceOp(ov: Overlay, layout: Layout, gov: Governance, author: string | undefined, op: GovernanceOp): Promise<GovStep[]> {
+export async function applyGovernanceOp(ov: Overlay, layout: Layout, gov: OwnerBasis, author: string | undefined, op: GovernanceOp): Promise<GovStep[]> {
   const roles = await readRoles(ov, layout, gov)
   const put = async (name: 'o' | 'w', next: string[] | null): Promise<GovStep> => {
     const key = layout.gov(name)

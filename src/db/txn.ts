@@ -12,9 +12,9 @@ import { applyOps, type ApplyResult } from './apply.js'
 import { InstanceNotFoundError, InvalidInstanceError, ReadOnlyTransactionError, TransactionClosedError, TransactionDiscardedError } from './errors.js'
 import { checkIDString, checkInstanceID, type Op } from './event.js'
 import { FILTER_FAILED, show, showOne, type Reader } from './filter.js'
-import type { Governance } from './governance.js'
+import type { OwnerBasis } from './governance.js'
 import { runQuery } from './find.js'
-import { canonicalJSON, createMergePatch, isObject, isWellFormed, toJSONValue } from './json.js'
+import { canonicalJSON, createMergePatch, isObject, toJSONValue } from './json.js'
 import type { Layout } from './keys.js'
 import { Overlay, storeReader, type StateReader } from './overlay.js'
 import { normalizeQuery } from './query.js'
@@ -33,7 +33,7 @@ export interface TxnHost {
   /** Our writer identity (the author of our records). */
   writer: string | undefined
   /** How the DB's owners are known. */
-  gov: Governance
+  gov: OwnerBasis
   assertOpen(): void
   /** A timestamp for validators in dry runs (the real one comes with the record). */
   provisionalTime(): number
@@ -85,7 +85,8 @@ export function readOps(host: TxnHost, reader: () => StateReader, collection: st
     async has(ids: InstanceID[]): Promise<boolean> {
       const info = await requireConfig(reader(), host.layout, collection)
       for (const id of ids) {
-        const d = typeof id === 'string' && isWellFormed(id) ? await getDoc(reader(), host.layout, collection, id) : undefined
+        if (typeof id === 'string') checkIDString(id)
+        const d = typeof id === 'string' ? await getDoc(reader(), host.layout, collection, id) : undefined
         if (d === undefined) return false
         const shown = await show(host.sandbox, info, who, d.doc)
         if (shown === null || shown === FILTER_FAILED) return false

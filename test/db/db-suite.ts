@@ -9,7 +9,7 @@ import type { BatchOp, KVStore } from '../../src/store/kv.js'
 import { createLayout, dbPrefix } from '../../src/db/keys.js'
 import type { DBNet } from '../../src/db/net.js'
 import { createFakeNet, createFakeWorld } from './fake-net.js'
-import { body, forger } from './helpers.js'
+import { body, forger } from './forger.js'
 
 export interface DBSuiteOptions {
   make: () => Promise<KVStore>

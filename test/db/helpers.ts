@@ -3,16 +3,15 @@
  * collecting listener events without sleeping.
  */
 import { afterAll, afterEach, describe } from 'vitest'
-import type { HLC } from '../../src/core/hlc.js'
-import { generateKeyPair, identityToString, type PrivateKey } from '../../src/core/identity.js'
-import { logIDFromPublicKey } from '../../src/core/log-id.js'
-import type { LogID, ThreadID } from '../../src/core/types.js'
-import { createDBManager, type CollectionConfig, type Database, type DBManager, type DBRecord, type ListenEvent, type Sandbox } from '../../src/db/index.js'
+import type { ThreadID } from '../../src/core/types.js'
+import { createDBManager, type CollectionConfig, type Database, type DBManager, type ListenEvent, type Sandbox } from '../../src/db/index.js'
 import { levelBackend, memoryBackend } from '../store/backends.js'
 import type { KVStore } from '../../src/store/kv.js'
 import { memoryStore } from '../../src/store/memory.js'
 import { createFakeNet, createFakeWorld, type FakeNet, type FakeNetInit } from './fake-net.js'
 import { take as takeValues } from '../helpers/take.js'
+
+export { body, forger, type Forger } from './forger.js'
 
 export { createFakeWorld }
 
@@ -41,39 +40,6 @@ export async function replica(world: ReturnType<typeof createFakeWorld>, name: s
     ...(init.maxClockDriftMs !== undefined ? { maxClockDriftMs: init.maxClockDriftMs } : {})
   })
   return { net, manager, store }
-}
-
-/**
- * A member running modified code: it writes records of its own log with any time and any body
- * (what the record layer lets a member sign), to hand to replicas with `deliver`.
- */
-export interface Forger {
-  readonly log: LogID
-  readonly author: string
-  readonly key: PrivateKey
-  /** The next record of the forger's log. */
-  record(body: unknown, time: HLC): DBRecord
-  /** The next record, unreadable (the net could not decrypt or decode it). */
-  unreadable(error?: { name: string; message: string }): DBRecord
-}
-
-export async function forger(thread: ThreadID, key?: PrivateKey): Promise<Forger> {
-  const k = key ?? await generateKeyPair()
-  const log = logIDFromPublicKey(k.publicKey)
-  const author = identityToString(k.publicKey)
-  let counter = 0
-  return {
-    log,
-    author,
-    key: k,
-    record: (body, time) => ({ thread, log, counter: ++counter, time, author, body }),
-    unreadable: (error = { name: 'DecryptionError', message: 'the header does not decrypt with the read key' }) => ({ thread, log, counter: ++counter, error })
-  }
-}
-
-/** A version 2 body with these ops (given as objects). */
-export function body(...ops: object[]): { weftdb: 2; ops: string } {
-  return { weftdb: 2, ops: JSON.stringify(ops) }
 }
 
 /** The next `count` events of a listener (fails after `timeoutMs`). */
