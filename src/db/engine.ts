@@ -162,14 +162,26 @@ export function createEngine(init: EngineInit): Engine {
     const marks = admitInto(batch, fresh)
     await store.batch(batch.ops())
     noteMarks(marks)
-    lastKey = fresh[fresh.length - 1]!.key
+    const last = fresh[fresh.length - 1]!.key
+    if (lastKey === undefined || compareBytes(last, lastKey) > 0) lastKey = last
     return outcome
   }
 
-  /** Store `fresh` unfolded, undo from `target`, and fold everything from there again (chunked; see rewind.ts). */
+  /**
+   * Store `fresh` unfolded, undo from `target`, and fold everything from there again (chunked;
+   * see rewind.ts). Events rejected whatever the state are recorded at once, where they sort.
+   */
   async function rewindFrom(target: Uint8Array, fresh: readonly Pending[], batch: Overlay, outcome: BatchOutcome, committed?: () => void): Promise<BatchOutcome> {
     setMark(batch, layout, target)
-    for (const p of fresh) batch.put(layout.event(p.key), encodeStored(storedOf(p)))
+    for (const p of fresh) {
+      if (p.fixed === undefined) {
+        batch.put(layout.event(p.key), encodeStored(storedOf(p)))
+        continue
+      }
+      const news = recordOutcome(batch, layout, p, { ok: false, error: p.fixed, ops: undefined })
+      if (news !== undefined) outcome.rejections.push(news)
+      outcome.status.set(`${p.log}/${p.counter}`, p.fixed)
+    }
     const marks = admitInto(batch, fresh)
     unsettled = true
     await store.batch(batch.ops())
@@ -277,8 +289,11 @@ export function createEngine(init: EngineInit): Engine {
         }
       }
       if (adm.fresh.length === 0) return outcome
-      if (lastKey === undefined || compareBytes(adm.fresh[0]!.key, lastKey) > 0) return await applyAtEnd(adm.fresh, outcome)
-      return await rewindFrom(adm.fresh[0]!.key, adm.fresh, new Overlay(reader), outcome)
+      // An event rejected whatever the state (unreadable, clock gone back) changes nothing: it
+      // never makes the DB rewind, wherever it sorts.
+      const first = adm.fresh.find((p) => p.fixed === undefined)
+      if (first === undefined || lastKey === undefined || compareBytes(first.key, lastKey) > 0) return await applyAtEnd(adm.fresh, outcome)
+      return await rewindFrom(first.key, adm.fresh, new Overlay(reader), outcome)
     },
 
     async commitPrepared(records, ov, result) {

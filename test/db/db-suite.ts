@@ -5,39 +5,17 @@
  */
 import { assertDeepEqual, assertEqual, assertTrue, type Case } from '../suites/case.js'
 import { createDBManager, where, type Database, type ListenEvent, type Sandbox } from '../../src/db/index.js'
-import type { BatchOp, KVStore } from '../../src/store/kv.js'
+import type { KVStore } from '../../src/store/kv.js'
 import { createLayout, dbPrefix } from '../../src/db/keys.js'
 import type { DBNet } from '../../src/db/net.js'
 import { createFakeNet, createFakeWorld } from './fake-net.js'
 import { body, forger } from './forger.js'
+import { counting, crashing } from './stores.js'
 
 export interface DBSuiteOptions {
   make: () => Promise<KVStore>
   reopen?: (store: KVStore) => Promise<KVStore>
   sandbox: () => Sandbox
-}
-
-/** A store wrapper whose `fail`-th atomic batch from now on throws (as a crash would stop it). */
-function crashing(store: KVStore): KVStore & { crashAt(n: number): void } {
-  const wrapped = Object.create(store) as KVStore & { crashAt(n: number): void }
-  let left = Infinity
-  wrapped.crashAt = (n) => { left = n }
-  wrapped.batch = async (ops: readonly BatchOp[], opts?: { signal?: AbortSignal }) => {
-    if (--left <= 0) throw new Error('the process stopped here')
-    await store.batch(ops, opts)
-  }
-  return wrapped
-}
-
-/** A store wrapper that counts atomic batches. */
-function counting(store: KVStore): KVStore & { batches: number } {
-  const wrapped = Object.create(store) as KVStore & { batches: number }
-  wrapped.batches = 0
-  wrapped.batch = async (ops: readonly BatchOp[], options?: { signal?: AbortSignal }) => {
-    wrapped.batches++
-    await store.batch(ops, options)
-  }
-  return wrapped
 }
 
 const PEOPLE = { name: 'People', indexes: [{ path: 'email', unique: true }, { path: 'age' }] }

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { body, closeAfterEach, forger, group, onEveryBackend, take } from './helpers.js'
+import { counting } from './stores.js'
 
 const NOTES = { name: 'Notes', schema: { type: 'object', properties: { _id: { type: 'string' } } } }
 const create = (id: string): object => ({ t: 'create', c: 'Notes', id, doc: { _id: id } })
@@ -57,6 +58,22 @@ onEveryBackend((make) => {
       expect(await a!.find('Notes')).toEqual([])
       expect((await a!.conflicts()).map((x) => `${x.log === m1.log ? 'm1' : 'm2'}:${x.counter}:${x.error.name}`).sort())
         .toEqual(['m1:2:DecryptionError', 'm1:3:InvalidEventError', 'm2:2:DecryptionError'])
+    })
+
+    it('an unreadable record never makes a peer replay events, wherever it sorts', async () => {
+      const g = keep(await group(async () => counting(await make()), 1, { collections: [NOTES] }))
+      const [a] = g.dbs
+      const m = await forger(g.id)
+      const t = Date.now() + 1_000
+      for (let i = 0; i < 20; i++) g.replicas[0]!.net.deliver(m.record(body(create(`n${i}`)), { wall: t + i, counter: 0 }))
+      await a!.sync()
+      const store = g.replicas[0]!.store as ReturnType<typeof counting>
+      const before = store.batches
+      // The first record of a new log sorts before every event of the DB.
+      g.replicas[0]!.net.deliver((await forger(g.id)).unreadable())
+      await a!.sync()
+      expect(store.batches - before).toBe(1)
+      expect((await a!.conflicts()).map((x) => `${x.counter}:${x.error.name}`)).toEqual(['1:DecryptionError'])
     })
 
     it('an unreadable first record sorts before every event', async () => {
