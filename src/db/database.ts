@@ -169,7 +169,7 @@ export function createDatabase(core: DatabaseCore): Database {
     },
     async getGovernance() {
       const roles = await core.roles()
-      return { governed: roles.owners !== null, owners: roles.owners ?? [], writers: roles.writers }
+      return { governed: roles.owners !== null, owners: [...roles.owners ?? []], writers: roles.writers === null ? null : [...roles.writers] }
     },
     async updateOwners(change) {
       const list = (v: unknown, what: string): string[] => {

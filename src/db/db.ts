@@ -74,7 +74,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   const now = init.now ?? Date.now
   const maxClockDriftMs = init.maxClockDriftMs ?? DEFAULT_MAX_DRIFT_MS
   const layout = createLayout(id)
-  const store = cachingStore(init.store, layout.configPrefix())
+  const store = cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()])
   const info = await net.getThread(id)
   if (!info.readable) throw new MissingReadKeyError('thread read key is required')
   const own = info.logs.find((l) => l.managed)

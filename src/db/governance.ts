@@ -106,17 +106,41 @@ export interface Roles {
   writers: string[] | null
   /** Whether a genesis has applied (the `o` key exists). */
   opened: boolean
+  /** The owners and the writers, for membership tests. */
+  ownerSet: ReadonlySet<string>
+  writerSet: ReadonlySet<string>
 }
 
-function parseList(v: Uint8Array | undefined): string[] | null {
-  return v === undefined ? null : JSON.parse(fromUtf8(v)) as string[]
+interface List { list: string[]; set: ReadonlySet<string> }
+
+/** Parsed lists by the stored bytes (the caching store hands out the same bytes until they change). */
+const parsed = new WeakMap<Uint8Array, List>()
+const NONE: ReadonlySet<string> = new Set()
+
+function parseList(v: Uint8Array | undefined): List | null {
+  if (v === undefined) return null
+  let out = parsed.get(v)
+  if (out === undefined) {
+    const list = JSON.parse(fromUtf8(v)) as string[]
+    out = { list, set: new Set(list) }
+    parsed.set(v, out)
+  }
+  return out
 }
 
 export async function readRoles(r: StateReader, layout: Layout, gov: OwnerBasis): Promise<Roles> {
   const [o, w] = await r.getMany([layout.gov('o'), layout.gov('w')])
   const set = parseList(o)
+  const writers = parseList(w)
   const base = gov.mode === 'committed' ? [] : gov.mode === 'owner' && gov.owner !== undefined ? [gov.owner] : null
-  return { owners: set ?? base, writers: parseList(w), opened: set !== null }
+  const owners = set?.list ?? base
+  return {
+    owners,
+    writers: writers?.list ?? null,
+    opened: set !== null,
+    ownerSet: set?.set ?? (owners === null ? NONE : new Set(owners)),
+    writerSet: writers?.set ?? NONE
+  }
 }
 
 /** The previous value of a governance key, for the undo record. */
@@ -125,7 +149,7 @@ export type GovStep = ['g', 'o' | 'w', string | null]
 /** Throw NotAnOwnerError unless `author` may change collections, owners and writers. */
 export function requireOwner(roles: Roles, author: string | undefined, what: string): void {
   if (roles.owners === null) return
-  if (author !== undefined && roles.owners.includes(author)) return
+  if (author !== undefined && roles.ownerSet.has(author)) return
   throw new NotAnOwnerError(roles.owners.length === 0
     ? `${what}: the DB has no owner yet (its genesis has not applied), so nobody may change it`
     : `${what}: ${author ?? 'an unknown author'} is not an owner of the DB`)
@@ -134,7 +158,7 @@ export function requireOwner(roles: Roles, author: string | undefined, what: str
 /** Throw NotAWriterError when a writer list is set and `author` is neither on it nor an owner. */
 export function requireWriter(roles: Roles, author: string | undefined): void {
   if (roles.writers === null) return
-  if (author !== undefined && (roles.writers.includes(author) || (roles.owners?.includes(author) ?? false))) return
+  if (author !== undefined && (roles.writerSet.has(author) || roles.ownerSet.has(author))) return
   throw new NotAWriterError(`${author ?? 'an unknown author'} is not a writer of the DB`)
 }
 

@@ -149,6 +149,7 @@ export interface Layout {
   rejectedPrefix(): Uint8Array
   /** A governance value of the replicated state (`o` owners, `w` writers). */
   gov(name: string): Uint8Array
+  govPrefix(): Uint8Array
   /** Where record `counter` of `log` sits in the order: its 12-byte time (wall, HLC counter). */
   orderTime(log: LogID, counter: number): Uint8Array
   orderTimePrefix(log: LogID): Uint8Array
@@ -217,6 +218,7 @@ export function createLayout(thread: ThreadID): Layout {
     rejected: (eventKey) => concat2(rejectedPrefix, eventKey),
     rejectedPrefix: () => rejectedPrefix,
     gov: (name) => k('g', name),
+    govPrefix: () => k('g'),
     orderTime: (log, counter) => concat2(cached('t', log), encodeUint64(counter)),
     orderTimePrefix: (log) => cached('t', log),
     rewindMark: () => k('w'),
