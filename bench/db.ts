@@ -8,9 +8,15 @@
  *   query_scan_100k_ms        median of a query on an unindexed field over 100,000 instances
  *   late_event_replay_ms      applying a remote event that sorts before 1,000 applied events
  *                             (rewind 1,000, apply, replay 1,000), in-process net, LevelDB
+ *   late_event_replay_10k_ms  the same before 10,000 applied events (rewind and replay stream in
+ *                             chunks of 500)
+ *   late_event_replay_10k_live_mb  peak growth of the live JS heap during that replay (a separate
+ *                             run, garbage collected and sampled every 100 ms)
  * Register with `db: async () => (await import('./db.js')).default` in bench/index.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPeer, type Peer } from '../src/node/peer.js'
@@ -18,6 +24,7 @@ import { levelStore } from '../src/store/level.js'
 import type { KVStore } from '../src/store/kv.js'
 import { createDBManager, createSandbox, dbNetFromNet, where, type Database, type DBManager, type Sandbox } from '../src/db/index.js'
 import { createFakeNet, createFakeWorld } from '../test/db/fake-net.js'
+import { body, forger } from '../test/db/forger.js'
 import { median, round, type Metric, type Suite } from './index.js'
 import { PEOPLE } from './fixtures.js'
 
@@ -51,34 +58,46 @@ async function fill(db: Database, n: number, offset = 0): Promise<void> {
   }
 }
 
-async function lateEventReplay(sandbox: Sandbox): Promise<number> {
+/** A full garbage collection (the flag is set at run time: the bench runs under tsx). */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc')
+  return runInNewContext('gc') as () => void
+}
+
+/**
+ * Apply a remote event that sorts before `applied` applied events: the time it takes, or (with
+ * `live`) the peak growth of the live heap meanwhile, collected and sampled every 100 ms.
+ */
+async function lateEventReplay(sandbox: Sandbox, applied: number, live = false): Promise<{ ms: number; heapMB: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-bench-late-'))
-  const world = createFakeWorld()
-  let now = Date.now()
-  const netA = createFakeNet(world, 'a', { now: () => now })
-  const netB = createFakeNet(world, 'b', { now: () => now - 60_000 })
-  const storeA = await levelStore({ path: join(dir, 'a') })
-  const storeB = await levelStore({ path: join(dir, 'b') })
-  const a = await createDBManager({ net: netA, kv: storeA, sandbox })
-  const b = await createDBManager({ net: netB, kv: storeB, sandbox })
+  const net = createFakeNet(createFakeWorld(), 'a')
+  const store = await levelStore({ path: join(dir, 'a') })
+  const manager = await createDBManager({ net, kv: store, sandbox })
   try {
-    const dbA = await a.newDB(undefined, { collections: [PEOPLE] })
-    const dbB = await b.newDBFromAddr(`fake://a/${dbA.id}`, (await a.getDBInfo(dbA.id)).key)
-    now += 1_000
-    await dbB.create('People', [person(1_000_000)])
-    for (let i = 0; i < 1_000; i++) await dbA.create('People', [person(i)])
-    const late = netB.held(dbA.id).filter((r) => r.log !== netA.held(dbA.id)[0]!.log)
+    const db = await manager.newDB(undefined, { collections: [PEOPLE] })
+    // Another member's creates, all stamped in one millisecond (HLC counters 0…applied-1).
+    const start = Date.now() + 1_000
+    const member = await forger(db.id)
+    const create = (id: string, i: number): object => body({ t: 'create', c: 'People', id, doc: { _id: id, ...person(i) } })
+    for (let i = 0; i < applied; i++) net.deliver(member.record(create(`m${i}`, i), { wall: start, counter: i }))
+    await db.sync()
+    const late = await forger(db.id)
+    const gc = live ? collector() : () => {}
+    gc()
+    const base = process.memoryUsage().heapUsed
+    let peak = base
+    const sampler = setInterval(() => { gc(); peak = Math.max(peak, process.memoryUsage().heapUsed) }, live ? 100 : 1_000)
     const t0 = performance.now()
-    for (const r of late) netA.deliver(r)
-    await dbA.sync()
+    net.deliver(late.record(create('late', -1), { wall: start - 1, counter: 0 }))
+    await db.sync()
     const ms = performance.now() - t0
-    if ((await dbA.find('People', {})).length !== 1_001) throw new Error('late event not applied')
-    return ms
+    clearInterval(sampler)
+    const found = (await db.find('People', {})).length
+    if (found !== applied + 1) throw new Error(`late event not applied: ${found} instances, conflicts ${JSON.stringify((await db.conflicts()).slice(0, 3))}`)
+    return { ms, heapMB: (peak - base) / (1024 * 1024) }
   } finally {
-    await a.close()
-    await b.close()
-    await storeA.close()
-    await storeB.close()
+    await manager.close()
+    await store.close()
     await rm(dir, { recursive: true, force: true })
   }
 }
@@ -90,6 +109,8 @@ const suite: Suite = async (runs) => {
   const indexed: number[] = []
   const scan: number[] = []
   const late: number[] = []
+  const late10k: number[] = []
+  const lateLive: number[] = []
   try {
     for (let r = 0; r < runs; r++) {
       const s = await setup(sandbox)
@@ -127,7 +148,9 @@ const suite: Suite = async (runs) => {
       } finally {
         await teardown(s)
       }
-      late.push(await lateEventReplay(sandbox))
+      late.push((await lateEventReplay(sandbox, 1_000)).ms)
+      late10k.push((await lateEventReplay(sandbox, 10_000)).ms)
+      lateLive.push((await lateEventReplay(sandbox, 10_000, true)).heapMB)
     }
   } finally {
     sandbox.dispose()
@@ -137,7 +160,9 @@ const suite: Suite = async (runs) => {
     { metric: 'create_bulk_docs_per_s', value: round(median(bulk), 0), unit: 'docs/s' },
     { metric: 'query_indexed_eq_100k_ms', value: round(median(indexed), 3), unit: 'ms' },
     { metric: 'query_scan_100k_ms', value: round(median(scan), 1), unit: 'ms' },
-    { metric: 'late_event_replay_ms', value: round(median(late), 1), unit: 'ms' }
+    { metric: 'late_event_replay_ms', value: round(median(late), 1), unit: 'ms' },
+    { metric: 'late_event_replay_10k_ms', value: round(median(late10k), 1), unit: 'ms' },
+    { metric: 'late_event_replay_10k_live_mb', value: round(median(lateLive), 1), unit: 'MB' }
   ]
   return out
 }

@@ -1,15 +1,17 @@
 /**
  * The reducer: applying one event (one write transaction) to the state in an overlay, checking
- * everything against the state just before each operation — collection existence, JSON Schema,
- * document size, unique indexes, the write validator. Any failure rejects the whole event (the
- * caller discards the overlay). The same function runs for local commits, their dry runs and
- * remote events, so every peer accepts and rejects alike.
+ * everything against the state just before each operation — who may make the change (owners,
+ * writers), collection existence, JSON Schema, document size, unique indexes, the write
+ * validator. Any failure rejects the whole event (the caller discards the overlay). The same
+ * function runs for local commits, their dry runs and remote events, so every peer accepts and
+ * rejects alike.
  */
 import {
   CollectionExistsError, CollectionNotFoundError, InstanceExistsError, InvalidEventError, OversizedDocumentError,
   UniqueConstraintError, ValidatorRejectedError
 } from './errors.js'
-import type { Op } from './event.js'
+import { isGovernanceOp, type Op } from './event.js'
+import { applyGovernanceOp, readRoles, requireOwner, requireWriter, undoGovStep, type OwnerBasis, type GovStep, type Roles } from './governance.js'
 import { applyMergePatch, canonicalJSON, isObject } from './json.js'
 import { fromUtf8, type Layout } from './keys.js'
 import type { Overlay } from './overlay.js'
@@ -26,6 +28,7 @@ export const MAX_DOCUMENT_BYTES = 256 * 1024
 export type UndoStep =
   | ['d', string, string, string | null]
   | ['c', string, string | null]
+  | GovStep
 
 export interface ApplyContext {
   layout: Layout
@@ -34,6 +37,8 @@ export interface ApplyContext {
   writer: string | undefined
   /** Timestamp shown to validators (HLC wall time, ms). */
   timestamp: number
+  /** How the DB's owners are known. */
+  gov: OwnerBasis
 }
 
 export interface ApplyResult {
@@ -54,8 +59,13 @@ function checkSize(json: string, id: string): void {
 
 /** Read ahead what the operations will read (instances, and unique entries of created ones). */
 async function prefetch(ov: Overlay, layout: Layout, ops: readonly Op[]): Promise<void> {
+  await ov.prefetch(await readKeys(ov, layout, ops))
+}
+
+/** The keys the operations will read: instances, and the unique entries of created ones. */
+export async function readKeys(ov: Overlay, layout: Layout, ops: readonly Op[]): Promise<Uint8Array[]> {
   const configs = new Map<string, CollectionInfo | undefined>()
-  for (const op of ops) if (!configs.has(op.c)) configs.set(op.c, await getConfig(ov, layout, op.c))
+  for (const op of ops) if (!isGovernanceOp(op) && !configs.has(op.c)) configs.set(op.c, await getConfig(ov, layout, op.c))
   const keys: Uint8Array[] = []
   for (const op of ops) {
     if (op.t !== 'create' && op.t !== 'save' && op.t !== 'delete') continue
@@ -69,7 +79,7 @@ async function prefetch(ov: Overlay, layout: Layout, ops: readonly Op[]): Promis
       }
     }
   }
-  await ov.prefetch(keys)
+  return keys
 }
 
 async function requireCollection(ov: Overlay, layout: Layout, name: string): Promise<CollectionInfo> {
@@ -128,8 +138,18 @@ export async function applyOps(ov: Overlay, ctx: ApplyContext, ops: readonly Op[
     }
     return info
   }
+  // Owners and writers as of the current op (read again after an op that changes them).
+  let roles: Roles | undefined
+  const currentRoles = async (): Promise<Roles> => (roles ??= await readRoles(ov, layout, ctx.gov))
   for (const op of ops) {
     if (op.t !== 'create' && op.t !== 'save' && op.t !== 'delete') configs.clear()
+    if (isGovernanceOp(op)) {
+      roles = undefined
+      result.undo.push(...await applyGovernanceOp(ov, layout, ctx.gov, ctx.writer, op))
+      continue
+    }
+    if (op.t === 'create' || op.t === 'save' || op.t === 'delete') requireWriter(await currentRoles(), ctx.writer)
+    else requireOwner(await currentRoles(), ctx.writer, op.t)
     switch (op.t) {
       case 'create':
       case 'save': {
@@ -209,7 +229,9 @@ export async function applyOps(ov: Overlay, ctx: ApplyContext, ops: readonly Op[
 export async function undoSteps(ov: Overlay, layout: Layout, steps: readonly UndoStep[]): Promise<void> {
   for (let i = steps.length - 1; i >= 0; i--) {
     const step = steps[i]!
-    if (step[0] === 'd') {
+    if (step[0] === 'g') {
+      undoGovStep(ov, layout, step)
+    } else if (step[0] === 'd') {
       const [, c, id, prevJSON] = step
       const info = await getConfig(ov, layout, c)
       if (info === undefined) throw new Error(`undo of ${c}/${id}: the collection is missing (corrupt undo record)`)

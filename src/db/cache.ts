@@ -1,21 +1,22 @@
 /**
- * A key-value store wrapper that keeps the values under one prefix (a DB's collection configs)
- * in memory. Every write of the DB goes through it, so the cache follows the store: reads of
- * configs, made on every operation, cost no store round trip.
+ * A key-value store wrapper that keeps the values under some prefixes (a DB's collection configs,
+ * owners and writers) in memory. Every write of the DB goes through it, so the cache follows the
+ * store: reads of configs and roles, made on every operation, cost no store round trip.
  */
 import type { BatchOp, KVStore } from '../store/kv.js'
 import { startsWith } from '../store/keys.js'
 import { keyString as str } from './overlay.js'
 
 
-export function cachingStore(store: KVStore, prefix: Uint8Array): KVStore {
+export function cachingStore(store: KVStore, prefixes: readonly Uint8Array[]): KVStore {
   const cache = new Map<string, Uint8Array | null>()
+  const cached = (key: Uint8Array): boolean => prefixes.some((p) => startsWith(key, p))
   const note = (key: Uint8Array, value: Uint8Array | null): void => {
-    if (startsWith(key, prefix)) cache.set(str(key), value)
+    if (cached(key)) cache.set(str(key), value)
   }
   return {
     async get(key, options) {
-      if (!startsWith(key, prefix)) return await store.get(key, options)
+      if (!cached(key)) return await store.get(key, options)
       const s = str(key)
       const hit = cache.get(s)
       if (hit !== undefined) return hit ?? undefined
@@ -27,7 +28,7 @@ export function cachingStore(store: KVStore, prefix: Uint8Array): KVStore {
       const out: Array<Uint8Array | undefined> = new Array(keys.length)
       const missing: number[] = []
       keys.forEach((k, i) => {
-        const hit = startsWith(k, prefix) ? cache.get(str(k)) : undefined
+        const hit = cached(k) ? cache.get(str(k)) : undefined
         if (hit !== undefined) out[i] = hit ?? undefined
         else missing.push(i)
       })
@@ -52,7 +53,7 @@ export function cachingStore(store: KVStore, prefix: Uint8Array): KVStore {
     },
     async batch(ops: readonly BatchOp[], options) {
       // Forget first: a failed batch must not leave values it did not write.
-      for (const op of ops) if (startsWith(op.key, prefix)) cache.delete(str(op.key))
+      for (const op of ops) if (cached(op.key)) cache.delete(str(op.key))
       await store.batch(ops, options)
       for (const op of ops) note(op.key, op.type === 'put' ? op.value : null)
     },

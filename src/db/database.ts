@@ -3,7 +3,9 @@
  * transaction, i.e. one record), queries, transactions and listeners. Collection definitions are
  * events in the thread like instance writes, so a peer that joins gets them.
  */
+import { parseIdentity } from '../core/identity.js'
 import type { ThreadID } from '../core/types.js'
+import { InvalidOwnerError } from './errors.js'
 import { applyOps } from './apply.js'
 import type { DatabaseCore } from './db.js'
 import { configToJSON, type Op } from './event.js'
@@ -11,8 +13,9 @@ import { Overlay, storeReader } from './overlay.js'
 import { checkName, normalizeConfig } from './schema.js'
 import { listConfigs } from './state.js'
 import { requireConfig, type ReadTransaction, type WriteTransaction } from './txn.js'
+import { canonicalIdentity } from './event.js'
 import type {
-  CollectionConfig, CollectionInfo, IndexConfig, InstanceID, JSONObject, ListenEvent, ListenFilter, ListenOptions, QueryExplain,
+  CollectionConfig, CollectionInfo, Governance, IndexConfig, InstanceID, JSONObject, ListenEvent, ListenFilter, ListenOptions, QueryExplain,
   QueryJSON, ReadOptions, Rejection
 } from './types.js'
 
@@ -42,6 +45,15 @@ export interface Database {
   /** User indexes (without `_id`). */
   getCollectionIndexes(name: string): Promise<IndexConfig[]>
   listCollections(): Promise<CollectionInfo[]>
+  /** Who may change the DB: owners (empty when ungoverned) and the writer list. */
+  getGovernance(): Promise<Governance>
+  /** Add and remove owners (owners only; the last owner cannot be removed: LastOwnerError). */
+  updateOwners(change: { add?: string[]; remove?: string[] }): Promise<void>
+  /**
+   * Set the writer list (owners only): only these identities and the owners may then write
+   * instances (NotAWriterError). `null` lets every member write again.
+   */
+  setWriters(writers: string[] | null): Promise<void>
   collection(name: string): Collection
   create(collection: string, instances: object[], options?: ReadOptions): Promise<InstanceID[]>
   save(collection: string, instances: object[], options?: ReadOptions): Promise<void>
@@ -66,21 +78,41 @@ export interface Database {
   close(): Promise<void>
 }
 
+/** An identity given by the caller, in canonical form (InvalidOwnerError otherwise). */
+export function identityArg(v: unknown, what: string): string {
+  try {
+    return canonicalIdentity(typeof v === 'string' ? canonicalForm(v) : v, what)
+  } catch (err) {
+    throw new InvalidOwnerError(`${what} is not an identity`, { cause: err })
+  }
+}
+
+function canonicalForm(v: string): string {
+  try {
+    return parseIdentity(v).toString()
+  } catch {
+    return v
+  }
+}
+
 /** Commit ops as one event, validated first against the current state. */
 export async function commitEvent(core: DatabaseCore, ops: Op[]): Promise<void> {
   const { host } = core
   host.assertOpen()
   await core.lock.run('write', async () => {
     const ov = new Overlay(storeReader(host.store))
-    const result = await applyOps(ov, { layout: host.layout, sandbox: host.sandbox, writer: host.writer, timestamp: host.provisionalTime() }, ops)
+    const result = await applyOps(ov, { layout: host.layout, sandbox: host.sandbox, writer: host.writer, timestamp: host.provisionalTime(), gov: host.gov }, ops)
     await host.commit(ops, ov, result)
   })
 }
 
-/** Create the collections among `configs` that do not exist yet, as one event. */
-export async function createCollections(core: DatabaseCore, configs: readonly CollectionConfig[]): Promise<void> {
+/**
+ * Create the collections among `configs` that do not exist yet, as one event (after `first`, the
+ * genesis of a new DB, when given).
+ */
+export async function createCollections(core: DatabaseCore, configs: readonly CollectionConfig[], first: Op[] = []): Promise<void> {
   const existing = new Set((await listConfigs(storeReader(core.host.store), core.layout)).map((c) => c.name))
-  const ops: Op[] = []
+  const ops: Op[] = [...first]
   for (const c of configs) {
     const info = normalizeConfig(c)
     if (existing.has(info.name)) continue
@@ -134,6 +166,25 @@ export function createDatabase(core: DatabaseCore): Database {
     },
     async getCollectionInfo(name) {
       return await core.lock.run('read', async () => structuredClone(await requireConfig(storeReader(host.store), host.layout, name)))
+    },
+    async getGovernance() {
+      const roles = await core.roles()
+      return { governed: roles.owners !== null, owners: [...roles.owners ?? []], writers: roles.writers === null ? null : [...roles.writers] }
+    },
+    async updateOwners(change) {
+      const list = (v: unknown, what: string): string[] => {
+        if (v === undefined) return []
+        if (!Array.isArray(v)) throw new InvalidOwnerError(`${what} must be an array of identities`)
+        return v.map((x, i) => identityArg(x, `${what}[${i}]`))
+      }
+      const add = list(change?.add, 'add')
+      const remove = list(change?.remove, 'remove')
+      if (add.length + remove.length === 0) return
+      await commitOps([{ t: 'owners', add, remove }])
+    },
+    async setWriters(writers) {
+      if (writers !== null && !Array.isArray(writers)) throw new InvalidOwnerError('writers must be an array of identities or null')
+      await commitOps([{ t: 'writers', set: writers === null ? null : writers.map((x, i) => identityArg(x, `writers[${i}]`)) }])
     },
     async getCollectionIndexes(name) {
       return (await db.getCollectionInfo(name)).indexes

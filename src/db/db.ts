@@ -2,27 +2,30 @@
  * One DB: a thread, its materialised collections, and the machinery around them. Remote records
  * arrive through the net subscription, are queued and applied in batches under the write lock;
  * on open (and on `sync()`) every record the log store holds that the DB has not applied is
- * applied, so a stop between a record and its application loses nothing. Local writes go
- * through write transactions (txn.ts) and commit as one record each.
+ * applied, so a stop between a record and its application loses nothing. Fork notices from the
+ * net freeze logs; records stamped too far ahead wait for a timer. Local writes go through write
+ * transactions (txn.ts) and commit as one record each.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
+import { DEFAULT_MAX_DRIFT_MS } from '../core/hlc.js'
 import { OversizedInputError, MissingReadKeyError } from '../core/errors.js'
 import { identityToString, publicKeyFromBytes } from '../core/identity.js'
 import { logger } from '../core/logger.js'
 import { toHex } from '../core/bytes.js'
-import type { ThreadID } from '../core/types.js'
+import type { LogID, ThreadID } from '../core/types.js'
 import type { KVStore } from '../store/kv.js'
 import type { ApplyResult } from './apply.js'
 import { cachingStore } from './cache.js'
-import { createEngine, type BatchOutcome, type DBRecord, type Engine } from './engine.js'
-import { DBClosedError, OversizedTransactionError } from './errors.js'
+import { createEngine, type BatchOutcome, type DBRecord, type Engine, type Fork } from './engine.js'
+import { DBClosedError, OversizedTransactionError, rejectionError, WriteOutrankedError } from './errors.js'
 import { DEFAULT_MAX_EVENT_BYTES, MAX_PARTS, toBodies, type Op } from './event.js'
+import { readRoles, threadCommitment, type OwnerBasis, type Roles } from './governance.js'
 import { newInstanceID } from './ids.js'
-import { createLayout, decodeEventKey, type Layout } from './keys.js'
+import { compareBytes, createLayout, decodeEventKey, type Layout } from './keys.js'
 import { createListeners, type Listeners } from './listen.js'
 import { createRWLock, type RWLock } from './lock.js'
 import type { DBNet } from './net.js'
-import type { Overlay } from './overlay.js'
+import { storeReader, type Overlay } from './overlay.js'
 import type { Database } from './database.js'
 import type { Sandbox } from './sandbox.js'
 import { getConfig } from './state.js'
@@ -30,6 +33,8 @@ import { readTransaction, writeTransaction, type TxnHost } from './txn.js'
 
 /** Records applied per store batch while catching up. */
 const APPLY_CHUNK = 1000
+/** Shortest wait before looking again at records held for being stamped ahead (ms). */
+const MIN_HOLD_WAIT_MS = 50
 
 /** What the public Database is built on: its shared members plus the engine's handles. */
 export interface DatabaseCore extends Pick<Database,
@@ -39,6 +44,10 @@ export interface DatabaseCore extends Pick<Database,
   readonly host: TxnHost
   /** Our writer identity. */
   readonly writer: string | undefined
+  /** How the owners are known (mode changes when the events show the thread ID commits). */
+  readonly gov: OwnerBasis
+  /** Owners and writers as of the current state. */
+  roles(): Promise<Roles>
 }
 
 export interface OpenDatabaseInit {
@@ -46,29 +55,45 @@ export interface OpenDatabaseInit {
   net: DBNet
   store: KVStore
   sandbox: Sandbox
+  /** The owner given for a thread ID that does not commit to one (an input of the fold). */
+  owner?: string
+  /** This peer created the DB on a thread ID that commits to its writer identity. */
+  committed?: boolean
   /** Ops per record before a transaction spans several records. @default 900_000 */
   maxEventBytes?: number
+  /** This peer's clock (ms since the epoch), against which remote event times are bounded. @default Date.now */
+  now?: () => number
+  /** How far ahead of `now` a remote event may be stamped before it is held. @default 60_000 */
+  maxClockDriftMs?: number
   logPrefix?: string
 }
 
 export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore> {
   const { id, net, sandbox } = init
   const log = logger(`weft:db${init.logPrefix !== undefined ? `:${init.logPrefix}` : ''}`)
+  const now = init.now ?? Date.now
+  const maxClockDriftMs = init.maxClockDriftMs ?? DEFAULT_MAX_DRIFT_MS
   const layout = createLayout(id)
-  const store = cachingStore(init.store, layout.configPrefix())
+  const store = cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()])
   const info = await net.getThread(id)
   if (!info.readable) throw new MissingReadKeyError('thread read key is required')
   const own = info.logs.find((l) => l.managed)
   const writer = own === undefined ? undefined : identityToString(publicKeyFromBytes(own.publicKey))
+  const gov: OwnerBasis = init.owner !== undefined
+    ? { mode: 'owner', owner: init.owner, commitment: threadCommitment(id) }
+    : { mode: 'ungoverned', commitment: threadCommitment(id) }
   const lock = createRWLock()
-  const engine: Engine = createEngine({ store, layout, sandbox })
+  const engine: Engine = createEngine({ store, layout, sandbox, gov, ownLog: own?.id, now, maxClockDriftMs })
   await engine.load()
+  if (init.committed === true && gov.mode !== 'committed') await engine.markCommitted()
   const listeners: Listeners = createListeners({ sandbox, config: async (c) => await getConfig(store, layout, c) })
   const controller = new AbortController()
   let queue: DBRecord[] = []
+  let forkQueue: Fork[] = []
   let scheduled = false
   let closed = false
   let lastError: Error | undefined
+  let holdTimer: ReturnType<typeof setTimeout> | undefined
   /** Set while a local commit creates and applies its records (they come back through the pump). */
   let committing = false
 
@@ -81,28 +106,50 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   async function applyRecords(records: DBRecord[]): Promise<BatchOutcome> {
     const outcome = await engine.apply(records)
     publish(outcome)
-    if (outcome.gaps.size > 0) await catchUp(outcome.gaps)
+    if (outcome.gaps.size > 0) {
+      const more = await catchUp(outcome.gaps)
+      for (const [k, v] of more) outcome.status.set(k, v)
+    }
+    armHoldTimer()
     return outcome
   }
 
-  async function catchUp(after?: ReadonlyMap<string, number>, signal?: AbortSignal): Promise<void> {
+  async function catchUp(after?: ReadonlyMap<string, number>, signal?: AbortSignal): Promise<BatchOutcome['status']> {
+    const status: BatchOutcome['status'] = new Map()
     let chunk: DBRecord[] = []
     const from = new Map(engine.counters)
-    if (after !== undefined) for (const [l, c] of after) from.set(l as never, c)
-    const options = { after: from, ...(after !== undefined ? { logs: [...after.keys()] as never[] } : {}), ...(signal !== undefined ? { signal } : {}) }
+    if (after !== undefined) for (const [l, c] of after) from.set(l as LogID, c)
+    const options = { after: from, ...(after !== undefined ? { logs: [...after.keys()] as LogID[] } : {}), ...(signal !== undefined ? { signal } : {}) }
+    const flush = async (): Promise<void> => {
+      const outcome = await engine.apply(chunk)
+      publish(outcome)
+      for (const [k, v] of outcome.status) status.set(k, v)
+      chunk = []
+    }
     for await (const r of net.records(id, options)) {
       chunk.push(r)
-      if (chunk.length >= APPLY_CHUNK) {
-        const outcome = await engine.apply(chunk)
-        publish(outcome)
-        chunk = []
-      }
+      if (chunk.length >= APPLY_CHUNK) await flush()
     }
-    if (chunk.length > 0) publish(await engine.apply(chunk))
+    if (chunk.length > 0) await flush()
+    armHoldTimer()
+    return status
+  }
+
+  /** Take the fork notices the net holds for this thread. Called with the write lock held. */
+  async function refreshForks(signal?: AbortSignal): Promise<void> {
+    if (net.forks === undefined) return
+    const forks = await net.forks(id, signal === undefined ? {} : { signal })
+    if (forks.length > 0) publish(await engine.freeze(forks))
   }
 
   async function drain(): Promise<void> {
-    while (queue.length > 0 && !closed) {
+    while ((queue.length > 0 || forkQueue.length > 0) && !closed) {
+      if (forkQueue.length > 0) {
+        const forks = forkQueue
+        forkQueue = []
+        publish(await engine.freeze(forks))
+        continue
+      }
       const batch = queue.slice(0, APPLY_CHUNK)
       queue = queue.slice(batch.length)
       await applyRecords(batch)
@@ -119,6 +166,28 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       lastError = err
       log.error('applying records failed (they are applied on the next sync): %s', err.message)
     })
+  }
+
+  /** Wake up when the earliest held record's time comes, and apply what is due. */
+  function armHoldTimer(): void {
+    if (holdTimer !== undefined) clearTimeout(holdTimer)
+    holdTimer = undefined
+    const next = engine.nextHold()
+    if (next === undefined || closed) return
+    const wait = Math.min(2 ** 31 - 1, Math.max(MIN_HOLD_WAIT_MS, next - maxClockDriftMs - now()))
+    holdTimer = setTimeout(() => {
+      holdTimer = undefined
+      void lock.run('write', async () => {
+        if (closed) return
+        const due = engine.releaseHolds(false)
+        if (due.length > 0) await catchUp(new Map(due.map((l) => [l, engine.counters.get(l) ?? 0])))
+        armHoldTimer()
+      }).catch((err: Error) => {
+        lastError = err
+        log.error('applying held records failed (they are applied on the next sync): %s', err.message)
+      })
+    }, wait)
+    ;(holdTimer as { unref?: () => void }).unref?.()
   }
 
   async function pump(): Promise<void> {
@@ -140,16 +209,50 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     }
   }
 
+  async function pumpForks(): Promise<void> {
+    if (net.forkNotices === undefined) return
+    while (!closed) {
+      try {
+        for await (const f of net.forkNotices({ threads: [id], signal: controller.signal })) {
+          if (f.thread !== id) continue
+          forkQueue.push({ log: f.log, counter: f.counter })
+          schedule()
+        }
+        return
+      } catch (err) {
+        if (closed) return
+        log('fork notices ended: %s; reading the forks the net holds', (err as Error).message)
+        await lock.run('write', async () => { await refreshForks() }).catch((e: Error) => { lastError = e })
+      }
+    }
+  }
+
+  /** Whether what the dry run of a local event wrote differs from the state after it committed. */
+  async function outranked(ov: Overlay): Promise<boolean> {
+    const written = [...ov.written()]
+    for (let i = 0; i < written.length; i += APPLY_CHUNK) {
+      const slice = written.slice(i, i + APPLY_CHUNK)
+      const now = await store.getMany(slice.map((e) => e.key))
+      for (let j = 0; j < slice.length; j++) {
+        const want = slice[j]!.value
+        const got = now[j]
+        if (want === null ? got !== undefined : got === undefined || compareBytes(want, got) !== 0) return true
+      }
+    }
+    return false
+  }
+
   const host: TxnHost = {
     store,
     layout,
     sandbox,
     lock,
     writer,
+    gov,
     assertOpen() { if (closed) throw new DBClosedError() },
     provisionalTime() {
       const last = engine.lastKey
-      return Math.max(Date.now(), last === undefined ? 0 : decodeEventKey(last).time.wall)
+      return Math.max(now(), last === undefined ? 0 : decodeEventKey(last).time.wall)
     },
     async commit(ops: Op[], ov: Overlay, result: ApplyResult) {
       const bodies = toBodies(ops, init.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, newInstanceID)
@@ -179,32 +282,40 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
             return
           }
         }
-        const pending = queue
-        queue = []
-        const outcome = await applyRecords([...pending, ...records])
+        // Our records alone: only events applied before the commit can outrank it (records
+        // received meanwhile are applied after, as any others).
+        const outcome = await applyRecords(records)
         const error = outcome.status.get(`${last.log}/${last.counter}`)
-        if (error != null) throw error
+        if (error != null) throw rejectionError(error.name, error.message)
+        if (outcome.replayed > 0 && await outranked(ov)) {
+          throw new WriteOutrankedError('the write was recorded and applies at its place in the order on every peer, but an event applied before it sorts after it and overrides its effect')
+        }
       } catch (err) {
         // The records are in the log but not applied (e.g. the store failed): apply them later.
-        if (engine.counters.get(last.log) !== last.counter) {
+        if ((engine.counters.get(last.log) ?? 0) < last.counter) {
           queue.push(...records)
           schedule()
         }
         throw err
       } finally {
         committing = false
+        if (queue.length > 0) schedule()
       }
     }
   }
 
   const pumping = pump()
+  const pumpingForks = pumpForks()
   try {
-    await lock.run('write', async () => { await catchUp() })
+    await lock.run('write', async () => {
+      await refreshForks()
+      await catchUp()
+    })
   } catch (err) {
     closed = true
     controller.abort()
     listeners.close()
-    await pumping.catch(() => undefined)
+    await Promise.all([pumping.catch(() => undefined), pumpingForks.catch(() => undefined)])
     throw err
   }
 
@@ -214,14 +325,19 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     lock,
     host,
     writer,
-    readTransaction: (collection, options = {}) => readTransaction(host, collection, options.identity ?? writer),
-    writeTransaction: (collection, options = {}) => writeTransaction(host, collection, options.identity ?? writer),
+    readTransaction: (collection, options = {}) => readTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError }),
+    writeTransaction: (collection, options = {}) => writeTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError }),
     listen: (filters = [], options = {}) => listeners.listen(filters, { ...options, defaultIdentity: writer }),
     conflicts: async () => await engine.conflicts(),
+    gov,
+    roles: async () => await lock.run('read', async () => await readRoles(storeReader(store), layout, gov)),
     async sync(options = {}) {
       host.assertOpen()
       await lock.run('write', async () => {
+        publish(await engine.resume())
         await drain()
+        await refreshForks(options.signal)
+        engine.releaseHolds(true)
         await catchUp(undefined, options.signal)
       })
     },
@@ -246,9 +362,11 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       await lock.run('write', async () => {
         closed = true
         controller.abort()
+        if (holdTimer !== undefined) clearTimeout(holdTimer)
+        holdTimer = undefined
       })
       listeners.close()
-      await pumping.catch(() => undefined)
+      await Promise.all([pumping.catch(() => undefined), pumpingForks.catch(() => undefined)])
     }
   }
   return core

@@ -1,68 +1,71 @@
 /**
- * The ordered event log of a DB and its fold. Events are ordered by (HLC time, log ID, record
- * counter); the state is the fold of every event in that order. Each applied event is kept with
- * its undo record (the instances and configs it replaced), so an event that arrives late — its key
- * sorts before events already applied — rewinds those events, applies, and replays them, each
- * re-validated against the state just before it. A batch of records is applied in one store
- * batch: state, event entries, rejection markers and per-log counters together.
+ * The ordered event log of a DB and its fold. Events are ordered by (order time, log ID, record
+ * counter) — see admit.ts for the order time — and the state is the fold of every event in that
+ * order. Each applied event is kept with its undo record (the instances, configs and governance
+ * values it replaced), so an event that arrives late rewinds the events after it, applies, and
+ * replays them in bounded chunks (rewind.ts). Records at the end of the order are applied in one
+ * store batch: state, event entries, rejection markers, order times and per-log marks together.
+ *
+ * Also here: logs frozen by fork notices (their records at and past the fork leave the fold),
+ * records held because they are stamped too far ahead of this peer's clock, and the switch of a
+ * DB to governed when its events show that its thread ID commits to an owner.
  */
 import * as cbor from '@ipld/dag-cbor'
-import type { HLC } from '../core/hlc.js'
+import { compareHLC } from '../core/hlc.js'
+import { identityToString } from '../core/identity.js'
+import { logIDToPublicKey } from '../core/log-id.js'
 import { logger } from '../core/logger.js'
-import type { WeftError } from '../core/errors.js'
-import type { LogID, ThreadID } from '../core/types.js'
+import type { LogID } from '../core/types.js'
 import type { KVStore } from '../store/kv.js'
 import { decodeUint64, encodeUint64 } from '../store/keys.js'
-import { applyOps, undoSteps, type ApplyResult, type UndoStep } from './apply.js'
-import { InvalidEventError, isRejection } from './errors.js'
-import { describeOps, parseBody, parseOps, type Op, type TxnPart, type WireBody } from './event.js'
-import { compareBytes, decodeEventKey, encodeEventKey, fromUtf8, prefixUpperBound, type Layout } from './keys.js'
+import { admit, decodeLogMark, decodeOrderTime, encodeLogMark, encodeOrderTime, type DBRecord, type LogMark, type Pending } from './admit.js'
+import type { ApplyResult } from './apply.js'
+import { encodeStored, foldOne, prefetchEvents, recordOutcome, storedOf } from './fold.js'
+import type { OwnerBasis } from './governance.js'
+import { compareBytes, encodeEventKey, fromUtf8, utf8, type Layout } from './keys.js'
 import { Overlay, storeReader } from './overlay.js'
+import { hasMark, netChanges, replayFromMark, setMark, undoToMark, type RewindDeps, type Touched } from './rewind.js'
 import type { Sandbox } from './sandbox.js'
-import { parseDoc } from './state.js'
 import type { InstanceChange, Rejection } from './types.js'
+
+export type { DBRecord } from './admit.js'
 
 const log = logger('weft:db:engine')
 
-/** A record of the thread as the DB sees it (a NetRecord satisfies it). */
-export interface DBRecord {
-  thread: ThreadID
-  log: LogID
-  counter: number
-  time?: HLC
-  author?: string
-  body?: unknown
-}
+/** Version of the DB's key layout (`v`); data of an older layout is rebuilt from the log store. */
+export const LAYOUT_VERSION = 2
 
-/** An applied event as stored under its key: author, body, status, undo record or reason. */
-interface StoredEvent {
-  a: string | null
-  b: unknown
-  /** 0 applied, 1 rejected. */
-  s: 0 | 1
-  /** The undo record (JSON text of the steps) of an applied event. */
-  u?: string
-  r?: { name: string; message: string }
-}
-
-interface Pending { key: Uint8Array; time: HLC; log: LogID; counter: number; author: string | undefined; body: unknown; isNew: boolean; was?: 0 | 1 }
+/** A fork notice: no record of `log` at or past `counter` applies. */
+export interface Fork { log: LogID; counter: number }
 
 export interface BatchOutcome {
   /** Instance changes to publish, in order. */
   changes: InstanceChange[]
-  /** Events newly rejected (new ones, or replayed ones that no longer apply). */
+  /** Events newly rejected (new ones, replayed ones that no longer apply, new forks). */
   rejections: Rejection[]
   /** Final status of each new record, by `${log}/${counter}`: null when applied. */
-  status: Map<string, WeftError | null>
+  status: Map<string, { name: string; message: string } | null>
   /** Logs whose records skipped ahead: read them again after this counter. */
   gaps: Map<LogID, number>
   /** Events undone and replayed. */
   replayed: number
 }
 
+export interface EngineInit {
+  store: KVStore
+  layout: Layout
+  sandbox: Sandbox
+  gov: OwnerBasis
+  /** Our own log (never held). */
+  ownLog: LogID | undefined
+  now: () => number
+  maxClockDriftMs: number
+}
+
 export interface Engine {
+  /** Load bookkeeping, rebuild an older layout, finish a rewind that was interrupted. */
   load(): Promise<void>
-  /** Records applied so far per log. */
+  /** Records admitted so far per log. */
   readonly counters: ReadonlyMap<LogID, number>
   readonly lastKey: Uint8Array | undefined
   /** Apply records (any order; each log's in order). The caller holds the DB's write lock. */
@@ -73,162 +76,157 @@ export interface Engine {
    * log and sort after every applied event. Returns undefined when that does not hold.
    */
   commitPrepared(records: readonly DBRecord[], ov: Overlay, result: ApplyResult): Promise<InstanceChange[] | undefined>
+  /** Take fork notices: freeze each log at its fork, dropping its records there and after. */
+  freeze(forks: readonly Fork[]): Promise<BatchOutcome>
+  /** Finish a rewind a failure stopped half way (also done by `apply` and `freeze` first). */
+  resume(): Promise<BatchOutcome>
+  /** The DB's thread ID commits to its creator (set when this peer creates it). */
+  markCommitted(): Promise<void>
+  /** The earliest wall time of a held record, if any. */
+  nextHold(): number | undefined
+  /** Forget the holds whose time came (all of them with `all`); returns their logs, to read again. */
+  releaseHolds(all: boolean): LogID[]
+  /** Rejected events and forks, forks first. */
   conflicts(): Promise<Rejection[]>
 }
 
-function rejectionOf(p: Pending, ops: Op[] | undefined, error: { name: string; message: string }): Rejection {
-  const r: Rejection = { type: 'rejected', log: p.log, counter: p.counter, time: p.time, author: p.author ?? '', error, ops: ops === undefined ? [] : describeOps(ops) }
-  const first = r.ops[0]
-  if (first !== undefined) {
-    r.collection = first.collection
-    if (first.instanceID !== undefined) r.instanceID = first.instanceID
-  }
-  return r
+function newOutcome(): BatchOutcome {
+  return { changes: [], rejections: [], status: new Map(), gaps: new Map(), replayed: 0 }
 }
 
-export function createEngine(init: { store: KVStore; layout: Layout; sandbox: Sandbox }): Engine {
-  const { store, layout, sandbox } = init
+function forkRejection(f: Fork): Rejection {
+  let author = ''
+  try { author = identityToString(logIDToPublicKey(f.log)) } catch { /* not a log ID we can read */ }
+  return {
+    type: 'rejected', log: f.log, counter: f.counter, time: { wall: 0, counter: 0 }, author,
+    error: { name: 'EquivocationError', message: `log ${f.log} forked at record ${f.counter}: none of its records from there on is applied` },
+    ops: []
+  }
+}
+
+const equivocated = (p: Pending): { name: string; message: string } => ({ name: 'EquivocationError', message: `log ${p.log} is frozen at or before record ${p.counter}` })
+
+export function createEngine(init: EngineInit): Engine {
+  const { store, layout, gov } = init
   const reader = storeReader(store)
+  const deps: RewindDeps = { store, layout, sandbox: init.sandbox, gov }
+  const logs = new Map<LogID, LogMark>()
   const counters = new Map<LogID, number>()
+  const frozen = new Map<LogID, number>()
+  const held = new Map<LogID, number>()
   let lastKey: Uint8Array | undefined
-
+  /** A rewind started and has not finished (a batch failed): finish it before anything else. */
+  let unsettled = false
   const evPrefix = layout.eventPrefix()
-  const bareKey = (full: Uint8Array): Uint8Array => full.subarray(evPrefix.length)
 
-  function encodeEvent(e: { a: string | null; b: unknown; s: 0 | 1; u?: readonly UndoStep[]; r?: { name: string; message: string } }): Uint8Array {
-    return cbor.encode(e.s === 0 ? { a: e.a, b: e.b, s: 0, u: JSON.stringify(e.u ?? []) } : { a: e.a, b: e.b, s: 1, r: e.r! })
+  const isDropped = (p: Pending): boolean => {
+    const at = frozen.get(p.log)
+    return at !== undefined && p.counter >= at
   }
 
-  /** The ops of all parts of a multi-record transaction whose last part is `p`. */
-  async function gather(batch: Overlay, p: Pending, txn: TxnPart, last: Op[]): Promise<Op[]> {
-    const ops: Op[] = []
-    for (let k = 0; k < txn.parts - 1; k++) {
-      const counter = p.counter - (txn.parts - 1) + k
-      const v = counter < 1 ? undefined : await batch.get(layout.part(p.log, counter))
-      const part = v === undefined ? undefined : cbor.decode<{ id: string; part: number; ops: unknown }>(v)
-      if (part === undefined || part.id !== txn.id || part.part !== k) throw new InvalidEventError(`part ${k} of transaction ${txn.id} is missing`)
-      ops.push(...parseOps(part.ops))
+  async function readLastKey(): Promise<Uint8Array | undefined> {
+    for await (const [k] of store.range({ prefix: evPrefix, reverse: true, limit: 1 })) return k.slice(evPrefix.length)
+    return undefined
+  }
+
+  /** Note admitted events in `batch`: their order times and their logs' marks. */
+  function admitInto(batch: Overlay, events: readonly Pending[]): Map<LogID, LogMark> {
+    const marks = new Map<LogID, LogMark>()
+    for (const p of events) {
+      batch.put(layout.orderTime(p.log, p.counter), encodeOrderTime(p.time))
+      const m = marks.get(p.log)
+      if (m === undefined || m.counter < p.counter) marks.set(p.log, { counter: p.counter, time: p.time })
     }
-    ops.push(...last)
-    return ops
+    for (const [l, m] of marks) batch.put(layout.logCounter(l), encodeLogMark(m))
+    return marks
   }
 
-  async function applyOne(batch: Overlay, p: Pending): Promise<{ ok: true; res: ApplyResult; ops: Op[] } | { ok: false; error: WeftError; ops: Op[] | undefined }> {
-    const child = batch.child()
-    let ops: Op[] | undefined
-    try {
-      const parsed = parseBody(p.body)
-      ops = parsed.ops
-      if (parsed.txn !== undefined) {
-        if (parsed.txn.part < parsed.txn.parts - 1) {
-          // A leading part: keep its ops for the last part; the state does not change.
-          batch.put(layout.part(p.log, p.counter), cbor.encode({ id: parsed.txn.id, part: parsed.txn.part, ops: (p.body as WireBody).ops }))
-          return { ok: true, res: { changes: [], undo: [], validated: false }, ops }
-        }
-        ops = await gather(batch, p, parsed.txn, ops)
-      }
-      const res = await applyOps(child, { layout, sandbox, writer: p.author, timestamp: p.time.wall }, ops)
-      child.mergeInto()
-      return { ok: true, res, ops }
-    } catch (err) {
-      if (!isRejection(err)) throw err
-      return { ok: false, error: err, ops }
+  function noteMarks(marks: ReadonlyMap<LogID, LogMark>): void {
+    for (const [l, m] of marks) {
+      logs.set(l, m)
+      counters.set(l, m.counter)
     }
   }
 
-  /** Keep each log's next records in sequence; note logs that skip ahead. */
-  function admit(records: readonly DBRecord[], gaps: Map<LogID, number>): Pending[] {
-    const byLog = new Map<LogID, DBRecord[]>()
-    for (const r of records) {
-      if (r.time === undefined) { log.error('record %s/%d has no readable event; skipped', r.log, r.counter); continue }
-      let list = byLog.get(r.log)
-      if (list === undefined) byLog.set(r.log, list = [])
-      list.push(r)
-    }
-    const out: Pending[] = []
-    for (const [logId, list] of byLog) {
-      list.sort((a, b) => a.counter - b.counter)
-      let expected = counters.get(logId) ?? 0
-      for (const r of list) {
-        if (r.counter <= expected) continue
-        if (r.counter !== expected + 1) { gaps.set(logId, expected); break }
-        expected++
-        out.push({ key: encodeEventKey(r.time!, r.log, r.counter), time: r.time!, log: r.log, counter: r.counter, author: r.author, body: r.body, isNew: true })
-      }
-    }
-    return out.sort((a, b) => compareBytes(a.key, b.key))
-  }
-
-  async function apply(records: readonly DBRecord[]): Promise<BatchOutcome> {
-    const outcome: BatchOutcome = { changes: [], rejections: [], status: new Map(), gaps: new Map(), replayed: 0 }
-    const fresh = admit(records, outcome.gaps)
-    if (fresh.length === 0) return outcome
+  /** Fold new events that all sort after every applied one: one store batch. */
+  async function applyAtEnd(fresh: readonly Pending[], outcome: BatchOutcome): Promise<BatchOutcome> {
     const batch = new Overlay(reader)
-    const first = fresh[0]!.key
-    const rewound: Pending[] = []
-    const touched = new Map<string, [string, string]>()
-    const touch = (steps: readonly UndoStep[]): void => {
-      for (const s of steps) if (s[0] === 'd') touched.set(`${s[1]}\u0000${s[2]}`, [s[1], s[2]])
+    await prefetchEvents(batch, layout, fresh)
+    for (const p of fresh) {
+      const result = await foldOne(batch, deps, p)
+      const news = recordOutcome(batch, layout, p, result)
+      if (news !== undefined) outcome.rejections.push(news)
+      if (result.ok) outcome.changes.push(...result.res.changes)
+      outcome.status.set(`${p.log}/${p.counter}`, result.ok ? null : result.error)
     }
-    if (lastKey !== undefined && compareBytes(first, lastKey) < 0) {
-      const upper = prefixUpperBound(evPrefix)
-      for await (const [k, v] of store.range({ gt: layout.event(first), ...(upper !== undefined ? { lt: upper } : {}), reverse: true })) {
-        const e = cbor.decode<StoredEvent>(v)
-        if (e.s === 0 && e.u !== undefined) {
-          const steps = JSON.parse(e.u) as UndoStep[]
-          await undoSteps(batch, layout, steps)
-          touch(steps)
-        }
-        const key = bareKey(k).slice()
-        const { time, log: logId, counter } = decodeEventKey(key)
-        rewound.push({ key, time, log: logId, counter, author: e.a ?? undefined, body: e.b, isNew: false, was: e.s })
-      }
-      outcome.replayed = rewound.length
-      log('rewinding %d events for %d late records', rewound.length, fresh.length)
-    }
-    const all = rewound.length === 0 ? fresh : [...fresh, ...rewound].sort((a, b) => compareBytes(a.key, b.key))
-    for (const p of all) {
-      const result = await applyOne(batch, p)
-      const r = result.ok ? null : rejectionOf(p, result.ops, { name: result.error.name, message: result.error.message })
-      if (result.ok) {
-        batch.put(layout.event(p.key), encodeEvent({ a: p.author ?? null, b: p.body, s: 0, u: result.res.undo }))
-        if (p.was === 1) batch.del(layout.rejected(p.key))
-        if (rewound.length === 0) outcome.changes.push(...result.res.changes)
-        else touch(result.res.undo)
-      } else {
-        batch.put(layout.event(p.key), encodeEvent({ a: p.author ?? null, b: p.body, s: 1, r: r!.error }))
-        batch.put(layout.rejected(p.key), cbor.encode(r))
-        if (p.isNew || p.was === 0) outcome.rejections.push(r!)
-      }
-      if (p.isNew) outcome.status.set(`${p.log}/${p.counter}`, result.ok ? null : result.error)
-    }
-    const nextCounters = new Map<LogID, number>()
-    for (const p of fresh) nextCounters.set(p.log, Math.max(nextCounters.get(p.log) ?? 0, p.counter))
-    for (const [l, c] of nextCounters) batch.put(layout.logCounter(l), encodeUint64(c))
-    if (rewound.length > 0) outcome.changes = await netChanges(batch, [...touched.values()])
+    const marks = admitInto(batch, fresh)
     await store.batch(batch.ops())
-    for (const [l, c] of nextCounters) counters.set(l, c)
-    const last = all[all.length - 1]!.key
+    noteMarks(marks)
+    const last = fresh[fresh.length - 1]!.key
     if (lastKey === undefined || compareBytes(last, lastKey) > 0) lastKey = last
     return outcome
   }
 
-  /** What changed for each touched instance between the store and the batch. */
-  async function netChanges(batch: Overlay, touched: Array<[string, string]>): Promise<InstanceChange[]> {
-    const keys = touched.map(([c, id]) => layout.doc(c, id))
-    const [before, after] = await Promise.all([store.getMany(keys), batch.getMany(keys)])
-    const out: InstanceChange[] = []
-    touched.forEach(([collection, instanceID], i) => {
-      const b = before[i]
-      const a = after[i]
-      if (a === undefined) {
-        if (b !== undefined) out.push({ type: 'delete', collection, instanceID })
-        return
+  /**
+   * Store `fresh` unfolded, undo from `target`, and fold everything from there again (chunked;
+   * see rewind.ts). Events rejected whatever the state are recorded at once, where they sort.
+   */
+  async function rewindFrom(target: Uint8Array, fresh: readonly Pending[], batch: Overlay, outcome: BatchOutcome, committed?: () => void): Promise<BatchOutcome> {
+    setMark(batch, layout, target)
+    for (const p of fresh) {
+      if (p.fixed === undefined) {
+        batch.put(layout.event(p.key), encodeStored(storedOf(p)))
+        continue
       }
-      if (b !== undefined && compareBytes(a, b) === 0) return
-      out.push({ type: b === undefined ? 'create' : 'save', collection, instanceID, instance: parseDoc(a).doc })
+      const news = recordOutcome(batch, layout, p, { ok: false, error: p.fixed, ops: undefined })
+      if (news !== undefined) outcome.rejections.push(news)
+      outcome.status.set(`${p.log}/${p.counter}`, p.fixed)
+    }
+    const marks = admitInto(batch, fresh)
+    unsettled = true
+    await store.batch(batch.ops())
+    noteMarks(marks)
+    committed?.()
+    return await settle(outcome)
+  }
+
+  /** Finish what the mark says: undo down to its target, then fold everything from there again. */
+  async function settle(outcome: BatchOutcome): Promise<BatchOutcome> {
+    const touched: Touched = new Map()
+    const undone = await undoToMark(deps, touched)
+    if (undone > 0) log('rewound %d events', undone)
+    const replay = await replayFromMark(deps, touched, {
+      dropped: isDropped,
+      drop(batch, p) {
+        batch.del(layout.orderTime(p.log, p.counter))
+        batch.del(layout.part(p.log, p.counter))
+      },
+      folded(p, r) {
+        if (p.isNew) outcome.status.set(`${p.log}/${p.counter}`, r === 'dropped' ? equivocated(p) : r)
+      }
     })
-    return out
+    outcome.rejections.push(...replay.rejections)
+    outcome.replayed += undone
+    lastKey = await readLastKey()
+    unsettled = false
+    outcome.changes.push(...await netChanges(store, layout, touched))
+    return outcome
+  }
+
+  /** Finish an interrupted rewind first, if any (its changes and rejections go to `outcome`). */
+  async function resumeInto(outcome: BatchOutcome): Promise<void> {
+    if (!unsettled) return
+    log('finishing a rewind that stopped half way')
+    await settle(outcome)
+  }
+
+  async function wipe(): Promise<void> {
+    for (;;) {
+      const keys: Uint8Array[] = []
+      for await (const [k] of store.range({ prefix: layout.base, limit: 1024 })) keys.push(k)
+      if (keys.length === 0) return
+      await store.batch(keys.map((key) => ({ type: 'del' as const, key })))
+    }
   }
 
   return {
@@ -236,44 +234,158 @@ export function createEngine(init: { store: KVStore; layout: Layout; sandbox: Sa
     get lastKey() { return lastKey },
 
     async load() {
+      const version = await store.get(layout.version())
+      if (version === undefined || version[0] !== LAYOUT_VERSION) {
+        let old = false
+        for await (const _ of store.range({ prefix: layout.base, limit: 1 })) old = true
+        if (old) {
+          // An older layout: everything here is derived from the log store, so derive it again.
+          log('rebuilding the DB state of an older layout from the log store')
+          await wipe()
+        }
+        await store.put(layout.version(), Uint8Array.of(LAYOUT_VERSION))
+      }
+      logs.clear()
       counters.clear()
       const lp = layout.logPrefix()
       for await (const [k, v] of store.range({ prefix: lp })) {
-        counters.set(fromUtf8(k.subarray(lp.length, k.length - 2)) as LogID, decodeUint64(v))
+        const id = fromUtf8(k.subarray(lp.length, k.length - 2)) as LogID
+        const mark = decodeLogMark(v)
+        logs.set(id, mark)
+        counters.set(id, mark.counter)
       }
-      lastKey = undefined
-      for await (const [k] of store.range({ prefix: evPrefix, reverse: true, limit: 1 })) lastKey = bareKey(k).slice()
+      frozen.clear()
+      const fp = layout.frozenPrefix()
+      for await (const [k, v] of store.range({ prefix: fp })) frozen.set(fromUtf8(k.subarray(fp.length, k.length - 2)) as LogID, decodeUint64(v))
+      const mode = await store.get(layout.mode())
+      if (mode !== undefined && fromUtf8(mode) === 'committed' && gov.mode === 'ungoverned') gov.mode = 'committed'
+      unsettled = await hasMark(store, layout)
+      await resumeInto(newOutcome())
+      lastKey = await readLastKey()
     },
 
-    apply,
+    async resume() {
+      const outcome = newOutcome()
+      await resumeInto(outcome)
+      return outcome
+    },
+
+    async apply(records) {
+      const outcome = newOutcome()
+      await resumeInto(outcome)
+      const adm = admit({ logs, frozen, held, gov, ownLog: init.ownLog, now: init.now, maxClockDriftMs: init.maxClockDriftMs }, records)
+      outcome.gaps = adm.gaps
+      if (adm.claim && gov.mode === 'ungoverned') {
+        // The thread ID commits to an owner: fold everything again as a governed DB.
+        log('the thread ID commits to an owner: folding every event again as a governed DB')
+        gov.mode = 'committed'
+        const batch = new Overlay(reader)
+        batch.put(layout.mode(), utf8('committed'))
+        try {
+          return await rewindFrom(new Uint8Array(0), adm.fresh, batch, outcome)
+        } catch (err) {
+          if (await store.get(layout.mode()) === undefined) gov.mode = 'ungoverned'
+          throw err
+        }
+      }
+      if (adm.fresh.length === 0) return outcome
+      // An event rejected whatever the state (unreadable, clock gone back) changes nothing: it
+      // never makes the DB rewind, wherever it sorts.
+      const first = adm.fresh.find((p) => p.fixed === undefined)
+      if (first === undefined || lastKey === undefined || compareBytes(first.key, lastKey) > 0) return await applyAtEnd(adm.fresh, outcome)
+      return await rewindFrom(first.key, adm.fresh, new Overlay(reader), outcome)
+    },
 
     async commitPrepared(records, ov, result) {
       const first = records[0]
-      if (first === undefined || records.some((r, i) => r.time === undefined || r.log !== first.log || r.counter !== first.counter + i)) return undefined
-      if ((counters.get(first.log) ?? 0) !== first.counter - 1) return undefined
+      if (first === undefined || records.some((r, i) => r.time === undefined || r.error !== undefined || r.log !== first.log || r.counter !== first.counter + i)) return undefined
+      const mark = logs.get(first.log)
+      if ((mark?.counter ?? 0) !== first.counter - 1 || frozen.has(first.log)) return undefined
+      for (let i = 0; i < records.length; i++) {
+        const before = i === 0 ? mark?.time : records[i - 1]!.time
+        if (before !== undefined && compareHLC(records[i]!.time!, before) <= 0) return undefined
+      }
       const keys = records.map((r) => encodeEventKey(r.time!, r.log, r.counter))
       if (lastKey !== undefined && compareBytes(keys[0]!, lastKey) <= 0) return undefined
       records.forEach((r, i) => {
         const last = i === records.length - 1
         if (!last) {
-          const body = r.body as WireBody
-          ov.put(layout.part(r.log, r.counter), cbor.encode({ id: body.txn!.id, part: body.txn!.part, ops: body.ops }))
+          const body = r.body as { ops: string; txn: { id: string; part: number }; weftdb: 1 | 2 }
+          ov.put(layout.part(r.log, r.counter), cbor.encode({ id: body.txn.id, part: body.txn.part, ops: body.ops, v: body.weftdb }))
         }
-        ov.put(layout.event(keys[i]!), encodeEvent({ a: r.author ?? null, b: r.body, s: 0, u: last ? result.undo : [] }))
+        ov.put(layout.event(keys[i]!), encodeStored({ a: r.author ?? null, b: r.body, s: 0, u: JSON.stringify(last ? result.undo : []) }))
       })
-      const last = records[records.length - 1]!
-      ov.put(layout.logCounter(last.log), encodeUint64(last.counter))
+      const marks = admitInto(ov, records.map((r, i) => ({ key: keys[i]!, time: r.time!, log: r.log, counter: r.counter, author: r.author, body: r.body, isNew: true })))
       await store.batch(ov.ops())
-      counters.set(last.log, last.counter)
+      noteMarks(marks)
       lastKey = keys[keys.length - 1]
       return result.changes
     },
 
+    async freeze(forks) {
+      const outcome = newOutcome()
+      await resumeInto(outcome)
+      const batch = new Overlay(reader)
+      const tighter = new Map<LogID, number>()
+      let target: Uint8Array | undefined
+      for (const f of forks) {
+        if (typeof f.log !== 'string' || !Number.isSafeInteger(f.counter) || f.counter < 1) continue
+        const key = layout.fork(f.log, f.counter)
+        if (await batch.get(key) !== undefined) continue
+        const r = forkRejection(f)
+        batch.put(key, cbor.encode(r))
+        outcome.rejections.push(r)
+        const cur = tighter.get(f.log) ?? frozen.get(f.log)
+        if (cur !== undefined && cur <= f.counter) continue
+        tighter.set(f.log, f.counter)
+        batch.put(layout.frozen(f.log), encodeUint64(f.counter))
+      }
+      for (const [l, c] of tighter) {
+        if ((counters.get(l) ?? 0) < c) continue
+        const t = await store.get(layout.orderTime(l, c))
+        if (t === undefined) continue
+        const key = encodeEventKey(decodeOrderTime(t), l, c)
+        if (target === undefined || compareBytes(key, target) < 0) target = key
+      }
+      if (batch.size === 0) return outcome
+      const note = (): void => { for (const [l, c] of tighter) frozen.set(l, c) }
+      if (target === undefined) {
+        await store.batch(batch.ops())
+        note()
+        return outcome
+      }
+      log('dropping the records of %d forked logs from the fold', tighter.size)
+      return await rewindFrom(target, [], batch, outcome, note)
+    },
+
+    async markCommitted() {
+      gov.mode = 'committed'
+      await store.put(layout.mode(), utf8('committed'))
+    },
+
+    nextHold() {
+      let min: number | undefined
+      for (const t of held.values()) if (min === undefined || t < min) min = t
+      return min
+    },
+
+    releaseHolds(all) {
+      const limit = init.now() + init.maxClockDriftMs
+      const out: LogID[] = []
+      for (const [l, t] of held) {
+        if (all || t <= limit) {
+          held.delete(l)
+          out.push(l)
+        }
+      }
+      return out
+    },
+
     async conflicts() {
       const out: Rejection[] = []
+      for await (const [, v] of store.range({ prefix: layout.forkPrefix() })) out.push(cbor.decode<Rejection>(v))
       for await (const [, v] of store.range({ prefix: layout.rejectedPrefix() })) out.push(cbor.decode<Rejection>(v))
       return out
     }
   }
 }
-

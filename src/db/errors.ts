@@ -152,10 +152,84 @@ export class InvalidEventError extends WeftError {
   constructor(message = 'invalid db event', options?: Options) { super(message, options) }
 }
 
+/** A collection, owner or writer change by an author who is not an owner of the DB. */
+export class NotAnOwnerError extends WeftError {
+  static override readonly code: string = 'ERR_NOT_AN_OWNER'
+  constructor(message = 'only an owner of the DB may change its collections, owners or writers', options?: Options) { super(message, options) }
+}
+
+/** An owner or writer given to the API is not an identity, or cannot own the DB it is given for. */
+export class InvalidOwnerError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_OWNER'
+  constructor(message = 'not a usable owner identity', options?: Options) { super(message, options) }
+}
+
+/** An instance write by an author outside the DB's writer list (and its owners). */
+export class NotAWriterError extends WeftError {
+  static override readonly code: string = 'ERR_NOT_A_WRITER'
+  constructor(message = 'the author is not a writer of the DB', options?: Options) { super(message, options) }
+}
+
+/**
+ * A genesis op that does not open the DB: its owner and salt do not match the thread ID's
+ * commitment, its author is not that owner, or the DB already has owners.
+ */
+export class InvalidGenesisError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_GENESIS'
+  constructor(message = 'the genesis does not match the thread ID or its author', options?: Options) { super(message, options) }
+}
+
+/** An owner change that would leave the DB without owners. */
+export class LastOwnerError extends WeftError {
+  static override readonly code: string = 'ERR_LAST_OWNER'
+  constructor(message = 'the last owner of a DB cannot be removed', options?: Options) { super(message, options) }
+}
+
+/** The log's owner equivocated: the log forked, and none of its records at or past the fork apply. */
+export class EquivocationError extends WeftError {
+  static override readonly code: string = 'ERR_EQUIVOCATION'
+  constructor(message = 'the log forked: its records at and past the fork are not applied', options?: Options) { super(message, options) }
+}
+
+/** An event whose time is not after the time of the previous record of its log. */
+export class ClockRegressionError extends WeftError {
+  static override readonly code: string = 'ERR_CLOCK_REGRESSION'
+  constructor(message = 'the event time does not increase within its log', options?: Options) { super(message, options) }
+}
+
+/**
+ * A local write committed (its record exists and is applied at its place in the order on every
+ * peer), but an event applied before it sorts after it and overwrites or voids its effect.
+ */
+export class WriteOutrankedError extends WeftError {
+  static override readonly code: string = 'ERR_WRITE_OUTRANKED'
+  constructor(message = 'the write was recorded, but an event already applied sorts after it and overrides its effect', options?: Options) { super(message, options) }
+}
+
+/** A string that is not well-formed UTF-16 (a lone surrogate) in an ID, a document or a query. */
+export class InvalidStringError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_STRING'
+  constructor(message = 'the string is not well-formed UTF-16 (it holds a lone surrogate)', options?: Options) { super(message, options) }
+}
+
+/** A read filter failed (threw, ran past its budget or memory) on the instance asked for. */
+export class ReadFilterError extends WeftError {
+  static override readonly code: string = 'ERR_READ_FILTER'
+  constructor(message = 'the read filter failed on this instance', options?: Options) { super(message, options) }
+}
+
+/** A record of the thread that the service layer accepted but that could not be read as an event. */
+export class UnreadableEventError extends WeftError {
+  static override readonly code: string = 'ERR_UNREADABLE_EVENT'
+  constructor(message = 'the record could not be decrypted or decoded', options?: Options) { super(message, options) }
+}
+
 const REJECTIONS: Record<string, new (message?: string, options?: Options) => WeftError> = {
   SchemaValidationError, InvalidInstanceError, CollectionNotFoundError, CollectionExistsError, UniqueConstraintError,
   InstanceExistsError, OversizedDocumentError, ValidatorRejectedError, ValidatorError, ValidatorTimeoutError,
-  ValidatorMemoryError, InvalidEventError, InvalidSchemaError, InvalidIndexError, InvalidValidatorError, InvalidNameError
+  ValidatorMemoryError, InvalidEventError, InvalidSchemaError, InvalidIndexError, InvalidValidatorError, InvalidNameError,
+  NotAnOwnerError, NotAWriterError, InvalidGenesisError, LastOwnerError, EquivocationError, ClockRegressionError,
+  InvalidStringError, UnreadableEventError
 }
 
 /** Whether an error is a reason to reject an event (as opposed to a failure of this peer, e.g. I/O). */

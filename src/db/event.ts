@@ -1,29 +1,38 @@
 /**
- * The body of a DB record (format version 1): one write transaction, applied whole or not at all.
+ * The body of a DB record (format version 2): one write transaction, applied whole or not at all.
  *
  * ```
- * { weftdb: 1, ops: "<JSON text: an array of ops>", txn?: { id, part, parts } }
+ * { weftdb: 2, ops: "<JSON text: an array of ops>", txn?: { id, part, parts } }
  * op = { "t": "create",           "c": collection, "id": id, "doc": <the instance, an object> }
  *    | { "t": "save",             "c": collection, "id": id, "patch": <RFC 7386 merge patch, an object> }
  *    | { "t": "delete",           "c": collection, "id": id }
  *    | { "t": "newCollection",    "c": collection, "config": <collection config> }
  *    | { "t": "updateCollection", "c": collection, "config": <collection config> }
  *    | { "t": "deleteCollection", "c": collection }
+ *    | { "t": "genesis",          "owner": identity, "salt": <32 hex digits> }     (version 2)
+ *    | { "t": "owners",           "add"?: [identity…], "remove"?: [identity…] }    (version 2)
+ *    | { "t": "writers",          "set": [identity…] | null }                      (version 2)
  * ```
- * The ops travel as one JSON text (dag-cbor encodes one string far faster than thousands of small
- * maps). Each peer stores instances as canonical JSON (sorted keys), so every replica holds the
- * same bytes. Nothing in a body is trusted: {@link parseBody} checks every field and throws
- * InvalidEventError.
+ * Version 1 bodies (the first six ops only) still apply where the DB accepts them. The ops
+ * travel as one JSON text (dag-cbor encodes one string far faster than thousands of small maps).
+ * Each peer stores instances as canonical JSON (sorted keys), so every replica holds the same
+ * bytes. Nothing in a body is trusted: {@link parseBody} checks every field and throws
+ * InvalidEventError (or InvalidInstanceError for a `__proto__` key, InvalidStringError for a
+ * string that is not well-formed UTF-16).
  *
  * A transaction too large for one record travels as consecutive records of the writer's log,
  * each with `txn: { id, part, parts }` (part 0 … parts-1) and a slice of the ops. The parts before
  * the last change nothing; the last part applies all the ops as one event, at its own position.
  */
+import { parseIdentity } from '../core/identity.js'
 import { InvalidEventError } from './errors.js'
-import { canonicalJSON, isObject } from './json.js'
+import { canonicalJSON, checkParsedJSON, checkString, isObject } from './json.js'
 import type { CollectionInfo, JSONObject, JSONValue } from './types.js'
 
-export const EVENT_FORMAT_VERSION = 1
+/** The body version this code writes. */
+export const EVENT_FORMAT_VERSION = 2
+/** The first body version: no governance ops; still applied by ungoverned DBs and DBs with a given owner. */
+export const LEGACY_EVENT_FORMAT_VERSION = 1
 /** Most operations in one event. */
 export const MAX_OPS = 200_000
 /** Longest instance ID. */
@@ -34,10 +43,14 @@ export const MAX_DEPTH = 64
 export const MAX_PARTS = 1024
 /** Default size of one record's ops text (the net's body limit is 1 MiB). */
 export const DEFAULT_MAX_EVENT_BYTES = 900_000
+/** Most owners of a DB. */
+export const MAX_OWNERS = 256
+/** Most identities in a DB's writer list. */
+export const MAX_WRITERS = 10_000
 
 export interface TxnPart { id: string; part: number; parts: number }
 
-export interface WireBody { weftdb: typeof EVENT_FORMAT_VERSION; ops: string; txn?: TxnPart }
+export interface WireBody { weftdb: typeof EVENT_FORMAT_VERSION | typeof LEGACY_EVENT_FORMAT_VERSION; ops: string; txn?: TxnPart }
 
 /** An operation after parsing (`json`: the canonical JSON of `doc` or `patch`). */
 export type Op =
@@ -46,27 +59,55 @@ export type Op =
   | { t: 'delete'; c: string; id: string }
   | { t: 'newCollection' | 'updateCollection'; c: string; config: JSONObject }
   | { t: 'deleteCollection'; c: string }
+  | GovernanceOp
+
+/** Ops that change who may change the DB (version 2). */
+export type GovernanceOp =
+  | { t: 'genesis'; owner: string; salt: string }
+  | { t: 'owners'; add: string[]; remove: string[] }
+  | { t: 'writers'; set: string[] | null }
+
+export function isGovernanceOp(op: Op): op is GovernanceOp {
+  return op.t === 'genesis' || op.t === 'owners' || op.t === 'writers'
+}
 
 export function isInstanceOp(op: Op): op is Extract<Op, { id: string }> {
   return op.t === 'create' || op.t === 'save' || op.t === 'delete'
 }
 
+/** Whether `id` is a usable instance ID: a non-empty string of at most 1,024 UTF-16 units. */
 export function checkInstanceID(id: unknown): id is string {
   return typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH
 }
 
-function depthOK(v: JSONValue, depth: number): boolean {
-  if (v === null || typeof v !== 'object') return true
-  if (depth >= MAX_DEPTH) return false
-  if (Array.isArray(v)) return v.every((x) => depthOK(x, depth + 1))
-  for (const k in v) if (!depthOK(v[k]!, depth + 1)) return false
-  return true
+/** An instance ID that is a string but not well-formed UTF-16 is an InvalidStringError. */
+export function checkIDString(id: string): string {
+  return checkString(id, `instance ID ${JSON.stringify(id)}`)
 }
 
 function object(v: unknown, what: string): JSONObject {
   if (!isObject(v as JSONValue)) throw new InvalidEventError(`${what} must be a JSON object`)
-  if (!depthOK(v as JSONObject, 0)) throw new InvalidEventError(`${what} is nested deeper than ${MAX_DEPTH}`)
+  if (!checkParsedJSON(v as JSONObject, MAX_DEPTH)) throw new InvalidEventError(`${what} is nested deeper than ${MAX_DEPTH}`)
   return v as JSONObject
+}
+
+/** An identity in its canonical string form (what record authors are compared with). */
+export function canonicalIdentity(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new InvalidEventError(`${what} must be an identity string`)
+  let canonical: string
+  try {
+    canonical = parseIdentity(v).toString()
+  } catch (err) {
+    throw new InvalidEventError(`${what} is not an identity`, { cause: err })
+  }
+  if (canonical !== v) throw new InvalidEventError(`${what} is not in canonical form`)
+  return v
+}
+
+function identities(v: unknown, what: string, max: number): string[] {
+  if (v === undefined) return []
+  if (!Array.isArray(v) || v.length > max) throw new InvalidEventError(`${what} must be an array of at most ${max} identities`)
+  return v.map((x, i) => canonicalIdentity(x, `${what}[${i}]`))
 }
 
 function parseTxn(raw: unknown): TxnPart | undefined {
@@ -79,18 +120,27 @@ function parseTxn(raw: unknown): TxnPart | undefined {
   return { id: t.id, part: t.part!, parts: t.parts! }
 }
 
-/** Check and parse a record body: its ops, and its place in a multi-record transaction. */
-export function parseBody(body: unknown): { ops: Op[]; txn?: TxnPart } {
+export interface ParsedBody { version: 1 | 2; ops: Op[]; txn?: TxnPart }
+
+/** The version of a body, or InvalidEventError. */
+export function bodyVersion(body: unknown): 1 | 2 {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidEventError('the record body is not a DB event')
-  const b = body as { weftdb?: unknown; ops?: unknown; txn?: unknown }
-  if (b.weftdb !== EVENT_FORMAT_VERSION) throw new InvalidEventError(`unknown DB event version ${String(b.weftdb)}`)
-  const txn = parseTxn(b.txn)
-  const ops = parseOps(b.ops)
-  return txn === undefined ? { ops } : { ops, txn }
+  const v = (body as { weftdb?: unknown }).weftdb
+  if (v !== EVENT_FORMAT_VERSION && v !== LEGACY_EVENT_FORMAT_VERSION) throw new InvalidEventError(`unknown DB event version ${String(v)}`)
+  return v
 }
 
-/** Check and parse the ops text of a body. */
-export function parseOps(text: unknown): Op[] {
+/** Check and parse a record body: its ops, and its place in a multi-record transaction. */
+export function parseBody(body: unknown): ParsedBody {
+  const version = bodyVersion(body)
+  const b = body as { ops?: unknown; txn?: unknown }
+  const txn = parseTxn(b.txn)
+  const ops = parseOps(b.ops, version)
+  return txn === undefined ? { version, ops } : { version, ops, txn }
+}
+
+/** Check and parse the ops text of a body of `version`. */
+export function parseOps(text: unknown, version: 1 | 2 = EVENT_FORMAT_VERSION): Op[] {
   if (typeof text !== 'string') throw new InvalidEventError('ops must be JSON text')
   let raw: unknown
   try {
@@ -102,6 +152,10 @@ export function parseOps(text: unknown): Op[] {
   return raw.map((item: unknown, i): Op => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new InvalidEventError(`op ${i} is not an object`)
     const o = item as Record<string, unknown>
+    if (o.t === 'genesis' || o.t === 'owners' || o.t === 'writers') {
+      if (version < 2) throw new InvalidEventError(`op ${i}: ${o.t} needs event version 2`)
+      return governanceOp(o, i)
+    }
     if (typeof o.c !== 'string' || o.c === '') throw new InvalidEventError(`op ${i} has no collection`)
     const c = o.c
     switch (o.t) {
@@ -109,7 +163,7 @@ export function parseOps(text: unknown): Op[] {
       case 'save':
       case 'delete': {
         if (!checkInstanceID(o.id)) throw new InvalidEventError(`op ${i} has a bad instance ID`)
-        const id = o.id
+        const id = checkIDString(o.id)
         if (o.t === 'delete') return { t: 'delete', c, id }
         if (o.t === 'create') {
           const doc = object(o.doc, `op ${i} doc`)
@@ -130,8 +184,39 @@ export function parseOps(text: unknown): Op[] {
   })
 }
 
+const SALT = /^[0-9a-f]{32}$/
+
+function governanceOp(o: Record<string, unknown>, i: number): GovernanceOp {
+  switch (o.t) {
+    case 'genesis': {
+      const owner = canonicalIdentity(o.owner, `op ${i} owner`)
+      if (typeof o.salt !== 'string' || !SALT.test(o.salt)) throw new InvalidEventError(`op ${i} salt must be 32 lower-case hex digits`)
+      return { t: 'genesis', owner, salt: o.salt }
+    }
+    case 'owners': {
+      const add = identities(o.add, `op ${i} add`, MAX_OWNERS)
+      const remove = identities(o.remove, `op ${i} remove`, MAX_OWNERS)
+      if (add.length + remove.length === 0) throw new InvalidEventError(`op ${i} changes no owner`)
+      return { t: 'owners', add, remove }
+    }
+    default: {
+      if (o.set !== null && !Array.isArray(o.set)) throw new InvalidEventError(`op ${i} set must be an array of identities or null`)
+      return { t: 'writers', set: o.set === null ? null : identities(o.set, `op ${i} set`, MAX_WRITERS) }
+    }
+  }
+}
+
 /** The JSON text of one op (keys in sorted order; the instance or patch as its canonical JSON). */
 export function opJSON(op: Op): string {
+  switch (op.t) {
+    case 'genesis': return `{"owner":${JSON.stringify(op.owner)},"salt":"${op.salt}","t":"genesis"}`
+    case 'owners': {
+      const add = op.add.length > 0 ? `"add":${JSON.stringify(op.add)},` : ''
+      const remove = op.remove.length > 0 ? `"remove":${JSON.stringify(op.remove)},` : ''
+      return `{${add}${remove}"t":"owners"}`
+    }
+    case 'writers': return `{"set":${JSON.stringify(op.set)},"t":"writers"}`
+  }
   const c = JSON.stringify(op.c)
   switch (op.t) {
     case 'create': return `{"c":${c},"doc":${op.json},"id":${JSON.stringify(op.id)},"t":"create"}`
@@ -187,6 +272,6 @@ export function configToJSON(info: CollectionInfo): JSONObject {
 }
 
 /** A short description of each op (for conflicts). */
-export function describeOps(ops: readonly Op[]): Array<{ type: string; collection: string; instanceID?: string }> {
-  return ops.slice(0, 100).map((op) => isInstanceOp(op) ? { type: op.t, collection: op.c, instanceID: op.id } : { type: op.t, collection: op.c })
+export function describeOps(ops: readonly Op[]): Array<{ type: string; collection?: string; instanceID?: string }> {
+  return ops.slice(0, 100).map((op) => isGovernanceOp(op) ? { type: op.t } : isInstanceOp(op) ? { type: op.t, collection: op.c, instanceID: op.id } : { type: op.t, collection: op.c })
 }

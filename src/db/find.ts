@@ -12,6 +12,7 @@ import { encodeIndexValue, encodeTuple, concat2, prefixUpperBound, compareBytes,
 import type { StateReader } from './overlay.js'
 import { matchNode, type Cond, type NormalQuery } from './query.js'
 import type { Sandbox } from './sandbox.js'
+import { FILTER_FAILED, show, type Reader } from './filter.js'
 import { parseDoc } from './state.js'
 import type { CollectionInfo, JSONObject, QueryExplain } from './types.js'
 
@@ -20,8 +21,8 @@ export interface FindContext {
   layout: Layout
   info: CollectionInfo
   sandbox: Sandbox
-  /** Reader identity for the read filter. */
-  identity: string | undefined
+  /** Who reads (the read filter's `reader`), and who hears of filter failures. */
+  who: Reader
 }
 
 type Plan =
@@ -159,8 +160,8 @@ export async function runQuery(ctx: FindContext, q: NormalQuery): Promise<{ resu
   if (filter !== '') {
     visible = []
     for (const doc of matched) {
-      const shown = await ctx.sandbox.filter(filter, ctx.identity, doc)
-      if (shown !== null) visible.push(shown)
+      const shown = await show(ctx.sandbox, ctx.info, ctx.who, doc)
+      if (shown !== null && shown !== FILTER_FAILED) visible.push(shown)
       if (visible.length >= want) break
     }
   }

@@ -3,10 +3,58 @@
  * (keys sorted by UTF-16 code units, no whitespace — byte-identical on every peer), dot paths,
  * RFC 7386 merge patches, and the total order used by sorts and comparisons.
  */
-import { InvalidInstanceError } from './errors.js'
+import { InvalidInstanceError, InvalidStringError } from './errors.js'
 import type { JSONObject, JSONValue } from './types.js'
 
 const MAX_DEPTH = 64
+
+const nativeWellFormed = typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/** Whether `s` is well-formed UTF-16: every surrogate is half of a pair. */
+export function isWellFormed(s: string): boolean {
+  return nativeWellFormed ? (s as unknown as { isWellFormed(): boolean }).isWellFormed() : !LONE_SURROGATE.test(s)
+}
+
+/** Throw InvalidStringError unless `s` is well-formed UTF-16. */
+export function checkString(s: string, what: string): string {
+  if (!isWellFormed(s)) throw new InvalidStringError(`${what} is not well-formed UTF-16 (it holds a lone surrogate)`)
+  return s
+}
+
+/** Object keys that would reach an object's prototype through plain assignment. */
+function checkKey(k: string, path: string): void {
+  if (k === '__proto__') throw new InvalidInstanceError(`a key named __proto__ is not allowed (at ${path || '/'})`)
+  checkString(k, `the key at ${path || '/'}`)
+}
+
+/**
+ * Check a value parsed from untrusted JSON text in place: nesting at most `maxDepth`, finite
+ * numbers (JSON.parse turns `1e400` into Infinity), no `__proto__` keys (InvalidInstanceError),
+ * well-formed strings and keys (InvalidStringError). Returns false when nested too deep.
+ */
+export function checkParsedJSON(v: JSONValue, maxDepth = MAX_DEPTH, path = '', depth = 0): boolean {
+  switch (typeof v) {
+    case 'string': checkString(v, `the string at ${path || '/'}`); return true
+    case 'number':
+      if (!Number.isFinite(v)) throw new InvalidInstanceError(`a number at ${path || '/'} is out of range`)
+      return true
+    case 'object': {
+      if (v === null) return true
+      if (depth >= maxDepth) return false
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!checkParsedJSON(v[i]!, maxDepth, `${path}/${i}`, depth + 1)) return false
+        return true
+      }
+      for (const k of Object.keys(v)) {
+        checkKey(k, `${path}/${k}`)
+        if (!checkParsedJSON(v[k]!, maxDepth, `${path}/${k}`, depth + 1)) return false
+      }
+      return true
+    }
+    default: return true
+  }
+}
 
 function isPlainObject(v: object): boolean {
   const proto = Object.getPrototypeOf(v) as unknown
@@ -16,13 +64,15 @@ function isPlainObject(v: object): boolean {
 /**
  * A JSON copy of `value`: plain objects, arrays, strings, finite numbers, booleans and null.
  * Object properties that are `undefined` are dropped (as `JSON.stringify` does); `-0` becomes 0.
- * Anything else (functions, NaN, Infinity, bigint, class instances, cycles, depth > 64) is an
- * InvalidInstanceError.
+ * Anything else (functions, NaN, Infinity, bigint, class instances, cycles, depth > 64, a key
+ * named `__proto__`) is an InvalidInstanceError; a string or key that is not well-formed UTF-16
+ * is an InvalidStringError.
  */
 export function toJSONValue(value: unknown, path = '', depth = 0): JSONValue {
   if (depth > MAX_DEPTH) throw new InvalidInstanceError(`value nested deeper than ${MAX_DEPTH} at ${path || '/'}`)
   switch (typeof value) {
     case 'string':
+      return checkString(value, `the string at ${path || '/'}`)
     case 'boolean':
       return value
     case 'number':
@@ -35,6 +85,7 @@ export function toJSONValue(value: unknown, path = '', depth = 0): JSONValue {
       const out: JSONObject = {}
       for (const [k, v] of Object.entries(value)) {
         if (v === undefined) continue
+        checkKey(k, `${path}/${k}`)
         out[k] = toJSONValue(v, `${path}/${k}`, depth + 1)
       }
       return out
@@ -115,11 +166,15 @@ export function createMergePatch(from: JSONObject, to: JSONObject): JSONObject {
   return patch
 }
 
-/** Apply an RFC 7386 merge patch (returns a new value; `null` members remove keys). */
+/**
+ * Apply an RFC 7386 merge patch (returns a new value; `null` members remove keys). A `__proto__`
+ * key is an InvalidInstanceError (it would change the result's prototype instead of a field).
+ */
 export function applyMergePatch(target: JSONValue | undefined, patch: JSONValue): JSONValue {
   if (!isObject(patch)) return patch
   const out: JSONObject = isObject(target) ? { ...target } : {}
   for (const [k, v] of Object.entries(patch)) {
+    if (k === '__proto__') throw new InvalidInstanceError('a merge patch may not hold a key named __proto__')
     if (v === null) delete out[k]
     else out[k] = applyMergePatch(out[k], v)
   }

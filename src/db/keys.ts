@@ -3,9 +3,12 @@
  * encodings of event keys and index values. See docs/DB.md ("Storage layout").
  *
  * Every key of a DB starts with the tuple `('weft-db', <threadID>)`; the next segment names the
- * space: `c` collection configs, `d` instances, `u`/`x` unique/non-unique index entries (these
- * four are the replicated state), `e` applied events with their undo records, `l` the last record
- * applied per log, `r` rejected events, `p` the ops of leading parts of multi-record transactions.
+ * space: `c` collection configs, `d` instances, `u`/`x` unique/non-unique index entries, `g`
+ * owners and writers (these five are the replicated state), `e` applied events with their undo
+ * records, `l` the last record applied per log, `t` each applied record's place in the order,
+ * `r` rejected events, `p` the ops of leading parts of multi-record transactions, `w` a rewind in
+ * progress, `f` frozen logs and `k` their forks, `m` how the owners are known, `v` the layout
+ * version.
  */
 import type { HLC } from '../core/hlc.js'
 import type { LogID, ThreadID } from '../core/types.js'
@@ -144,7 +147,25 @@ export interface Layout {
   logPrefix(): Uint8Array
   rejected(eventKey: Uint8Array): Uint8Array
   rejectedPrefix(): Uint8Array
-  /** Prefixes of the replicated state (configs, instances, index entries), for the state hash. */
+  /** A governance value of the replicated state (`o` owners, `w` writers). */
+  gov(name: string): Uint8Array
+  govPrefix(): Uint8Array
+  /** Where record `counter` of `log` sits in the order: its 12-byte time (wall, HLC counter). */
+  orderTime(log: LogID, counter: number): Uint8Array
+  orderTimePrefix(log: LogID): Uint8Array
+  /** A rewind in progress: how far back it goes and how far it has come. */
+  rewindMark(): Uint8Array
+  /** The counter at which a log is frozen. */
+  frozen(log: LogID): Uint8Array
+  frozenPrefix(): Uint8Array
+  /** A fork notice (log, counter), as listed by `conflicts()`. */
+  fork(log: LogID, counter: number): Uint8Array
+  forkPrefix(): Uint8Array
+  /** How the owners are known (`committed`, when learned from the events or set at creation). */
+  mode(): Uint8Array
+  /** Version of this layout. */
+  version(): Uint8Array
+  /** Prefixes of the replicated state (configs, instances, index entries, governance), for the state hash. */
   statePrefixes(): Uint8Array[]
 }
 
@@ -196,7 +217,18 @@ export function createLayout(thread: ThreadID): Layout {
     logPrefix: () => k('l'),
     rejected: (eventKey) => concat2(rejectedPrefix, eventKey),
     rejectedPrefix: () => rejectedPrefix,
-    statePrefixes: () => [k('c'), k('d'), k('u'), k('x')]
+    gov: (name) => k('g', name),
+    govPrefix: () => k('g'),
+    orderTime: (log, counter) => concat2(cached('t', log), encodeUint64(counter)),
+    orderTimePrefix: (log) => cached('t', log),
+    rewindMark: () => k('w'),
+    frozen: (log) => k('f', log),
+    frozenPrefix: () => k('f'),
+    fork: (log, counter) => concat2(k('k', log), encodeUint64(counter)),
+    forkPrefix: () => k('k'),
+    mode: () => k('m'),
+    version: () => k('v'),
+    statePrefixes: () => [k('c'), k('d'), k('g'), k('u'), k('x')]
   }
 }
 

@@ -3,11 +3,13 @@
  * once, after its store batch committed; each listener receives those matching any of its filters
  * (no filters: everything). Delivery is lossless: a listener that falls more than `bufferSize`
  * events behind ends with SubscriberOverflowError instead of missing events. Create and save
- * events carry the instance through the listener's read filter (an instance it hides is skipped).
+ * events carry the instance through the listener's read filter (an instance it hides is skipped;
+ * one it fails on is skipped too and reported to `onFilterError`).
  */
 import { createBroadcast, type Broadcast } from '../core/channel.js'
+import { FILTER_FAILED, show } from './filter.js'
 import type { Sandbox } from './sandbox.js'
-import type { CollectionInfo, JSONObject, ListenEvent, ListenFilter, ListenOptions } from './types.js'
+import type { CollectionInfo, ListenEvent, ListenFilter, ListenOptions } from './types.js'
 
 export interface Listeners {
   publish(events: readonly ListenEvent[]): void
@@ -36,14 +38,14 @@ export function createListeners(deps: { sandbox: Sandbox; config: (collection: s
         ...(options.bufferSize !== undefined ? { bufferSize: options.bufferSize } : {}),
         filter: (e) => list.length === 0 || list.some((f) => matches(f, e))
       })
-      const identity = options.identity ?? options.defaultIdentity
+      const who = { identity: options.identity ?? options.defaultIdentity, onFilterError: options.onFilterError }
       async function * deliver(): AsyncGenerator<ListenEvent> {
         for await (const e of source) {
           if (e.type !== 'create' && e.type !== 'save') { yield e; continue }
           const info = await deps.config(e.collection)
           if (info === undefined || info.readFilter === '' || e.instance === undefined) { yield e; continue }
-          const shown: JSONObject | null = await deps.sandbox.filter(info.readFilter, identity, e.instance)
-          if (shown !== null) yield { ...e, instance: shown }
+          const shown = await show(deps.sandbox, info, who, e.instance)
+          if (shown !== null && shown !== FILTER_FAILED) yield { ...e, instance: shown }
         }
       }
       return deliver()

@@ -1,14 +1,15 @@
 /**
  * What the DB needs from the thread network, as a narrow interface: the Net API's thread and
  * record calls, plus `records()` to read back what the log store holds (so a DB that was stopped
- * between a record and its application catches up on open). {@link dbNetFromNet} adapts a real
- * `Net` and its `LogStore`; tests use an in-process fake.
+ * between a record and its application catches up on open), and — when the net detects forks —
+ * the forks of a thread's logs. {@link dbNetFromNet} adapts a real `Net`, its `LogStore` and a
+ * fork source; tests use an in-process fake.
  */
 import type { CID } from 'multiformats/cid'
 import type { LogID, ThreadID } from '../core/types.js'
 import type { LogStore } from '../store/logstore-types.js'
 import type { Net, NetRecord, ThreadInfo } from '../net/types.js'
-import type { DBRecord } from './engine.js'
+import type { DBRecord, Fork } from './engine.js'
 
 export interface RecordsOptions {
   /** Per log, the counter to read after (0 or absent: from the first record). */
@@ -23,8 +24,28 @@ export type DBThreadInfo = Pick<ThreadInfo, 'id' | 'key' | 'addrs' | 'readable'>
   logs: Array<{ id: LogID; publicKey: Uint8Array; managed: boolean; head: { counter: number } }>
 }
 
+/** A fork notice for a thread: no record of `log` at or past `counter` may apply. */
+export interface ForkNotice extends Fork {
+  thread: ThreadID
+}
+
+/**
+ * Where fork notices come from (the net layer's fork detection): the forks it holds proof of, and
+ * a stream of new ones. The same proofs give the same notices on every peer.
+ */
+export interface ForkSource {
+  /** Every fork of the thread's logs known so far. */
+  forks(id: ThreadID, options?: { signal?: AbortSignal }): Promise<Fork[]>
+  /** New forks as they are found (or learnt from peers). */
+  subscribe(options: { threads: ThreadID[]; signal?: AbortSignal }): AsyncIterable<ForkNotice>
+}
+
 export interface DBNet {
-  createThread(id: ThreadID, options?: { threadKey?: string; signal?: AbortSignal }): Promise<DBThreadInfo>
+  /**
+   * Create a thread. `logKey` (libp2p-marshalled private key) keys our log in it; a net that
+   * keys every log with its own identity may ignore it and say so through `writerKey()`.
+   */
+  createThread(id: ThreadID, options?: { threadKey?: string; logKey?: Uint8Array; signal?: AbortSignal }): Promise<DBThreadInfo>
   addThread(address: string, options: { threadKey: string; signal?: AbortSignal }): Promise<DBThreadInfo>
   getThread(id: ThreadID, options?: { signal?: AbortSignal }): Promise<DBThreadInfo>
   deleteThread(id: ThreadID, options?: { signal?: AbortSignal }): Promise<void>
@@ -34,11 +55,29 @@ export interface DBNet {
   subscribe(options: { threads: ThreadID[]; signal?: AbortSignal }): AsyncIterable<DBRecord>
   /** The records the log store holds, each log's in order. */
   records(id: ThreadID, options?: RecordsOptions): AsyncIterable<DBRecord>
+  /**
+   * The marshalled public key our records in a new thread are authored by, when the net fixes it
+   * (a peer whose logs are all keyed with its user identity). Absent: the DB picks the log key.
+   */
+  writerKey?(): Promise<Uint8Array>
+  /** Forks of the thread's logs known so far (absent: the net detects none). */
+  forks?(id: ThreadID, options?: { signal?: AbortSignal }): Promise<Fork[]>
+  /** New fork notices (absent: the net detects none). */
+  forkNotices?(options: { threads: ThreadID[]; signal?: AbortSignal }): AsyncIterable<ForkNotice>
 }
 
-/** The DB's view of a real Net: its own calls, and `records()` read from `logStore`. */
-export function dbNetFromNet(net: Net, logStore: LogStore): DBNet {
+/**
+ * The DB's view of a real Net: its own calls, `records()` read from `logStore`, and the forks
+ * `forkSource` reports (without one, no log is ever frozen).
+ */
+export function dbNetFromNet(net: Net, logStore: LogStore, forkSource?: ForkSource): DBNet {
   return {
+    ...(forkSource !== undefined
+      ? {
+          forks: async (id: ThreadID, options?: { signal?: AbortSignal }) => await forkSource.forks(id, options),
+          forkNotices: (options: { threads: ThreadID[]; signal?: AbortSignal }) => forkSource.subscribe(options)
+        }
+      : {}),
     createThread: async (id, options) => await net.createThread(id, options),
     addThread: async (address, options) => await net.addThread(address, options),
     getThread: async (id, options) => await net.getThread(id, options),

@@ -9,7 +9,7 @@
  * `eq` does not (a missing field is "not equal").
  */
 import { InvalidQueryError } from './errors.js'
-import { compareStrings, getPath, parsePath } from './json.js'
+import { checkString, compareStrings, getPath, parsePath } from './json.js'
 import { Operation, type CriterionJSON, type JSONValue, type OperationName, type QueryJSON, type QueryValue } from './types.js'
 
 export type Scalar = string | number | boolean
@@ -80,7 +80,9 @@ function criterion(raw: unknown, counter: { n: number }): Cond {
   const opRaw = c.operation as unknown
   const op = typeof opRaw === 'number' ? OPS_BY_CODE[opRaw] : typeof opRaw === 'string' && OP_NAMES.has(opRaw.toLowerCase()) ? opRaw.toLowerCase() as OperationName : undefined
   if (op === undefined) throw new InvalidQueryError(`unknown operation ${String(opRaw)}`)
-  return { ...p, op, value: scalar(c.value as QueryValue) }
+  const value = scalar(c.value as QueryValue)
+  if (typeof value === 'string') checkString(value, 'a query value')
+  return { ...p, op, value }
 }
 
 function node(raw: unknown, depth: number, counter: { n: number }): QueryNode {
@@ -118,7 +120,7 @@ export function normalizeQuery(input: unknown): NormalQuery {
   if (q.seek !== undefined && q.seek !== null && q.seek !== '') {
     if (typeof q.seek !== 'string') throw new InvalidQueryError('seek must be an instance ID')
     if (out.sort !== undefined && out.sort.path !== '_id') throw new InvalidQueryError('seek needs _id order')
-    out.seek = q.seek
+    out.seek = checkString(q.seek, 'seek')
   }
   if (q.index !== undefined && q.index !== null && q.index !== '') out.index = path(q.index, 'index').path
   return out

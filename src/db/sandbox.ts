@@ -258,7 +258,12 @@ export async function createSandbox(init: SandboxInit = {}): Promise<Sandbox> {
         const text = e.context.unwrapResult(e.context.callFunction(e.stringify, e.context.undefined, result))
         const json = e.context.getString(text)
         text.dispose()
-        const value = toJSONValue(JSON.parse(json) as unknown)
+        let value
+        try {
+          value = toJSONValue(JSON.parse(json) as unknown)
+        } catch (err) {
+          throw new ValidatorError(`a read filter must return a JSON object: ${(err as Error).message}`, { cause: err })
+        }
         if (value === null) return null
         if (!isObject(value)) throw new ValidatorError('a read filter must return an object or null')
         return value

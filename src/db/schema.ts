@@ -5,7 +5,7 @@
  */
 import AjvModule, { type ValidateFunction } from 'ajv'
 import { InvalidIndexError, InvalidNameError, InvalidSchemaError, SchemaValidationError } from './errors.js'
-import { canonicalJSON, parsePath, toJSONValue } from './json.js'
+import { canonicalJSON, checkString, parsePath, toJSONValue } from './json.js'
 import type { CollectionConfig, CollectionInfo, JSONObject, JSONSchema, JSONValue } from './types.js'
 
 const NAME = /^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/
@@ -41,6 +41,11 @@ export function checkName(name: unknown, what = 'name'): string {
   return name
 }
 
+/** An own property (never one of Object.prototype's: `constructor`, `__proto__`…). */
+function own(o: JSONObject, key: string): JSONValue | undefined {
+  return Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined
+}
+
 function localRef(schema: JSONObject, node: JSONValue | undefined): JSONValue | undefined {
   for (let hops = 0; hops < 16; hops++) {
     if (node === null || typeof node !== 'object' || Array.isArray(node)) return node
@@ -50,7 +55,7 @@ function localRef(schema: JSONObject, node: JSONValue | undefined): JSONValue | 
     let cur: JSONValue | undefined = schema
     for (const part of ref.slice(2).split('/')) {
       if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined
-      cur = cur[part.replace(/~1/g, '/').replace(/~0/g, '~')]
+      cur = own(cur, part.replace(/~1/g, '/').replace(/~0/g, '~'))
     }
     node = cur
   }
@@ -64,7 +69,7 @@ function schemaAt(schema: JSONObject, parts: string[]): { node?: JSONObject; clo
     if (node === null || typeof node !== 'object' || Array.isArray(node)) return { closed: false }
     const props = node.properties
     const closed = node.additionalProperties === false
-    const next = props !== null && typeof props === 'object' && !Array.isArray(props) ? localRef(schema, props[part]) : undefined
+    const next = props !== null && typeof props === 'object' && !Array.isArray(props) ? localRef(schema, own(props, part)) : undefined
     if (next === undefined) return { closed }
     node = next
   }
@@ -108,6 +113,8 @@ export function normalizeConfig(config: CollectionConfig): CollectionInfo {
   try {
     schemaValue = toJSONValue(config.schema ?? DEFAULT_SCHEMA)
   } catch (err) {
+    // A `__proto__` key or a malformed string keeps its own name (as it does in an instance).
+    if ((err as Error).name === 'InvalidStringError' || ((err as Error).name === 'InvalidInstanceError' && (err as Error).message.includes('__proto__'))) throw err
     throw new InvalidSchemaError('the collection schema is not JSON', { cause: err })
   }
   if (schemaValue === null || typeof schemaValue !== 'object' || Array.isArray(schemaValue)) throw new InvalidSchemaError('the collection schema must be an object')
@@ -124,7 +131,7 @@ export function normalizeConfig(config: CollectionConfig): CollectionInfo {
     const ix = raw as { path?: unknown; unique?: unknown }
     const parts = parsePath(ix?.path)
     if (parts === undefined) throw new InvalidIndexError('an index path must be a non-empty dot path')
-    const path = parts.join('.')
+    const path = checkString(parts.join('.'), 'an index path')
     if (path === '_id') throw new InvalidIndexError('cannot create custom index on _id')
     if (ix.unique !== undefined && typeof ix.unique !== 'boolean') throw new InvalidIndexError('index unique must be a boolean')
     if (indexes.some((i) => i.path === path)) throw new InvalidIndexError(`duplicate index on ${path}`)
@@ -140,7 +147,7 @@ export function normalizeConfig(config: CollectionConfig): CollectionInfo {
   const code = (v: unknown, what: string): string => {
     if (v === undefined || v === null) return ''
     if (typeof v !== 'string' || v.length > MAX_CODE_CHARS) throw new InvalidSchemaError(`${what} must be a string of at most ${MAX_CODE_CHARS} characters`)
-    return v
+    return checkString(v, what)
   }
   return {
     name,

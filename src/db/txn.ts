@@ -10,7 +10,9 @@
 import { newInstanceID } from './ids.js'
 import { applyOps, type ApplyResult } from './apply.js'
 import { InstanceNotFoundError, InvalidInstanceError, ReadOnlyTransactionError, TransactionClosedError, TransactionDiscardedError } from './errors.js'
-import { checkInstanceID, type Op } from './event.js'
+import { checkIDString, checkInstanceID, type Op } from './event.js'
+import { FILTER_FAILED, show, showOne, type Reader } from './filter.js'
+import type { OwnerBasis } from './governance.js'
 import { runQuery } from './find.js'
 import { canonicalJSON, createMergePatch, isObject, toJSONValue } from './json.js'
 import type { Layout } from './keys.js'
@@ -30,6 +32,8 @@ export interface TxnHost {
   lock: RWLock
   /** Our writer identity (the author of our records). */
   writer: string | undefined
+  /** How the DB's owners are known. */
+  gov: OwnerBasis
   assertOpen(): void
   /** A timestamp for validators in dry runs (the real one comes with the record). */
   provisionalTime(): number
@@ -71,20 +75,21 @@ export async function requireConfig(reader: StateReader, layout: Layout, name: s
 }
 
 /** Read operations against `reader` (the store, or a write transaction's overlay). */
-export function readOps(host: TxnHost, reader: () => StateReader, collection: string, identity: string | undefined) {
-  const visible = async (info: CollectionInfo, doc: JSONObject): Promise<JSONObject | null> =>
-    info.readFilter === '' ? doc : await host.sandbox.filter(info.readFilter, identity, doc)
+export function readOps(host: TxnHost, reader: () => StateReader, collection: string, who: Reader) {
   const query = async (q: QueryJSON | undefined) => {
     const normal = normalizeQuery(q)
     const info = await requireConfig(reader(), host.layout, collection)
-    return await runQuery({ reader: reader(), layout: host.layout, info, sandbox: host.sandbox, identity }, normal)
+    return await runQuery({ reader: reader(), layout: host.layout, info, sandbox: host.sandbox, who }, normal)
   }
   return {
     async has(ids: InstanceID[]): Promise<boolean> {
       const info = await requireConfig(reader(), host.layout, collection)
       for (const id of ids) {
+        if (typeof id === 'string') checkIDString(id)
         const d = typeof id === 'string' ? await getDoc(reader(), host.layout, collection, id) : undefined
-        if (d === undefined || await visible(info, d.doc) === null) return false
+        if (d === undefined) return false
+        const shown = await show(host.sandbox, info, who, d.doc)
+        if (shown === null || shown === FILTER_FAILED) return false
       }
       return true
     },
@@ -92,8 +97,9 @@ export function readOps(host: TxnHost, reader: () => StateReader, collection: st
     async explain(q?: QueryJSON): Promise<QueryExplain> { return (await query(q)).explain },
     async findByID(id: InstanceID): Promise<JSONObject> {
       const info = await requireConfig(reader(), host.layout, collection)
+      if (typeof id === 'string') checkIDString(id)
       const d = typeof id === 'string' ? await getDoc(reader(), host.layout, collection, id) : undefined
-      const shown = d === undefined ? null : await visible(info, d.doc)
+      const shown = d === undefined ? null : await showOne(host.sandbox, info, who, d.doc)
       if (shown === null) throw new InstanceNotFoundError(`instance not found: ${collection}/${String(id)}`)
       return shown
     }
@@ -106,7 +112,7 @@ function instanceOf(value: unknown): JSONObject {
   return v
 }
 
-export function readTransaction(host: TxnHost, collection: string, identity: string | undefined): ReadTransaction {
+export function readTransaction(host: TxnHost, collection: string, who: Reader): ReadTransaction {
   let state: State = 'new'
   let release: (() => void) | undefined
   const reader = storeReader(host.store)
@@ -120,7 +126,7 @@ export function readTransaction(host: TxnHost, collection: string, identity: str
     release = undefined
   }
   const make = (name: string): ReadTransaction => {
-    const ops = readOps(host, () => reader, name, identity)
+    const ops = readOps(host, () => reader, name, who)
     return {
       async start() {
         host.assertOpen()
@@ -147,7 +153,7 @@ async function refuse(): Promise<never> {
   throw new ReadOnlyTransactionError()
 }
 
-export function writeTransaction(host: TxnHost, collection: string, identity: string | undefined): WriteTransaction {
+export function writeTransaction(host: TxnHost, collection: string, who: Reader): WriteTransaction {
   let state: State = 'new'
   let release: (() => void) | undefined
   let ov = new Overlay(storeReader(host.store))
@@ -160,7 +166,7 @@ export function writeTransaction(host: TxnHost, collection: string, identity: st
   const stage = async (next: Op[]): Promise<void> => {
     if (next.length === 0) return
     const child = ov.child()
-    const res = await applyOps(child, { layout: host.layout, sandbox: host.sandbox, writer: host.writer, timestamp: host.provisionalTime() }, next)
+    const res = await applyOps(child, { layout: host.layout, sandbox: host.sandbox, writer: host.writer, timestamp: host.provisionalTime(), gov: host.gov }, next)
     child.mergeInto()
     ops.push(...next)
     total.changes.push(...res.changes)
@@ -174,7 +180,7 @@ export function writeTransaction(host: TxnHost, collection: string, identity: st
       const doc = instanceOf(raw)
       if (!checkInstanceID(doc._id)) throw new InvalidInstanceError('invalid instance: missing _id attribute')
       const prev = await getDoc(ov, host.layout, name, doc._id)
-      const base = prev === undefined ? {} : info.readFilter === '' ? prev.doc : (await host.sandbox.filter(info.readFilter, identity, prev.doc)) ?? {}
+      const base = prev === undefined ? {} : (await showOne(host.sandbox, info, who, prev.doc)) ?? {}
       const patch = createMergePatch(base, doc)
       out.push({ t: 'save', c: name, id: doc._id, patch, json: canonicalJSON(patch) })
     }
@@ -191,7 +197,7 @@ export function writeTransaction(host: TxnHost, collection: string, identity: st
     }
   }
   const make = (name: string): WriteTransaction => {
-    const reads = readOps(host, () => ov, name, identity)
+    const reads = readOps(host, () => ov, name, who)
     return {
       async start() {
         host.assertOpen()
@@ -231,6 +237,7 @@ export function writeTransaction(host: TxnHost, collection: string, identity: st
         const next: Op[] = []
         for (const id of ids) {
           if (!checkInstanceID(id)) throw new InvalidInstanceError('an instance ID must be a non-empty string')
+          checkIDString(id)
           if (await getDoc(ov, host.layout, name, id) !== undefined) next.push({ t: 'delete', c: name, id })
         }
         await stage(next)
@@ -238,7 +245,7 @@ export function writeTransaction(host: TxnHost, collection: string, identity: st
       async verify(instances) {
         guard()
         const next = await saveOps(name, instances)
-        await applyOps(ov.child(), { layout: host.layout, sandbox: host.sandbox, writer: host.writer, timestamp: host.provisionalTime() }, next)
+        await applyOps(ov.child(), { layout: host.layout, sandbox: host.sandbox, writer: host.writer, timestamp: host.provisionalTime(), gov: host.gov }, next)
       },
       async has(ids) { guard(); return await reads.has(ids) },
       async find(q) { guard(); return await reads.find(q) },

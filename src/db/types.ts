@@ -49,8 +49,18 @@ export interface CollectionInfo {
   readFilter: string
 }
 
-/** What another peer needs to join a DB. */
-export interface DBInfo {
+/** Who may change a DB: its owners and its writer list. */
+export interface Governance {
+  /** Whether the DB has owners (false: any member may change collections). */
+  governed: boolean
+  /** The owners' identities (empty while a governed DB waits for its genesis, or when ungoverned). */
+  owners: string[]
+  /** The writer list, or null when any member may write instances. */
+  writers: string[] | null
+}
+
+/** What another peer needs to join a DB, and who governs it. */
+export interface DBInfo extends Governance {
   name: string
   /** Thread addresses (`<multiaddr>/p2p/<peer>/thread/<id>`). */
   addrs: string[]
@@ -65,20 +75,41 @@ export interface NewDBOptions {
   collections?: CollectionConfig[]
   /** Thread key (multibase string); a new random key by default. */
   threadKey?: string
+  /**
+   * With a given thread ID: the identity that owns the DB (every peer must be given the same).
+   * Without one, the DB is ungoverned. Without a thread ID, the creator owns the DB and the new
+   * ID commits to it; an `owner` other than the creator is then an InvalidOwnerError.
+   */
+  owner?: string
   signal?: AbortSignal
 }
 
 export interface NewDBFromAddrOptions {
   name?: string
-  /** Collections to create if the thread does not define them yet. */
+  /**
+   * Collections to create if the thread does not define them yet — when this peer may: in a
+   * governed DB a member who is not an owner gets the collections from the thread instead.
+   */
   collections?: CollectionConfig[]
+  /** The owner of a DB whose thread ID does not commit to one (as given to its creator). */
+  owner?: string
   signal?: AbortSignal
+}
+
+/** A read filter failed on one instance: the instance is hidden from the read. */
+export interface FilterFailure {
+  collection: string
+  instanceID: InstanceID
+  /** The sandbox's error (`ValidatorError`, `ValidatorTimeoutError`, `ValidatorMemoryError`…). */
+  error: { name: string; message: string }
 }
 
 /** Options of reads: who is reading (for read filters). */
 export interface ReadOptions {
   /** Identity string passed to read filters as `reader`. @default the DB's own writer identity */
   identity?: string
+  /** Told of each instance hidden because the read filter failed on it (a warning is logged too). */
+  onFilterError?: (failure: FilterFailure) => void
   signal?: AbortSignal
 }
 
@@ -164,8 +195,8 @@ export interface Rejection {
   /** The first collection and instance the event touched, when any. */
   collection?: string
   instanceID?: string
-  /** What the event tried to do. */
-  ops: Array<{ type: string; collection: string; instanceID?: string }>
+  /** What the event tried to do (governance ops have no collection). */
+  ops: Array<{ type: string; collection?: string; instanceID?: string }>
 }
 
 export type ListenEvent = InstanceChange | Rejection
@@ -174,6 +205,8 @@ export interface ListenOptions {
   signal?: AbortSignal
   /** Reader identity for read filters. */
   identity?: string
+  /** Told of each change not delivered because the read filter failed on its instance. */
+  onFilterError?: (failure: FilterFailure) => void
   /** Most undelivered events kept before the listener ends with SubscriberOverflowError. @default 10000 */
   bufferSize?: number
 }

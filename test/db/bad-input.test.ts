@@ -160,10 +160,10 @@ describe('validators that misbehave', () => {
     })
   }
 
-  it('refuses a read filter that throws with ValidatorError', async () => {
+  it('refuses findByID of an instance its read filter throws on with ReadFilterError', async () => {
     await db.newCollection({ name: 'Filtered', readFilter: 'if (instance.secret) throw new Error("nope"); return instance' })
     await db.create('Filtered', [{ _id: 's', secret: true }])
-    await expect(db.findByID('Filtered', 's')).rejects.toMatchObject({ name: 'ValidatorError' })
+    await expect(db.findByID('Filtered', 's')).rejects.toMatchObject({ name: 'ReadFilterError' })
   })
 })
 

@@ -1,17 +1,21 @@
 /**
- * Convergence property: replicas that exchanged every record hold byte-identical state, equal to
- * an independent fold of all events sorted by (HLC time, log ID, counter) — whatever the delivery
- * order, duplication and partitions, and with concurrent creates, saves of the same and of
- * different fields, deletes, unique collisions, validator rejections and multi-collection
- * transactions. Each run is driven by one 32-bit seed (printed on failure); WEFT_DB_SEEDS sets the
- * number of runs (default 200), WEFT_DB_SEED replays one.
+ * Convergence property: replicas that exchanged every record (and every fork notice) hold
+ * byte-identical state, equal to an independent fold of all events (test/db/model.ts) — whatever
+ * the delivery order, duplication and partitions, with concurrent creates, saves of the same and
+ * of different fields, deletes, unique collisions, validator rejections, multi-collection and
+ * multi-record transactions, owner and writer changes by the owner — and with a Byzantine member
+ * (test/db/byzantine.ts) that writes changes it has no right to, skews its clock, equivocates and
+ * sends records nobody can read. Each run is driven by one 32-bit seed (printed on failure);
+ * WEFT_DB_SEEDS sets the number of runs (default 200), WEFT_DB_SEED replays one.
  */
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ThreadID } from '../../src/core/types.js'
+import { threadIDToBytes } from '../../src/core/thread-id.js'
 import { createDBManager, createSandbox, type Database, type DBManager, type Sandbox } from '../../src/db/index.js'
 import type { DBRecord } from '../../src/db/engine.js'
 import { memoryStore } from '../../src/store/memory.js'
+import { byzantine } from './byzantine.js'
 import { createFakeNet, createFakeWorld, type FakeNet } from './fake-net.js'
 import { ITEMS, NOTES, foldEvents, type ModelState } from './model.js'
 
@@ -31,7 +35,11 @@ function prng(seed: number): { next(): number; int(n: number): number; pick<T>(x
   return { next, int: (n) => Math.floor(next() * n), pick: (xs) => xs[Math.floor(next() * xs.length)]!, chance: (p) => next() < p }
 }
 
-const EXPECTED_LOCAL = new Set(['InstanceExistsError', 'UniqueConstraintError', 'ValidatorRejectedError'])
+/** What an honest replica's own writes may run into (refused before any record, or reported after). */
+const EXPECTED_LOCAL = new Set([
+  'InstanceExistsError', 'UniqueConstraintError', 'ValidatorRejectedError', 'NotAWriterError', 'NotAnOwnerError', 'LastOwnerError',
+  'CollectionNotFoundError', 'SchemaValidationError', 'WriteOutrankedError'
+])
 
 interface Replica { net: FakeNet; manager: DBManager; db: Database }
 
@@ -59,7 +67,7 @@ async function scenario(seed: number): Promise<void> {
       const net = createFakeNet(world, `r${i}`, { now: () => now + skew })
       // Some writers split every transaction over several records.
       const split = rnd.chance(0.3) ? { maxEventBytes: 100 + rnd.int(100) } : {}
-      const manager = await createDBManager({ net, kv: memoryStore(), sandbox, ...split })
+      const manager = await createDBManager({ net, kv: memoryStore(), sandbox, now: () => now + skew, ...split })
       let db: Database
       if (i === 0) db = await manager.newDB(undefined, { collections: [ITEMS, NOTES] })
       else db = await manager.newDBFromAddr(`fake://r0/${replicas[0]!.db.id}`, (await replicas[0]!.manager.getDBInfo(replicas[0]!.db.id)).key)
@@ -71,6 +79,9 @@ async function scenario(seed: number): Promise<void> {
     const colors = ['red', 'green', 'blue']
     let group: number[] = replicas.map(() => 0)
     const steps = 30 + rnd.int(30)
+    const byz = await byzantine({ thread, rnd, now: () => now, genesis: replicas[0]!.net.held(thread)[0]!, ids, tags })
+    const nets = replicas.map((r) => r.net)
+    const identities = replicas.map((r) => r.db.identity!)
 
     const deliverSome = (dup: boolean): void => {
       const dst = rnd.pick(replicas)
@@ -98,8 +109,19 @@ async function scenario(seed: number): Promise<void> {
     for (let s = 0; s < steps; s++) {
       now += rnd.int(30)
       const r = rnd.pick(replicas)
+      if (rnd.chance(0.35)) byz.act(nets)
       const roll = rnd.next()
-      if (roll < 0.25) {
+      if (roll < 0.06) {
+        // Owner and writer changes, mostly by the creator (refused locally unless the writer is an owner).
+        const by = rnd.chance(0.7) ? replicas[0]! : r
+        if (rnd.chance(0.6)) {
+          const writers = rnd.chance(0.3) ? null : identities.filter(() => rnd.chance(0.6)).concat(rnd.chance(0.3) ? [byz.author] : [])
+          await attempt(async () => { await by.db.setWriters(writers) })
+        } else {
+          const other = identities[1]!
+          await attempt(async () => { await by.db.updateOwners(rnd.chance(0.6) ? { add: [other] } : { remove: [rnd.pick([other, identities[0]!])] }) })
+        }
+      } else if (roll < 0.25) {
         const docs = Array.from({ length: rnd.chance(0.2) ? 2 + rnd.int(2) : 1 }, () => {
           const doc: Record<string, unknown> = { _id: rnd.chance(0.3) ? '' : rnd.pick(ids), n: rnd.int(6) - 1, color: rnd.pick(colors) }
           if (rnd.chance(0.7)) doc.tag = rnd.pick(tags)
@@ -139,7 +161,7 @@ async function scenario(seed: number): Promise<void> {
       }
     }
 
-    // Heal and exchange everything.
+    // Heal: exchange every record and every fork notice; time passes beyond every held record.
     let moved = true
     while (moved) {
       moved = false
@@ -150,11 +172,17 @@ async function scenario(seed: number): Promise<void> {
         }
       }
     }
+    for (const r of replicas) for (const f of byz.forks) r.net.fork(thread, f.log as never, f.counter)
+    now += 1_000_000
     for (const r of replicas) await r.db.sync()
 
     const all: DBRecord[] = replicas[0]!.net.held(thread)
-    const model: ModelState = foldEvents(all)
-    if (process.env.WEFT_DB_STATS !== undefined) console.log(`seed ${seed}: ${n} replicas, ${all.length} records, parts ${all.filter((x) => (x.body as { txn?: unknown }).txn !== undefined).length}, rejected ${model.rejected.map((x) => x.name).join(",")}, items ${model.docs("Items").length}`)
+    const model: ModelState = foldEvents({ records: all, forks: byz.forks, commitment: threadIDToBytes(thread).subarray(2) })
+    if (process.env.WEFT_DB_STATS !== undefined) {
+      const byName = new Map<string, number>()
+      for (const x of model.rejected) byName.set(x.name, (byName.get(x.name) ?? 0) + 1)
+      console.log(`seed ${seed}: ${n} replicas, ${all.length} records (${all.filter((x) => x.log === byz.log).length} byzantine, ${byz.forks.length} forks), parts ${all.filter((x) => (x.body as { txn?: unknown } | undefined)?.txn !== undefined).length}, rejected ${JSON.stringify([...byName])}, items ${model.docs('Items').length}, owners ${model.owners?.length}, writers ${model.writers?.length ?? '-'}`)
+    }
     const hashes = await Promise.all(replicas.map(async (r) => await r.db.stateHash()))
     for (const h of hashes) expect(h).toBe(hashes[0])
     for (const r of replicas) {
@@ -162,6 +190,8 @@ async function scenario(seed: number): Promise<void> {
         const docs = await r.db.find(coll, { sort: { fieldPath: '_id' } })
         expect(docs).toEqual(model.docs(coll))
       }
+      expect((await r.db.listCollections()).map((c) => c.name)).toEqual(model.collections)
+      expect(await r.db.getGovernance()).toEqual({ governed: model.owners !== null, owners: model.owners ?? [], writers: model.writers })
       const conflicts = (await r.db.conflicts()).map((c) => `${c.log}/${c.counter}:${c.error.name}`).sort()
       expect(conflicts).toEqual(model.rejected.map((x) => `${x.log}/${x.counter}:${x.name}`).sort())
       expect(r.db.identity).toBeTypeOf('string')
@@ -184,5 +214,5 @@ describe('convergence', () => {
         throw new Error(`convergence failed for seed ${seed} (replay: WEFT_DB_SEED=${seed}): ${(err as Error).message}`, { cause: err })
       }
     }), { numRuns: RUNS, endOnFailure: true, seed: Number(process.env.WEFT_DB_FC_SEED ?? 20240501) })
-  }, 120_000)
+  }, 300_000)
 })

@@ -5,9 +5,12 @@
  */
 import { assertDeepEqual, assertEqual, assertTrue, type Case } from '../suites/case.js'
 import { createDBManager, where, type Database, type ListenEvent, type Sandbox } from '../../src/db/index.js'
-import type { BatchOp, KVStore } from '../../src/store/kv.js'
-import { dbPrefix } from '../../src/db/keys.js'
-import { createFakeNet, createFakeWorld, type FakeNet } from './fake-net.js'
+import type { KVStore } from '../../src/store/kv.js'
+import { createLayout, dbPrefix } from '../../src/db/keys.js'
+import type { DBNet } from '../../src/db/net.js'
+import { createFakeNet, createFakeWorld } from './fake-net.js'
+import { body, forger } from './forger.js'
+import { counting, crashing } from './stores.js'
 
 export interface DBSuiteOptions {
   make: () => Promise<KVStore>
@@ -15,22 +18,130 @@ export interface DBSuiteOptions {
   sandbox: () => Sandbox
 }
 
-/** A store wrapper that counts atomic batches. */
-function counting(store: KVStore): KVStore & { batches: number } {
-  const wrapped = Object.create(store) as KVStore & { batches: number }
-  wrapped.batches = 0
-  wrapped.batch = async (ops: readonly BatchOp[], options?: { signal?: AbortSignal }) => {
-    wrapped.batches++
-    await store.batch(ops, options)
-  }
-  return wrapped
-}
-
 const PEOPLE = { name: 'People', indexes: [{ path: 'email', unique: true }, { path: 'age' }] }
 
 export function dbSuite(options: DBSuiteOptions): Case[] {
-  const open = async (net: FakeNet, store: KVStore) => await createDBManager({ net, kv: store, sandbox: options.sandbox() })
+  const open = async (net: DBNet, store: KVStore) => await createDBManager({ net, kv: store, sandbox: options.sandbox() })
+  const person = (id: string, age: number): object => ({ t: 'create', c: 'People', id, doc: { _id: id, email: `${id}@x`, age } })
   return [
+    {
+      name: 'finishes a rewind that stopped half way, in the same process or on open',
+      async run() {
+        const world = createFakeWorld()
+        const net = createFakeNet(world, 'a')
+        const ref = createFakeNet(world, 'ref')
+        const base = await options.make()
+        const store = crashing(base)
+        let m = await open(net, store)
+        const refStore = await options.make()
+        const r = await open(ref, refStore)
+        try {
+          const db = await m.newDB(undefined, { collections: [PEOPLE] })
+          const dbRef = await r.newDBFromAddr(`fake://a/${db.id}`, (await m.getDBInfo(db.id)).key)
+          const w = await forger(db.id)
+          const t = Date.now() + 1_000
+          for (let i = 0; i < 1_100; i++) net.deliver(w.record(body(person(`p${i}`, i % 90)), { wall: t + 10 * i, counter: 0 }))
+          await db.sync()
+          const compare = async (db2: Database): Promise<void> => {
+            for (const rec of net.held(db.id)) ref.deliver(rec)
+            await dbRef.sync()
+            assertEqual(await db2.stateHash(), await dbRef.stateHash())
+            assertDeepEqual(await db2.conflicts(), await dbRef.conflicts())
+          }
+          // A late event that sorts before 1,050 of them: its rewind takes several batches; stop in the middle.
+          const late = await forger(db.id)
+          net.deliver(late.record(body(person('late', 1), { t: 'save', c: 'People', id: 'p20', patch: { age: 99 } }), { wall: t + 495, counter: 0 }))
+          store.crashAt(3)
+          let stopped = false
+          try { await db.sync() } catch { stopped = true }
+          assertTrue(stopped, 'the rewind stopped')
+          // The same process finishes it on the next sync.
+          store.crashAt(Infinity)
+          await db.sync()
+          await compare(db)
+          assertDeepEqual(await db.findByID('People', 'p20'), { _id: 'p20', email: 'p20@x', age: 99 })
+          // Another one stops half way, and the process stops: the next open finishes it.
+          net.deliver(late.record(body(person('later', 2)), { wall: t + 505, counter: 0 }))
+          store.crashAt(4)
+          stopped = false
+          try { await db.sync() } catch { stopped = true }
+          assertTrue(stopped, 'the second rewind stopped')
+          await m.close()
+          store.crashAt(Infinity)
+          const reopened = options.reopen !== undefined ? await options.reopen(base) : base
+          m = await open(net, reopened)
+          const again = m.getDB(db.id)
+          await compare(again)
+          assertEqual((await again.find('People', {})).length, 1_102)
+          await m.close()
+        } finally {
+          await m.close()
+          await r.close()
+          await (options.reopen !== undefined ? base : store).close().catch(() => undefined)
+          await refStore.close()
+        }
+      }
+    },
+    {
+      name: 'rebuilds from the log store a DB kept in an older layout',
+      async run() {
+        const world = createFakeWorld()
+        const net = createFakeNet(world, 'a')
+        let store = await options.make()
+        let m = await open(net, store)
+        try {
+          const db = await m.newDB(undefined, { collections: [PEOPLE] })
+          await db.create('People', [{ _id: 'x', email: 'x@x', age: 5 }])
+          await net.createRecord(db.id, body({ t: 'create', c: 'Nope', id: 'y', doc: { _id: 'y' } }))
+          await db.sync()
+          const hash = await db.stateHash()
+          const conflicts = await db.conflicts()
+          await m.close()
+          // What the first version left: no layout version, 8-byte log counters.
+          await store.delete(createLayout(db.id).version())
+          if (options.reopen !== undefined) store = await options.reopen(store)
+          m = await open(net, store)
+          const again = m.getDB(db.id)
+          assertEqual(await again.stateHash(), hash)
+          assertDeepEqual(await again.conflicts(), conflicts)
+          await again.create('People', [{ _id: 'z', email: 'z@x', age: 6 }])
+          assertEqual((await again.find('People', {})).length, 2)
+        } finally {
+          await m.close()
+          await store.close()
+        }
+      }
+    },
+    {
+      name: 'keeps a log frozen across a restart',
+      async run() {
+        const world = createFakeWorld()
+        const net = createFakeNet(world, 'a')
+        // After the restart the net no longer reports the fork: the DB must remember it.
+        const forgetful: DBNet = { ...net, forks: undefined, forkNotices: undefined } as unknown as DBNet
+        let store = await options.make()
+        let m = await open(net, store)
+        try {
+          const db = await m.newDB(undefined, { collections: [PEOPLE] })
+          const w = await forger(db.id)
+          const t = Date.now() + 1_000
+          net.deliver(w.record(body(person('f1', 1)), { wall: t, counter: 0 }))
+          net.fork(db.id, w.log, 2)
+          await db.sync()
+          await m.close()
+          if (options.reopen !== undefined) store = await options.reopen(store)
+          m = await open(forgetful, store)
+          net.deliver(w.record(body(person('f2', 2)), { wall: t + 1, counter: 0 }))
+          const again = m.getDB(db.id)
+          await again.sync()
+          assertDeepEqual((await again.find('People', {})).map((d) => d._id), ['f1'])
+          assertDeepEqual((await again.conflicts()).map((c) => `${c.counter}:${c.error.name}`), ['2:EquivocationError'])
+        } finally {
+          await m.close()
+          await store.close()
+        }
+      }
+    },
     {
       name: 'stores instances and index entries and answers indexed queries',
       async run() {
@@ -113,7 +224,7 @@ export function dbSuite(options: DBSuiteOptions): Case[] {
         const db = await m.newDB(undefined, { collections: [PEOPLE] })
         await m.close()
         // Records appended to the log while the DB was not running (a crash between record and apply).
-        await net.createRecord(db.id, { weftdb: 1, ops: '[{"t":"create","c":"People","id":"late","doc":{"_id":"late","age":7,"email":"l@x"}}]' })
+        await net.createRecord(db.id, { weftdb: 2, ops: '[{"t":"create","c":"People","id":"late","doc":{"_id":"late","age":7,"email":"l@x"}}]' })
         if (options.reopen !== undefined) store = await options.reopen(store)
         m = await open(net, store)
         try {

@@ -8,13 +8,14 @@ import * as cbor from '@ipld/dag-cbor'
 import { createBroadcast } from '../../src/core/channel.js'
 import { OversizedInputError } from '../../src/core/errors.js'
 import { createClock, type Clock } from '../../src/core/hlc.js'
-import { generateKeyPair, identityToString, publicKeyToBytes, type PrivateKey } from '../../src/core/identity.js'
+import { generateKeyPair, identityToString, privateKeyFromBytes, publicKeyToBytes, type PrivateKey } from '../../src/core/identity.js'
 import { logIDFromPublicKey, logIDToPublicKey } from '../../src/core/log-id.js'
 import { MAX_BODY_BYTES } from '../../src/core/record-codec.js'
 import { newThreadKey, threadKeyToString } from '../../src/core/thread-key.js'
 import type { LogID, ThreadID } from '../../src/core/types.js'
 import type { DBRecord } from '../../src/db/engine.js'
-import type { DBNet, DBThreadInfo } from '../../src/db/net.js'
+import type { Fork } from '../../src/db/engine.js'
+import type { DBNet, DBThreadInfo, ForkNotice } from '../../src/db/net.js'
 
 export interface FakeNet extends DBNet {
   readonly name: string
@@ -25,6 +26,8 @@ export interface FakeNet extends DBNet {
   deliver(record: DBRecord, options?: { publishDuplicate?: boolean }): 'new' | 'duplicate' | 'gap'
   /** The next record counter this replica expects for a log. */
   head(thread: ThreadID, log: LogID): number
+  /** The net found proof that `log` forked at `counter`: keep it and tell subscribers. */
+  fork(thread: ThreadID, log: LogID, counter: number): void
 }
 
 interface ThreadState {
@@ -38,10 +41,18 @@ export function createFakeWorld(): { nets: Map<string, FakeNet> } {
   return { nets: new Map() }
 }
 
-export function createFakeNet(world: { nets: Map<string, FakeNet> }, name: string, init: { now?: () => number } = {}): FakeNet {
+export interface FakeNetInit {
+  now?: () => number
+  /** Key every log of ours with this key, whatever `logKey` says (as the browser worker does). */
+  identity?: PrivateKey
+}
+
+export function createFakeNet(world: { nets: Map<string, FakeNet> }, name: string, init: FakeNetInit = {}): FakeNet {
   const clock = createClock(init.now !== undefined ? { now: init.now } : {})
   const threads = new Map<ThreadID, ThreadState>()
   const channel = createBroadcast<DBRecord>()
+  const forks = new Map<ThreadID, Fork[]>()
+  const forkChannel = createBroadcast<ForkNotice>()
 
   const state = (id: ThreadID): ThreadState => {
     const t = threads.get(id)
@@ -65,8 +76,8 @@ export function createFakeNet(world: { nets: Map<string, FakeNet> }, name: strin
     }
   }
 
-  const addOwnLog = async (t: ThreadState): Promise<void> => {
-    const key = await generateKeyPair()
+  const addOwnLog = async (t: ThreadState, logKey?: Uint8Array): Promise<void> => {
+    const key = init.identity ?? (logKey !== undefined ? await privateKeyFromBytes(logKey) : await generateKeyPair())
     const id = logIDFromPublicKey(key.publicKey)
     t.own = { id, key }
     t.logs.set(id, [])
@@ -79,7 +90,7 @@ export function createFakeNet(world: { nets: Map<string, FakeNet> }, name: strin
       if (threads.has(id)) throw Object.assign(new Error('exists'), { name: 'ThreadAlreadyExistsError' })
       const t: ThreadState = { key: options.threadKey ?? threadKeyToString(newThreadKey()), logs: new Map() }
       threads.set(id, t)
-      await addOwnLog(t)
+      await addOwnLog(t, options.logKey)
       return info(id)
     },
     async addThread(address, options) {
@@ -128,6 +139,20 @@ export function createFakeNet(world: { nets: Map<string, FakeNet> }, name: strin
         const after = options.after?.get(logId) ?? 0
         for (const r of recs.slice(after)) yield r
       }
+    },
+    async forks(id) {
+      return [...(forks.get(id) ?? [])]
+    },
+    forkNotices(options) {
+      const only = new Set<string>(options.threads)
+      return forkChannel.subscribe({ ...(options.signal !== undefined ? { signal: options.signal } : {}), filter: (f) => only.has(f.thread) })
+    },
+    fork(thread, log, counter) {
+      let list = forks.get(thread)
+      if (list === undefined) forks.set(thread, list = [])
+      if (list.some((f) => f.log === log && f.counter === counter)) return
+      list.push({ log, counter })
+      forkChannel.publish({ thread, log, counter })
     },
     held(id) {
       const t = threads.get(id)
