@@ -6,12 +6,11 @@
  * forged earns the sender a strike; nothing else does.
  */
 import { toHex } from '../core/bytes.js'
-import { logIDFromBytes, logIDToBytes } from '../core/log-id.js'
 import type { Logger } from '../core/logger.js'
 import { threadIDFromBytes } from '../core/thread-id.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import { admit, admissionErrorCode, AdmissionRefusedError, QuotaExceededError, type Admission } from './admission.js'
-import { authProof, headsDigest, proofsEqual } from './auth.js'
+import { authProof, proofsEqual } from './auth.js'
 import { GapError, InvalidMessageError, LogUnknownError, RecordRejectedError, RequestRefusedError } from './errors.js'
 import { blocksFromWire, blocksToWire, recordBytes, type Ingest } from './ingest.js'
 import type { KeyedMutex } from './limiter.js'
@@ -21,7 +20,7 @@ import type { ThreadRegistry, ThreadState } from './registry.js'
 import type { Responder, Session } from './session.js'
 import type { Timers } from './timers.js'
 import type { NetRecord, NetStats } from './types.js'
-import { wireHeads, wireLogs } from './wire.js'
+import { logIdBytes, logIdOf, wireLogs } from './wire.js'
 
 export interface HandlerHooks {
   /** The peer may hold records we lack: sync with it soon. */
@@ -96,13 +95,22 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
     return unauthorized()
   }
 
-  function proofFrom(state: ThreadState, serviceKey: Uint8Array, peer: string): Uint8Array {
-    return authProof(serviceKey, state.idBytes, init.peerBytes(peer), init.selfBytes)
+  /** The proof `peer` must send for a thread we hold (cached: it never changes). */
+  const proofs = new Map<string, Uint8Array>()
+  function proofFrom(state: ThreadState, peer: string): Uint8Array {
+    const key = `${state.storeId}|${peer}`
+    let proof = proofs.get(key)
+    if (proof == null) {
+      proof = authProof(state.key.service, state.idBytes, init.peerBytes(peer), init.selfBytes)
+      if (proofs.size >= 10_000) proofs.clear()
+      proofs.set(key, proof)
+    }
+    return proof
   }
 
   async function authorise(session: Session, req: Request): Promise<ThreadState> {
     const state = await registry.find(req.thread, req.kid)
-    if (state == null || !proofsEqual(proofFrom(state, state.key.service, session.peer), req.auth)) throw unknown(session)
+    if (state == null || !proofsEqual(proofFrom(state, session.peer), req.auth)) throw unknown(session)
     penalties.trust(session.peer)
     return state
   }
@@ -141,7 +149,7 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
   async function pushRecord(session: Session, req: Extract<Request, { type: 'pushRecord' }>, responder: Responder): Promise<void> {
     const t = await authorise(session, req)
     let log: LogID
-    try { log = logIDFromBytes(req.log) } catch { throw badRequest(session, 'bad log ID') }
+    try { log = logIdOf(req.log) } catch { throw badRequest(session, 'bad log ID') }
     if (!t.logKeys.has(log)) throw new RequestRefusedError('LOG_NOT_FOUND', 'log not found')
     try {
       const blocks = await blocksFromWire(req.blocks)
@@ -169,16 +177,16 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
     const t = await authorise(session, req)
     const after = new Map<string, number>()
     for (const l of req.logs) {
-      try { after.set(logIDFromBytes(l.id), l.after) } catch { throw badRequest(session, 'bad log ID') }
+      try { after.set(logIdOf(l.id), l.after) } catch { throw badRequest(session, 'bad log ID') }
     }
     let budget = req.limit
     let more = false
     let ownServedTo = 0
-    for (const log of await registry.logs(t)) {
+    for (const log of await registry.heads(t)) {
       const from = after.get(log.id) ?? 0
       if (log.head.counter <= from) continue
       if (budget === 0) { more = true; break }
-      const logBytes = logIDToBytes(log.id)
+      const logBytes = logIdBytes(log.id)
       let last = from
       for await (const entry of init.ingest.read(t, log.id, { after: from, limit: budget, signal: responder.signal })) {
         await responder.record({ log: logBytes, counter: entry.counter, blocks: blocksToWire(entry.blocks) })
@@ -204,7 +212,7 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
       }
       case 'pushLog': {
         const known = await registry.find(req.thread, req.kid)
-        const t = known != null && proofsEqual(proofFrom(known, known.key.service, session.peer), req.auth)
+        const t = known != null && proofsEqual(proofFrom(known, session.peer), req.auth)
           ? known
           : await adopt(session, req)
         penalties.trust(session.peer)
@@ -222,9 +230,9 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
       }
       case 'heads': {
         const t = await authorise(session, req)
-        const heads = await wireHeads(registry, t)
-        const same = proofsEqual(headsDigest(heads), req.digest)
-        await responder.reply({ type: 'heads', same, heads: same ? [] : heads })
+        const view = await registry.headsView(t)
+        const same = proofsEqual(view.digest, req.digest)
+        await responder.reply({ type: 'heads', same, heads: same ? [] : view.wire })
         stats.headsAnswered++
         // They differ: the peer may have what we lack, so look too.
         if (!same) hooks.syncSoon(t, session.peer)

@@ -72,6 +72,8 @@ export interface IngestInit {
   stats: NetStats
   /** Per-log serialisation of appends (key: `${storeId}/${log}`). */
   logLock: KeyedMutex
+  /** Records were appended to the thread. */
+  appended(thread: ThreadState): void
   log: Logger
 }
 
@@ -140,6 +142,7 @@ export function createIngest(init: IngestInit): Ingest {
             prev: prevs[i] ?? undefined,
             blocks: [blocks.record, blocks.event, blocks.header, blocks.body]
           })))
+          init.appended(thread)
           if (from != null) init.admission.recordsStored?.(thread.id, good.length, bytes)
           stats.bytesReceived += bytes
         }

@@ -106,7 +106,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
   const penalties = createPenalties({
     timers, maxStrikes: init.maxStrikes, strikeDecayMs: init.strikeDecayMs, banMs: init.banMs, maxBanMs: init.maxBanMs
   })
-  const ingest = createIngest({ store, clock, admission, records, stats, logLock, log })
+  const ingest = createIngest({ store, clock, admission, records, stats, logLock, log, appended: (t) => { registry.appended(t) } })
   const limiter = createLimiter({ total: init.maxConcurrent, perKey: init.maxConcurrentPerPeer })
 
   const handler = createProtocolHandler({
@@ -387,6 +387,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
           time
         })
         await store.appendRecord(state.storeId, own.id, { cid: blocks.record.cid, prev: current.head.cid, blocks: [blocks.record, blocks.event, blocks.header, blocks.body] })
+        registry.appended(state)
         stats.recordsCreated++
         const rec: NetRecord = {
           thread: id, log: own.id, cid: blocks.record.cid, counter: current.head.counter + 1, blocks, origin: 'local',

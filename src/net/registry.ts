@@ -16,10 +16,11 @@ import type { Logger } from '../core/logger.js'
 import { threadIDFromBytes, threadIDToBytes } from '../core/thread-id.js'
 import { serviceKeyOnly, threadKeyFromBytes, threadKeyToBytes, type ThreadKey } from '../core/thread-key.js'
 import type { LogID, ThreadID } from '../core/types.js'
-import type { LogInfo, LogStore } from '../store/logstore-types.js'
-import { keyID } from './auth.js'
+import type { Head, LogInfo, LogStore } from '../store/logstore-types.js'
+import { headsDigest, keyID } from './auth.js'
 import { InvalidMessageError, ThreadAlreadyExistsError, ThreadUnknownError } from './errors.js'
-import type { WireLog } from './messages.js'
+import type { WireHead, WireLog } from './messages.js'
+import { toWireHeads } from './wire.js'
 
 export interface ThreadState {
   /** The thread ID peers know. */
@@ -34,6 +35,12 @@ export interface ThreadState {
   own?: { id: LogID; key: PrivateKey }
   /** Public keys of the thread's logs, by log ID. */
   readonly logKeys: Map<LogID, PublicKey>
+}
+
+export interface HeadsView {
+  heads: Array<{ id: LogID; head: Head }>
+  wire: WireHead[]
+  digest: Uint8Array
 }
 
 export interface RegistryInit {
@@ -65,6 +72,12 @@ export interface ThreadRegistry {
   /** Merge addresses into a log's; true when something was added. */
   addAddrs(state: ThreadState, log: LogID, addrs: string[]): Promise<boolean>
   logs(state: ThreadState): Promise<LogInfo[]>
+  /** The head of every log (cheaper than `logs`). */
+  heads(state: ThreadState): Promise<Array<{ id: LogID; head: Head }>>
+  /** The heads as sent on the wire and their digest, cached until the thread changes. */
+  headsView(state: ThreadState): Promise<HeadsView>
+  /** Records were appended to the thread (its heads changed). */
+  appended(state: ThreadState): void
   /** The peers named by the thread's log addresses, without us, with their addresses. */
   peers(state: ThreadState): Promise<Map<string, string[]>>
   /** Tell `onAddrs` every peer address the store holds (at start). */
@@ -83,6 +96,13 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
   const { store, self } = init
   const states = new Map<ThreadID, Promise<ThreadState | undefined>>()
   const peerCache = new Map<ThreadID, Map<string, string[]>>()
+  const headsCache = new Map<ThreadID, Promise<HeadsView>>()
+  /** Bumped on every change of a thread's heads, so a view computed across a change is not kept. */
+  const versions = new Map<ThreadID, number>()
+  const changed = (storeId: ThreadID): void => {
+    versions.set(storeId, (versions.get(storeId) ?? 0) + 1)
+    headsCache.delete(storeId)
+  }
 
   const storeIdOf = (id: ThreadID, kid: Uint8Array): ThreadID => `${id}:${toHex(kid)}` as ThreadID
   const realIdOf = (storeId: ThreadID): ThreadID => (storeId.includes(':') ? storeId.slice(0, storeId.indexOf(':')) : storeId) as ThreadID
@@ -119,6 +139,7 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
   function forget(storeId: ThreadID): void {
     states.delete(storeId)
     peerCache.delete(storeId)
+    changed(storeId)
   }
 
   async function addStored(storeId: ThreadID, key: ThreadKey): Promise<ThreadState> {
@@ -212,6 +233,7 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
       const id = logIDFromPublicKey(key.publicKey)
       await store.addLog(state.storeId, { id, publicKey: publicKeyToBytes(key.publicKey), privateKey: privateKeyToBytes(key), addrs })
       peerCache.delete(state.storeId)
+      changed(state.storeId)
       state.own = { id, key }
       state.logKeys.set(id, key.publicKey)
     },
@@ -235,6 +257,7 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
         if ((err as Error).name !== 'LogExistsError') throw err
       } finally {
         peerCache.delete(state.storeId)
+        changed(state.storeId)
       }
       state.logKeys.set(id, logIDToPublicKey(id))
       announceAddrs(wire.addrs)
@@ -253,6 +276,29 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
 
     async logs(state) {
       return await store.listLogs(state.storeId)
+    },
+
+    async heads(state) {
+      return (await registry.headsView(state)).heads
+    },
+
+    async headsView(state) {
+      const hit = headsCache.get(state.storeId)
+      if (hit != null) return await hit
+      const version = versions.get(state.storeId) ?? 0
+      const p = store.getHeads(state.storeId).then((heads) => {
+        const wire = toWireHeads(heads)
+        return { heads, wire, digest: headsDigest(wire) }
+      })
+      headsCache.set(state.storeId, p)
+      p.then(() => {
+        if ((versions.get(state.storeId) ?? 0) !== version && headsCache.get(state.storeId) === p) headsCache.delete(state.storeId)
+      }, () => { if (headsCache.get(state.storeId) === p) headsCache.delete(state.storeId) })
+      return await p
+    },
+
+    appended(state) {
+      changed(state.storeId)
     },
 
     async peers(state) {

@@ -179,7 +179,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     let pushed = 0
     if (t.own != null && outcome.theirs != null) {
       const theirs = outcome.theirs.get(t.own.id) ?? 0
-      const ours = (await registry.logs(t)).find((l) => l.id === t.own?.id)?.head.counter ?? 0
+      const ours = (await registry.heads(t)).find((l) => l.id === t.own?.id)?.head.counter ?? 0
       if (ours > theirs) pushed = await ops.pushOwn(t, peer, theirs, pushBatch, options)
     }
     return { outcome, pushed }

@@ -5,11 +5,10 @@
  * interrupted catch-up resumes where it stopped. A record the peer sends that proves forgery
  * earns it a strike; failures of the network never do.
  */
-import { logIDFromBytes, logIDToBytes } from '../core/log-id.js'
 import type { Logger } from '../core/logger.js'
 import type { RecordBlocks } from '../core/record.js'
 import type { LogID, ThreadID } from '../core/types.js'
-import { authProof, headsDigest } from './auth.js'
+import { authProof } from './auth.js'
 import { InvalidMessageError, RecordRejectedError, RemoteError } from './errors.js'
 import { blocksFromWire, blocksToWire, type Ingest } from './ingest.js'
 import type { Limiter } from './limiter.js'
@@ -17,7 +16,7 @@ import type { RequestBody, Response, WireLog } from './messages.js'
 import type { ThreadRegistry, ThreadState } from './registry.js'
 import type { SessionManager } from './sessions.js'
 import type { ProgressOptions, SignalOptions, SyncProgress } from './types.js'
-import { toWireHead, wireLogs } from './wire.js'
+import { logIdBytes, logIdOf, wireLogs } from './wire.js'
 
 export interface SyncOpsInit {
   registry: ThreadRegistry
@@ -78,8 +77,16 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
     return signal == null ? init.shutdown() : AbortSignal.any([signal, init.shutdown()])
   }
 
+  const proofs = new Map<string, Uint8Array>()
   function authFor(thread: ThreadState, peer: string): { thread: Uint8Array; kid: Uint8Array; auth: Uint8Array } {
-    return { thread: thread.idBytes, kid: thread.kid, auth: authProof(thread.key.service, thread.idBytes, init.selfBytes, init.peerBytes(peer)) }
+    const key = `${thread.storeId}|${peer}`
+    let auth = proofs.get(key)
+    if (auth == null) {
+      auth = authProof(thread.key.service, thread.idBytes, init.selfBytes, init.peerBytes(peer))
+      if (proofs.size >= 10_000) proofs.clear()
+      proofs.set(key, auth)
+    }
+    return { thread: thread.idBytes, kid: thread.kid, auth }
   }
 
   const ops: SyncOps = {
@@ -115,9 +122,9 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
     },
 
     async exchangeHeads(thread, peer, options = {}) {
-      const mine = (await registry.logs(thread)).map(toWireHead)
-      const res = await ops.request(thread, peer, { type: 'heads', digest: headsDigest(mine) }, ['heads'], options)
-      const ours = new Map(mine.map((h) => [logIDFromBytes(h.id) as string, h.counter]))
+      const { heads, digest } = await registry.headsView(thread)
+      const res = await ops.request(thread, peer, { type: 'heads', digest }, ['heads'], options)
+      const ours = new Map(heads.map((h) => [h.id as string, h.head.counter]))
       const own = thread.own?.id
       if (res.same) {
         if (own != null) init.delivered(thread, peer, ours.get(own) ?? 0)
@@ -127,7 +134,7 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
       let behind = false
       for (const h of res.heads) {
         let id: LogID
-        try { id = logIDFromBytes(h.id) } catch { continue }
+        try { id = logIdOf(h.id) } catch { continue }
         theirs.set(id, h.counter)
         if (h.counter > (ours.get(id) ?? 0) || !ours.has(id)) behind = true
       }
@@ -138,13 +145,13 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
 
     async pushRecord(thread, peer, log, counter, blocks, options = {}) {
       const send = async (): Promise<void> => {
-        await ops.request(thread, peer, { type: 'pushRecord', log: logIDToBytes(log), counter, blocks: blocksToWire(blocks) }, ['ok'], options)
+        await ops.request(thread, peer, { type: 'pushRecord', log: logIdBytes(log), counter, blocks: blocksToWire(blocks) }, ['ok'], options)
       }
       try {
         await send()
       } catch (err) {
         if (!(err instanceof RemoteError) || err.remoteCode !== 'LOG_NOT_FOUND') throw err
-        const wire = (await wireLogs(registry, thread)).find((l) => logIDFromBytes(l.id) === log)
+        const wire = (await wireLogs(registry, thread)).find((l) => logIdOf(l.id) === log)
         if (wire == null) throw err
         await ops.announce(thread, peer, wire, undefined, options)
         await send()
@@ -172,10 +179,10 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
 
   async function pullRecords(thread: ThreadState, peer: string, options: ProgressOptions): Promise<number> {
     const remoteLogs = await ops.fetchLogs(thread, peer, options)
-    const ours = new Map((await registry.logs(thread)).map((l) => [l.id as string, l.head.counter]))
+    const ours = new Map((await registry.heads(thread)).map((l) => [l.id as string, l.head.counter]))
     let expected = 0
     for (const l of remoteLogs) {
-      const mine = ours.get(logIDFromBytes(l.id)) ?? 0
+      const mine = ours.get(logIdOf(l.id)) ?? 0
       if (l.counter > mine) expected += l.counter - mine
     }
     const progress: SyncProgress = { thread: thread.id, peer, fetched: 0, expected }
@@ -187,7 +194,7 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
       let more = true
       while (more) {
         more = false
-        const logs = (await registry.logs(thread)).map((l) => ({ id: logIDToBytes(l.id), after: l.head.counter }))
+        const logs = (await registry.heads(thread)).map((l) => ({ id: logIdBytes(l.id), after: l.head.counter }))
         const fetched = await limiter.run(peer, async () => {
           const session = await sessions.get(peer, { signal })
           const from = { peer, remoteAddr: session.remoteAddr }
@@ -216,7 +223,7 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
           for await (const frame of frames) {
             if (frame.type === 'end') { more = frame.more; break }
             let log: LogID
-            try { log = logIDFromBytes(frame.log) } catch (err) {
+            try { log = logIdOf(frame.log) } catch (err) {
               init.strike(peer, session.remoteAddr, 'record frame with a bad log ID')
               throw new InvalidMessageError('record frame with a bad log ID', { cause: err })
             }

@@ -23,6 +23,28 @@ export const systemTimers: Timers = {
   clearTimeout: (handle) => { globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]) }
 }
 
+const watchers = new WeakMap<AbortSignal, Set<() => void>>()
+
+/**
+ * Call `fn` once when `signal` aborts; returns the way to stop watching. Many watchers of one
+ * long-lived signal (the net's lifetime) share one listener on it.
+ */
+export function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let set = watchers.get(signal)
+  if (set == null) {
+    const fresh = new Set<() => void>()
+    set = fresh
+    watchers.set(signal, fresh)
+    signal.addEventListener('abort', () => {
+      watchers.delete(signal)
+      for (const f of [...fresh]) f()
+    }, { once: true })
+  }
+  const watcher = (): void => { fn() }
+  set.add(watcher)
+  return () => { set.delete(watcher) }
+}
+
 /** A signal that aborts with a {@link TimeoutError} after `ms`, or when `parent` aborts; `clear()` releases the timer. */
 export interface Deadline {
   readonly signal: AbortSignal
@@ -41,20 +63,23 @@ export function deadline(timers: Timers, ms: number, what: string, parent?: Abor
       controller.abort(new TimeoutError(`${what} timed out after ${after} ms`))
     }, after)
   }
-  const onParent = (): void => {
-    clear()
-    controller.abort(parent?.reason)
-  }
+  let unwatch: (() => void) | undefined
   const clear = (): void => {
     if (handle !== undefined) timers.clearTimeout(handle)
     handle = undefined
-    parent?.removeEventListener('abort', onParent)
+    unwatch?.()
+    unwatch = undefined
   }
   if (parent?.aborted === true) {
     controller.abort(parent.reason)
   } else {
     arm(ms)
-    parent?.addEventListener('abort', onParent, { once: true })
+    if (parent != null) {
+      unwatch = onAbort(parent, () => {
+        clear()
+        controller.abort(parent.reason)
+      })
+    }
   }
   return {
     signal: controller.signal,
@@ -67,15 +92,16 @@ export function deadline(timers: Timers, ms: number, what: string, parent?: Abor
 export async function sleep(timers: Timers, ms: number, signal?: AbortSignal): Promise<void> {
   signal?.throwIfAborted()
   await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      timers.clearTimeout(handle)
-      reject(signal?.reason as Error)
-    }
+    const unwatch = signal == null
+      ? undefined
+      : onAbort(signal, () => {
+        timers.clearTimeout(handle)
+        reject(signal.reason as Error)
+      })
     const handle = timers.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
+      unwatch?.()
       resolve()
     }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
   })
 }
 
