@@ -127,7 +127,7 @@ export function createSession(init: SessionInit): Session {
     closed = true
     closeError = err
     const failure = new SessionClosedError(
-      err == null ? `the session with ${channel.peer} ended` : `the session with ${channel.peer} failed: ${describeError(err)}`,
+      err == null ? `the session with ${channel.peer} closed before the answer` : `the session with ${channel.peer} failed: ${describeError(err)}`,
       err == null ? undefined : { cause: err })
     for (const q of [...control.splice(0), ...data.splice(0)]) q.reject(failure)
     for (const o of [...outgoing.values()]) o.fail(failure)

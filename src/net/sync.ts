@@ -220,20 +220,26 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
           const frames = session.stream({ type: 'getRecords', ...authFor(thread, peer), logs, limit: init.pullBatchSize }, {
             timeoutMs: init.requestTimeoutMs, signal, window: init.windowBytes
           })
-          for await (const frame of frames) {
-            if (frame.type === 'end') { more = frame.more; break }
-            let log: LogID
-            try { log = logIdOf(frame.log) } catch (err) {
-              init.strike(peer, session.remoteAddr, 'record frame with a bad log ID')
-              throw new InvalidMessageError('record frame with a bad log ID', { cause: err })
+          try {
+            for await (const frame of frames) {
+              if (frame.type === 'end') { more = frame.more; break }
+              let log: LogID
+              try { log = logIdOf(frame.log) } catch (err) {
+                init.strike(peer, session.remoteAddr, 'record frame with a bad log ID')
+                throw new InvalidMessageError('record frame with a bad log ID', { cause: err })
+              }
+              const blocks = await blocksFromWire(frame.blocks)
+              if (batch != null && (batch.log !== log || batch.first + batch.blocks.length !== frame.counter || batch.blocks.length >= init.ingestBatchSize)) {
+                await flush()
+              }
+              batch ??= { log, first: frame.counter, blocks: [] }
+              batch.blocks.push(blocks)
+              count++
             }
-            const blocks = await blocksFromWire(frame.blocks)
-            if (batch != null && (batch.log !== log || batch.first + batch.blocks.length !== frame.counter || batch.blocks.length >= init.ingestBatchSize)) {
-              await flush()
-            }
-            batch ??= { log, first: frame.counter, blocks: [] }
-            batch.blocks.push(blocks)
-            count++
+          } catch (err) {
+            // The stream failed: keep the records that did arrive (the next pull asks from there).
+            await flush().catch(() => undefined)
+            throw err
           }
           await flush()
           return count

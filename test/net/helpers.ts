@@ -1,6 +1,8 @@
 /**
  * Helpers for multi-peer net tests: real libp2p nodes on 127.0.0.1 over TCP.
  */
+import { createServer } from 'node:net'
+import { expect } from 'vitest'
 import { createPeer, type Peer, type PeerInit } from '../../src/node/peer.js'
 import type { NetRecord } from '../../src/net/types.js'
 import type { ThreadID } from '../../src/core/types.js'
@@ -50,4 +52,36 @@ export async function until(condition: () => Promise<boolean> | boolean, timeout
 export async function counterOf(peer: Peer, thread: ThreadID): Promise<number> {
   const info = await peer.net.getThread(thread)
   return info.logs.reduce((n, l) => n + l.head.counter, 0)
+}
+
+/** A loopback port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => { resolve(port) })
+    })
+  })
+}
+
+/** A record A writes reaches B through the subscription, within 10 s (honest sync still works). */
+export async function honestStillSyncs(a: Peer, b: Peer, id: ThreadID, n: number): Promise<void> {
+  const stop = new AbortController()
+  const sub = b.net.subscribe({ threads: [id], signal: stop.signal })
+  const seen: unknown[] = []
+  const got = (async () => {
+    for await (const rec of sub) {
+      seen.push(rec.body)
+      if ((rec.body as { honest?: number } | undefined)?.honest === n) return rec
+    }
+    return undefined
+  })()
+  const sent = await a.net.createRecord(id, { honest: n })
+  const timer = setTimeout(() => { stop.abort() }, 10_000)
+  const rec = await got
+  clearTimeout(timer)
+  stop.abort()
+  expect(rec?.cid.toString(), `B saw ${JSON.stringify(seen)}`).toBe(sent.cid.toString())
 }

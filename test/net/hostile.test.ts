@@ -8,7 +8,7 @@ import { newThreadKey, parseThreadKey, threadKeyToString, type ReadableThreadKey
 import type { ThreadID } from '../../src/core/types.js'
 import { encodeFrame, MAX_FRAME_BYTES, PROTOCOL, type Frame } from '../../src/net/messages.js'
 import type { Peer, PeerInit } from '../../src/node/peer.js'
-import { counterOf, startPeer, stopAll, until } from './helpers.js'
+import { counterOf, honestStillSyncs, startPeer, stopAll, until } from './helpers.js'
 import { authFields, rawSession } from './raw.js'
 
 afterEach(async () => { await stopAll() })
@@ -23,25 +23,6 @@ async function setup(init: PeerInit = {}): Promise<{ a: Peer; b: Peer; x: Peer; 
   await b.net.addThread(info.addrs[0]!, { threadKey: info.key })
   await x.libp2p.dial(a.libp2p.getMultiaddrs()[0]!)
   return { a, b, x, id, key: parseThreadKey(info.key) as ReadableThreadKey }
-}
-
-export async function honestStillSyncs(a: Peer, b: Peer, id: ThreadID, n: number): Promise<void> {
-  const stop = new AbortController()
-  const sub = b.net.subscribe({ threads: [id], signal: stop.signal })
-  const seen: unknown[] = []
-  const got = (async () => {
-    for await (const rec of sub) {
-      seen.push(rec.body)
-      if ((rec.body as { honest?: number } | undefined)?.honest === n) return rec
-    }
-    return undefined
-  })()
-  const sent = await a.net.createRecord(id, { honest: n })
-  const timer = setTimeout(() => { stop.abort() }, 10_000)
-  const rec = await got
-  clearTimeout(timer)
-  stop.abort()
-  expect(rec?.cid.toString(), `B saw ${JSON.stringify(seen)}`).toBe(sent.cid.toString())
 }
 
 /** Send raw bytes as one frame on a fresh session; resolve with what happened to the stream. */
