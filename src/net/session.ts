@@ -259,6 +259,11 @@ export function createSession(init: SessionInit): Session {
         await write({ type: 'error', re: req.id, code: err.wireCode, message: err.message.slice(0, 512) }, true)
         return
       }
+      if (err instanceof TimeoutError) {
+        // The requester took no records for the stall timeout: give up the request, not the session.
+        await write({ type: 'error', re: req.id, code: 'BUSY', message: 'gave up waiting for credit' }, true)
+        return
+      }
       log('serving %s from %s failed: %s', req.type, channel.peer, describeError(err))
       await write({ type: 'error', re: req.id, code: 'INTERNAL', message: 'the request failed' }, true)
     }).catch(() => undefined).finally(() => {
