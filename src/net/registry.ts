@@ -163,7 +163,11 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
   const registry: ThreadRegistry = {
     async get(id) {
       const state = await cached(id)
-      if (state == null) throw new ThreadUnknownError(`thread ${id} not found`)
+      if (state == null) {
+        // Keep the store's own error as the cause (callers may look at it).
+        const cause: unknown = await store.getThread(id).then(() => undefined, (err: unknown) => err)
+        throw new ThreadUnknownError(`thread ${id} not found`, cause == null ? undefined : { cause })
+      }
       return state
     },
 
