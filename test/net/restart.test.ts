@@ -11,6 +11,10 @@ import { createDBManager, dbNetFromNet, type DBManager } from '../../src/db/inde
 import { newThreadID } from '../../src/core/thread-id.js'
 import type { ThreadID } from '../../src/core/types.js'
 import { memoryStore } from '../../src/store/memory.js'
+import { createNet } from '../../src/net/net.js'
+import { libp2pTransport } from '../../src/net/libp2p-transport.js'
+import { PROTOCOL } from '../../src/net/messages.js'
+import type { Transport } from '../../src/net/transport.js'
 import type { NetRecord } from '../../src/net/types.js'
 import type { Peer, PeerInit } from '../../src/node/peer.js'
 import { counterOf, freePort, startPeer, stopAll, stopPeer, until } from './helpers.js'
@@ -131,5 +135,28 @@ describe('peers find each other again', () => {
     const records = await take(sub, 3, 5_000, 'records')
     expect(records.every((r) => r.origin === 'remote')).toBe(true)
     await expect(dbB.findByID('Notes', 'n3')).resolves.toEqual({ _id: 'n3', text: 'round 3' })
+  })
+
+  it('undoes a failed start, and starts on the next try', async () => {
+    const peer = await startPeer()
+    await peer.net.stop()
+    const real = libp2pTransport(peer.libp2p)
+    let failures = 1
+    const flaky: Transport = {
+      ...real,
+      peerId: real.peerId,
+      async start(events) {
+        await real.start(events)
+        if (failures-- > 0) throw new Error('the platform refused')
+      }
+    }
+    const net = createNet({ transport: flaky, logStore: peer.logStore }, { allowPrivateAddrs: true, syncIntervalMs: 0 })
+    await expect(net.start()).rejects.toThrow('the platform refused')
+    expect(peer.libp2p.getProtocols()).not.toContain(PROTOCOL)
+    await expect(net.createThread(newThreadID())).rejects.toMatchObject({ name: 'NotStartedError' })
+    await net.start()
+    expect(peer.libp2p.getProtocols()).toContain(PROTOCOL)
+    await expect(net.createThread(newThreadID())).resolves.toMatchObject({ readable: true })
+    await net.stop()
   })
 })
