@@ -88,10 +88,17 @@ interface Pair {
   lastFinished: number
   productive: boolean
   timer: TimerHandle | undefined
+  /** When `timer` fires. */
+  timerAt: number
+  /** The peer lacked many of our records: it was left to pull them before we push. */
+  leftToPull: boolean
   lastError?: { name: string; message: string; at: number }
 }
 
 interface Dial { failures: number; nextAt: number }
+
+/** A peer this far behind on our log pulls it itself before we push record by record. */
+const PUSH_AT_ONCE = 64
 
 function max(m: Map<string, number> | undefined): number {
   let n = 0
@@ -118,7 +125,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     const key = pairKey(t, peer)
     let p = pairs.get(key)
     if (p == null) {
-      p = { running: false, again: false, failures: 0, nextAt: 0, lastFinished: -Infinity, productive: true, timer: undefined }
+      p = { running: false, again: false, failures: 0, nextAt: 0, lastFinished: -Infinity, productive: true, timer: undefined, timerAt: 0, leftToPull: false }
       pairs.set(key, p)
     }
     return p
@@ -137,6 +144,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
 
   function retryLater(t: ThreadState, peer: string, p: Pair, at: number): void {
     if (p.timer !== undefined) timers.clearTimeout(p.timer)
+    p.timerAt = at
     p.timer = timers.setTimeout(() => {
       p.timer = undefined
       if (init.running()) run(t, peer)
@@ -174,13 +182,26 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     return (dials.get(peer)?.nextAt ?? 0) <= timers.now()
   }
 
-  async function once(t: ThreadState, peer: string, options: ProgressOptions = {}): Promise<{ outcome: HeadsOutcome; pushed: number }> {
+  /**
+   * One sync of a pair: heads, pull what the peer has, push our records it lacks. A peer far behind
+   * on our log pulls it in one stream when it sees our heads differ, so we first leave it to; if it
+   * is still behind at the next sync we push.
+   */
+  async function once(t: ThreadState, peer: string, p: Pair, options: ProgressOptions = {}): Promise<{ outcome: HeadsOutcome; pushed: number }> {
     const outcome = await ops.exchangeHeads(t, peer, options)
     let pushed = 0
     if (t.own != null && outcome.theirs != null) {
       const theirs = outcome.theirs.get(t.own.id) ?? 0
       const ours = (await registry.heads(t)).find((l) => l.id === t.own?.id)?.head.counter ?? 0
-      if (ours > theirs) pushed = await ops.pushOwn(t, peer, theirs, pushBatch, options)
+      if (ours - theirs > PUSH_AT_ONCE && !p.leftToPull) {
+        p.leftToPull = true
+        retryLater(t, peer, p, timers.now() + 2 * quietMs)
+      } else if (ours > theirs) {
+        p.leftToPull = false
+        pushed = await ops.pushOwn(t, peer, theirs, pushBatch, options)
+      }
+    } else {
+      p.leftToPull = false
     }
     return { outcome, pushed }
   }
@@ -200,7 +221,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
         do {
           p.again = false
           try {
-            const { outcome, pushed } = await once(t, peer)
+            const { outcome, pushed } = await once(t, peer, p)
             succeeded(peer, p)
             p.productive = outcome.pulled > 0 || pushed > 0
             if (pushed >= pushBatch) p.again = true
@@ -241,7 +262,10 @@ export function createScheduler(init: SchedulerInit): Scheduler {
 
   const scheduler: Scheduler = {
     start() {
+      // A fresh start tries every peer now, whatever backoff it had reached before.
       online.clear()
+      dials.clear()
+      for (const p of pairs.values()) { p.failures = 0; p.nextAt = 0 }
       all('initial')
       if (init.syncIntervalMs > 0) interval = timers.setTimeout(tick, init.syncIntervalMs)
     },
@@ -261,7 +285,9 @@ export function createScheduler(init: SchedulerInit): Scheduler {
       const p = pair(t, peer)
       const since = timers.now() - p.lastFinished
       if (!p.running && !p.productive && since < quietMs) {
-        if (p.timer === undefined) retryLater(t, peer, p, p.lastFinished + quietMs)
+        // A sync just found nothing: look again once the quiet time has passed (sooner than any later retry).
+        const at = p.lastFinished + quietMs
+        if (p.timer === undefined || p.timerAt > at) retryLater(t, peer, p, at)
         return
       }
       run(t, peer)
@@ -270,7 +296,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     async syncNow(t, peer, options = {}) {
       const p = pair(t, peer)
       try {
-        const { outcome } = await once(t, peer, options)
+        const { outcome } = await once(t, peer, p, options)
         succeeded(peer, p)
         return outcome
       } catch (err) {

@@ -8,7 +8,7 @@
  * banned peers and throttled IPs are refused before any frame is read.
  */
 import type { Logger } from '../core/logger.js'
-import { describeError, PeerBannedError, PeerUnreachableError } from './errors.js'
+import { describeError, PeerBannedError, PeerUnreachableError, SessionClosedError } from './errors.js'
 import type { InvalidMessageError } from './errors.js'
 import type { Request } from './messages.js'
 import type { Penalties } from './penalties.js'
@@ -185,7 +185,7 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
       }
       if ((byPeer.get(channel.peer)?.length ?? 0) >= maxPerPeer) {
         log('refusing a session from %s: it holds %d already', channel.peer, maxPerPeer)
-        channel.abort(new PeerBannedError('too many sessions'))
+        channel.abort(new SessionClosedError(`${channel.peer} holds ${maxPerPeer} sessions already`))
         return
       }
       add(channel)

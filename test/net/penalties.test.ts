@@ -70,8 +70,12 @@ describe('fair penalties on real connections', () => {
     // Each cut kept what had arrived: the catch-up resumes, and completes once the line holds.
     expect(await counterOf(b, id)).toBeGreaterThan(got)
     proxy.cutAfterBytes(0)
-    await b.net.pullThread(id)
-    expect(await counterOf(b, id)).toBe(300)
+    await until(async () => {
+      // (a dial racing the last cut may still fail: the next pull gets through)
+      await b.net.pullThread(id).catch(() => undefined)
+      return (await counterOf(b, id)) === 300
+    }, 20_000, 'B to complete the catch-up')
+    expect(penaltiesOf(a)).toEqual({ strikes: 0, bans: 0, rejected: 0 })
   }, 60_000)
 
   it('a flaky link never gets an honest writer banned, and everything arrives once the link holds', async () => {
