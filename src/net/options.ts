@@ -14,7 +14,7 @@ export interface NetInit {
   pullBatchSize?: number
   /** Records verified and appended together while catching up. @default 250 */
   ingestBatchSize?: number
-  /** Bytes of records a peer may stream to us ahead of what we have taken. @default 1048576 */
+  /** Bytes of records a peer may stream to us ahead of what we have taken. @default 262144 */
   windowBytes?: number
   /** Accept threads pushed to us with their service key (the replicator role). @default false */
   replicator?: boolean
@@ -57,7 +57,7 @@ export function resolveNetInit(init: NetInit): ResolvedNetInit {
     streamTimeoutMs: init.streamTimeoutMs ?? 10_000,
     pullBatchSize: init.pullBatchSize ?? 1000,
     ingestBatchSize: init.ingestBatchSize ?? 250,
-    windowBytes: init.windowBytes ?? 1024 * 1024,
+    windowBytes: init.windowBytes ?? 256 * 1024,
     replicator: init.replicator ?? false,
     allowPrivateAddrs: init.allowPrivateAddrs ?? false,
     maxStrikes: init.maxStrikes ?? 3,

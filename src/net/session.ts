@@ -386,7 +386,6 @@ export function createSession(init: SessionInit): Session {
         } else {
           outgoing.delete(id)
         }
-        limit.extend(options.timeoutMs)
         queue.push({ frame, size })
         wake?.()
       },
@@ -403,10 +402,13 @@ export function createSession(init: SessionInit): Session {
         const next = queue.shift()
         if (next == null) {
           if (failure != null) throw failure
+          // The deadline runs only while we wait for the peer, not while our consumer works.
+          limit.extend(options.timeoutMs)
           await new Promise<void>((resolve) => { wake = resolve })
           wake = undefined
           continue
         }
+        limit.pause()
         if (next.frame.type === 'end') {
           ended = true
           yield next.frame
@@ -448,16 +450,19 @@ export function createSession(init: SessionInit): Session {
     abort
   }
 
-  channel.start({
-    onFrame,
-    onClose: (err) => {
-      // The transport closes with an InvalidMessageError only when the peer broke the framing.
-      if (err instanceof InvalidMessageError && !closed) {
-        log('session with %s: %s', channel.peer, err.message)
-        init.onViolation(err)
+  // Frames are delivered from the next microtask on: whoever made the session holds it by then.
+  queueMicrotask(() => {
+    channel.start({
+      onFrame,
+      onClose: (err) => {
+        // The transport closes with an InvalidMessageError only when the peer broke the framing.
+        if (err instanceof InvalidMessageError && !closed) {
+          log('session with %s: %s', channel.peer, err.message)
+          init.onViolation(err)
+        }
+        finish(err)
       }
-      finish(err)
-    }
+    })
   })
   return session
 }

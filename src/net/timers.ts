@@ -48,8 +48,10 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
 /** A signal that aborts with a {@link TimeoutError} after `ms`, or when `parent` aborts; `clear()` releases the timer. */
 export interface Deadline {
   readonly signal: AbortSignal
-  /** Push the deadline back to `ms` from now (progress was made). */
+  /** Push the deadline back to `ms` from now (progress was made), or re-arm it after `pause()`. */
   extend(ms: number): void
+  /** Stop the clock without aborting (we, not the peer, are the slow side for now). */
+  pause(): void
   clear(): void
 }
 
@@ -84,6 +86,10 @@ export function deadline(timers: Timers, ms: number, what: string, parent?: Abor
   return {
     signal: controller.signal,
     extend(after) { if (!controller.signal.aborted) arm(after) },
+    pause() {
+      if (handle !== undefined) timers.clearTimeout(handle)
+      handle = undefined
+    },
     clear
   }
 }

@@ -103,6 +103,23 @@ describe('a session', () => {
     expect(frames).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
   })
 
+  it('times a stream out only while it waits for the peer, not while its own consumer is slow', async () => {
+    const { clock, a } = await ends(async (req, r) => {
+      if (req.type !== 'getRecords') return
+      for (let i = 1; i <= 5; i++) await r.record({ log: new Uint8Array(38), counter: i, blocks: blocks(i) })
+      await r.reply({ type: 'end', more: false })
+    })
+    const got: number[] = []
+    await clock.settle((async () => {
+      for await (const f of a.stream({ type: 'getRecords', ...auth, logs: [], limit: 10 }, { timeoutMs: 1000, window: 64 * 1024 })) {
+        if (f.type === 'record') got.push(f.counter)
+        // each record takes our side 3 s to handle, three times the deadline
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, 3000))
+      }
+    })())
+    expect(got).toEqual([1, 2, 3, 4, 5])
+  })
+
   it('fails a request past its deadline with TimeoutError and keeps a session whose peer still talks', async () => {
     const { clock, a, closed } = await ends(async (req, r) => {
       if (req.type === 'heads' && req.digest[0] === 9) return await new Promise(() => {}) // never answers
