@@ -30,7 +30,7 @@ import { awaitReplica, handOver } from './replicate.js'
 import { createScheduler } from './scheduler.js'
 import { createSessionManager } from './sessions.js'
 import { createSyncOps } from './sync.js'
-import { systemTimers, type Timers } from './timers.js'
+import { backoffDelay, systemTimers, type Timers } from './timers.js'
 import type { Transport } from './transport.js'
 import type { AddThreadOptions, CreateThreadOptions, LogInfo, Net, NetRecord, NetStats, PeerSyncState, ProgressOptions, SignalOptions, SubscribeOptions, SyncStatus, ThreadInfo } from './types.js'
 import { toWireLog } from './wire.js'
@@ -129,6 +129,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
     transport, timers, penalties, log,
     limits: { maxInboundRequests: init.maxInboundRequests, maxInboundStreams: init.maxInboundStreams, stallTimeoutMs: init.streamTimeoutMs },
     openTimeoutMs: init.requestTimeoutMs,
+    dialBackoff: (failures) => backoffDelay(failures, { baseMs: init.minBackoffMs, maxMs: init.maxBackoffMs, jitter: 0.2, random }),
     serve: async (session, req, responder) => {
       const p = handler.serve(session, req, responder)
       track(p)
@@ -151,7 +152,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
   })
 
   const scheduler = createScheduler({
-    registry, ops, transport, timers, random, log, track,
+    registry, ops, transport, sessions, timers, random, log, track,
     syncIntervalMs: init.syncIntervalMs,
     minBackoffMs: init.minBackoffMs,
     maxBackoffMs: init.maxBackoffMs,
@@ -302,12 +303,12 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       const { state, existed } = await registry.join(addr.thread, key)
       if (!existed && (canRead(key) || options.logKey != null)) await createOwnLog(state, options.logKey)
       await transport.rememberAddrs(addr.peerId, [addr.peer.toString()])
-      await ops.pull(state, addr.peerId, options)
+      await ops.pull(state, addr.peerId, { ...options, force: true })
       // Tell the peer about our log so it pushes to us and pulls from us.
       const own = state.own
       if (own != null) {
         const mine = (await registry.logs(state)).find((l) => l.id === own.id)
-        if (mine != null) await ops.announce(state, addr.peerId, toWireLog(mine), undefined, options)
+        if (mine != null) await ops.announce(state, addr.peerId, toWireLog(mine), undefined, { ...options, force: true })
       }
       return threadInfo(state, await registry.logs(state))
     },
@@ -331,7 +332,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       const errors: Error[] = []
       await Promise.all(peers.map(async (p) => {
         try {
-          await ops.pull(state, p, options)
+          await ops.pull(state, p, { ...options, force: true })
         } catch (err) {
           scheduler.recordError(id, err)
           errors.push(err as Error)
@@ -355,7 +356,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       const peer = parsePeerAddress(peerAddress)
       const replicatorAddr = multiaddr(peerAddress).toString()
       await transport.rememberAddrs(peer, [replicatorAddr])
-      const snapshot = await handOver(replicate, state, peer, options)
+      const snapshot = await handOver(replicate, state, peer, { ...options, force: true })
       // Our logs now name the replicator, so members push to it and pull from it.
       const own = state.own
       if (own != null && await registry.addAddrs(state, own.id, [replicatorAddr])) {
@@ -365,7 +366,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
           track(ops.announce(state, p, toWireLog(wire)).catch((err) => { log('announce to %s failed: %s', p, describeError(err)) }))
         }
       }
-      await awaitReplica(replicate, state, peer, snapshot, options)
+      await awaitReplica(replicate, state, peer, snapshot, { ...options, force: true })
       return peer
     },
 

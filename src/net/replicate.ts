@@ -33,14 +33,14 @@ export type Snapshot = Map<LogID, number>
  * Hand every log over with the service key (never the read key). A refusal (a policy, a quota)
  * rejects with the `RemoteError` the replicator answered. Returns what we held.
  */
-export async function handOver(init: ReplicateInit, thread: ThreadState, peer: string, options: { signal?: AbortSignal } = {}): Promise<Snapshot> {
+export async function handOver(init: ReplicateInit, thread: ThreadState, peer: string, options: { signal?: AbortSignal; force?: boolean } = {}): Promise<Snapshot> {
   const snapshot: Snapshot = new Map((await init.registry.logs(thread)).map((l) => [l.id, l.head.counter]))
   for (const wire of await wireLogs(init.registry, thread)) await init.ops.announce(thread, peer, wire, thread.key.service, options)
   return snapshot
 }
 
 /** Wait until the replicator's heads cover `snapshot`, pushing what it does not pull. */
-export async function awaitReplica(init: ReplicateInit, thread: ThreadState, peer: string, snapshot: Snapshot, options: { signal?: AbortSignal } = {}): Promise<void> {
+export async function awaitReplica(init: ReplicateInit, thread: ThreadState, peer: string, snapshot: Snapshot, options: { signal?: AbortSignal; force?: boolean } = {}): Promise<void> {
   const { ops, timers } = init
   const expected = [...snapshot.values()].reduce((a, b) => a + b, 0)
 

@@ -17,12 +17,15 @@ import type { ThreadRegistry, ThreadState } from './registry.js'
 import type { HeadsOutcome, SyncOps } from './sync.js'
 import { backoffDelay, type TimerHandle, type Timers } from './timers.js'
 import type { Transport } from './transport.js'
+import type { SessionManager } from './sessions.js'
 import type { NetRecord, ProgressOptions } from './types.js'
 
 export interface SchedulerInit {
   registry: ThreadRegistry
   ops: SyncOps
   transport: Transport
+  /** Dial backoff per peer lives with the sessions. */
+  sessions: Pick<SessionManager, 'nextDialAt' | 'resetDials'>
   timers: Timers
   /** Uniform in [0, 1): jitter. */
   random: () => number
@@ -95,8 +98,6 @@ interface Pair {
   lastError?: { name: string; message: string; at: number }
 }
 
-interface Dial { failures: number; nextAt: number }
-
 /** A peer this far behind on our log pulls it itself before we push record by record. */
 const PUSH_AT_ONCE = 64
 
@@ -111,7 +112,6 @@ export function createScheduler(init: SchedulerInit): Scheduler {
   const quietMs = init.quietMs ?? 1000
   const pushBatch = init.pushBatch ?? 256
   const pairs = new Map<string, Pair>()
-  const dials = new Map<string, Dial>()
   const held = new Map<ThreadID, Map<string, number>>()
   const pending = new Map<ThreadID, Set<number>>()
   const errors = new Map<ThreadID, { name: string; message: string; at: number }>()
@@ -156,30 +156,24 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     p.failures++
     const now = timers.now()
     let wait = delay(p.failures)
-    if (err instanceof PeerUnreachableError) {
-      const d = dials.get(peer) ?? { failures: 0, nextAt: 0 }
-      d.failures++
-      d.nextAt = now + delay(d.failures)
-      dials.set(peer, d)
-      wait = Math.max(wait, d.nextAt - now)
-    }
+    // A peer we could not dial is not tried before its dial backoff has passed.
+    if (err instanceof PeerUnreachableError) wait = Math.max(wait, init.sessions.nextDialAt(peer) - now)
     p.nextAt = now + wait
     p.lastError = recordError(t.id, err)
     log('sync of %s with %s failed (%d in a row, next in %d ms): %s', t.id, peer, p.failures, wait, describeError(err))
     retryLater(t, peer, p, p.nextAt)
   }
 
-  function succeeded(peer: string, p: Pair): void {
+  function succeeded(p: Pair): void {
     p.failures = 0
     p.nextAt = 0
     delete p.lastError
-    dials.delete(peer)
   }
 
   /** True when we may try the peer now (connected, or its dial backoff has passed). */
   function reachableNow(peer: string): boolean {
     if (connected(peer)) return true
-    return (dials.get(peer)?.nextAt ?? 0) <= timers.now()
+    return init.sessions.nextDialAt(peer) <= timers.now()
   }
 
   /**
@@ -211,7 +205,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     const p = pair(t, peer)
     if (p.running) { p.again = true; return }
     if (!reachableNow(peer)) {
-      retryLater(t, peer, p, Math.max(p.nextAt, dials.get(peer)?.nextAt ?? 0))
+      retryLater(t, peer, p, Math.max(p.nextAt, init.sessions.nextDialAt(peer)))
       return
     }
     p.running = true
@@ -222,7 +216,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
           p.again = false
           try {
             const { outcome, pushed } = await once(t, peer, p)
-            succeeded(peer, p)
+            succeeded(p)
             p.productive = outcome.pulled > 0 || pushed > 0
             if (pushed >= pushBatch) p.again = true
           } catch (err) {
@@ -264,7 +258,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     start() {
       // A fresh start tries every peer now, whatever backoff it had reached before.
       online.clear()
-      dials.clear()
+      init.sessions.resetDials()
       for (const p of pairs.values()) { p.failures = 0; p.nextAt = 0 }
       all('initial')
       if (init.syncIntervalMs > 0) interval = timers.setTimeout(tick, init.syncIntervalMs)
@@ -297,7 +291,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
       const p = pair(t, peer)
       try {
         const { outcome } = await once(t, peer, p, options)
-        succeeded(peer, p)
+        succeeded(p)
         return outcome
       } catch (err) {
         failed(t, peer, p, err)
@@ -306,12 +300,11 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     },
 
     peerConnected(peer) {
-      dials.delete(peer)
       const wasOffline = online.size === 0
       online.add(peer)
       if (wasOffline) {
         // Back online: every thread peer may be reachable again.
-        dials.clear()
+        init.sessions.resetDials()
         all('reconnect', undefined, (t, p) => { pair(t, p).nextAt = 0; run(t, p) })
         return
       }
@@ -336,7 +329,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
             continue
           }
           init.track(ops.pushRecord(t, peer, record.log, record.counter, record.blocks).then(() => {
-            succeeded(peer, p)
+            succeeded(p)
           }, (err: unknown) => {
             if (err instanceof PeerBannedError) return
             failed(t, peer, p, err)

@@ -28,6 +28,8 @@ export interface SessionManagerInit {
   drainIdleMs?: number
   /** Sessions one peer may hold open with us at once; more are refused. @default 4 */
   maxSessionsPerPeer?: number
+  /** The wait before dialling a peer again after `failures` failed dials in a row. */
+  dialBackoff(failures: number): number
   serve(session: Session, req: Request, responder: Responder): Promise<void>
   /** The peer sent provably malformed data on a session. */
   onViolation(session: Session, err: InvalidMessageError): void
@@ -36,8 +38,16 @@ export interface SessionManagerInit {
 }
 
 export interface SessionManager {
-  /** The session to send to `peer` on: the preferred open one, or a new one (dialling). */
-  get(peer: string, options?: { signal?: AbortSignal }): Promise<Session>
+  /**
+   * The session to send to `peer` on: the preferred open one, or a new one (dialling). While the
+   * peer's dial backoff runs this fails at once with the last dial's `PeerUnreachableError`,
+   * unless `force` (an explicit call by the application) asks to dial anyway.
+   */
+  get(peer: string, options?: { signal?: AbortSignal; force?: boolean }): Promise<Session>
+  /** When a dial to `peer` may be tried again (0: now). */
+  nextDialAt(peer: string): number
+  /** Forget every dial backoff (we are back online, or starting). */
+  resetDials(): void
   /** The preferred open session to `peer`, if any (no dialling). */
   current(peer: string): Session | undefined
   /** Take a channel the peer opened. */
@@ -70,6 +80,8 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
   const byPeer = new Map<string, Session[]>()
   const opening = new Map<string, Promise<Session>>()
   const drainTimers = new Map<Session, TimerHandle>()
+  /** Dials that failed, per peer: one dead peer shared by many threads is dialled once per backoff. */
+  const dials = new Map<string, { failures: number; nextAt: number; error: PeerUnreachableError }>()
   let opened = 0
 
   function preferred(peer: string): Session | undefined {
@@ -142,10 +154,19 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
         channel.abort(limit.signal.reason as Error)
         throw limit.signal.reason as Error
       }
+      dials.delete(peer)
       return add(channel)
     } catch (err) {
-      if (err instanceof PeerUnreachableError || (err as Error).name === 'AbortError') throw err
-      throw new PeerUnreachableError(`could not open a session with ${peer}: ${describeError(err)}`, { cause: err })
+      if ((err as Error).name === 'AbortError' || err instanceof PeerBannedError) throw err
+      const unreachable = err instanceof PeerUnreachableError
+        ? err
+        : new PeerUnreachableError(`could not open a session with ${peer}: ${describeError(err)}`, { cause: err })
+      const d = dials.get(peer) ?? { failures: 0, nextAt: 0, error: unreachable }
+      d.failures++
+      d.nextAt = timers.now() + init.dialBackoff(d.failures)
+      d.error = unreachable
+      dials.set(peer, d)
+      throw unreachable
     } finally {
       limit.clear()
     }
@@ -157,6 +178,10 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
     async get(peer, options = {}) {
       const current = preferred(peer)
       if (current != null) return current
+      const backoff = dials.get(peer)
+      if (options.force !== true && backoff != null && backoff.nextAt > timers.now() && !opening.has(peer)) {
+        throw new PeerUnreachableError(`${backoff.error.message} (next try in ${Math.ceil((backoff.nextAt - timers.now()) / 1000)} s)`, { cause: backoff.error })
+      }
       let pending = opening.get(peer)
       if (pending == null) {
         pending = open(peer)
@@ -176,6 +201,10 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
 
     current: preferred,
 
+    nextDialAt: (peer) => dials.get(peer)?.nextAt ?? 0,
+
+    resetDials() { dials.clear() },
+
     accept(channel) {
       const verdict = penalties.admit(channel.peer, channel.remoteAddr)
       if (!verdict.ok) {
@@ -192,6 +221,7 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
     },
 
     connected(peer) {
+      dials.delete(peer)
       const current = preferred(peer)
       if (current == null || current.via === 'direct' || transport.connection(peer).via !== 'direct') return
       if (opening.has(peer)) return

@@ -15,7 +15,11 @@ import type { Limiter } from './limiter.js'
 import type { RequestBody, Response, WireLog } from './messages.js'
 import type { ThreadRegistry, ThreadState } from './registry.js'
 import type { SessionManager } from './sessions.js'
-import type { ProgressOptions, SignalOptions, SyncProgress } from './types.js'
+import type { ProgressOptions as ApiProgressOptions, SignalOptions as ApiSignalOptions, SyncProgress } from './types.js'
+
+/** Options of a call: `force` dials a peer even while its dial backoff runs (explicit API calls). */
+export interface SignalOptions extends ApiSignalOptions { force?: boolean }
+export interface ProgressOptions extends ApiProgressOptions { force?: boolean }
 import { logIdBytes, logIdOf, wireLogs } from './wire.js'
 
 export interface SyncOpsInit {
@@ -94,7 +98,7 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
       const signal = signalOf(options.signal)
       return await limiter.run(peer, async () => {
         signal.throwIfAborted()
-        const session = await sessions.get(peer, { signal })
+        const session = await sessions.get(peer, { signal, ...(options.force === true ? { force: true } : {}) })
         return await session.request({ ...body, ...authFor(thread, peer) } as RequestBody, expect, { timeoutMs: init.requestTimeoutMs, signal })
       })
     },
@@ -196,7 +200,7 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
         more = false
         const logs = (await registry.heads(thread)).map((l) => ({ id: logIdBytes(l.id), after: l.head.counter }))
         const fetched = await limiter.run(peer, async () => {
-          const session = await sessions.get(peer, { signal })
+          const session = await sessions.get(peer, { signal, ...(options.force === true ? { force: true } : {}) })
           const from = { peer, remoteAddr: session.remoteAddr }
           let count = 0
           let batch: { log: LogID; first: number; blocks: RecordBlocks[] } | undefined

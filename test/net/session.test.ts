@@ -204,7 +204,7 @@ describe('two peers that open sessions to each other at once', () => {
     const managers = await Promise.all(nodes.map(async (n, i) => {
       const t = network.transport(n)
       const m = createSessionManager({
-        transport: t, timers: clock, penalties: createPenalties({ timers: clock }), log, limits: {}, openTimeoutMs: 1000, drainIdleMs: 500,
+        transport: t, timers: clock, penalties: createPenalties({ timers: clock }), log, limits: {}, openTimeoutMs: 1000, drainIdleMs: 500, dialBackoff: () => 1000,
         serve: async (_s, req, r) => { if (req.type === 'getLogs') await r.reply({ type: 'logs', logs: [] }) },
         onViolation: () => {}
       })
