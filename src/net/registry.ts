@@ -247,7 +247,7 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
       try {
         id = logIDFromBytes(wire.id)
         const fromId = publicKeyToBytes(logIDToPublicKey(id))
-        if (!equalBytes(fromId, publicKeyToBytes(publicKeyFromBytes(wire.pubKey)))) throw new Error('public key does not match the log ID')
+        if (!equalBytes(fromId, publicKeyToBytes(publicKeyFromBytes(wire.pubKey)))) throw new InvalidMessageError('the public key does not match the log ID')
       } catch (err) {
         throw new InvalidMessageError('log announcement with a bad ID or key', { cause: err })
       }
