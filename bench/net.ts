@@ -17,7 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createServer } from 'node:net'
+import { freePort } from '../test/helpers/ports.js'
 import { createPeer, type Peer, type PeerInit } from '../src/node/peer.js'
 import type { ThreadID } from '../src/core/types.js'
 import { newThreadID } from '../src/core/thread-id.js'
@@ -83,17 +83,6 @@ async function catchup(): Promise<{ perSecond: number; rssMb: number; baseRssMb:
     await writer.stop().catch(() => undefined)
     await relay.stop()
   }
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => { resolve(port) })
-    })
-  })
 }
 
 /** Resolves when `peer` holds `count` records of `thread` (checked every 5 ms: records may land before a subscription could start). */

@@ -4,9 +4,6 @@
  * `net.stop()` / `net.start()`, nobody needs to write again or call `addThread` again.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createDBManager, dbNetFromNet, type DBManager } from '../../src/db/index.js'
 import { newThreadID } from '../../src/core/thread-id.js'
 import type { ThreadID } from '../../src/core/types.js'
@@ -15,49 +12,23 @@ import { createNet } from '../../src/net/net.js'
 import { libp2pTransport } from '../../src/net/libp2p-transport.js'
 import { PROTOCOL } from '../../src/net/messages.js'
 import type { Transport } from '../../src/net/transport.js'
-import type { NetRecord } from '../../src/net/types.js'
 import type { Peer, PeerInit } from '../../src/node/peer.js'
-import { counterOf, freePort, startPeer, stopAll, stopPeer, until } from './helpers.js'
+import { counterOf, freePort, removeTempDirs, restartBothAndExchange, startPeer, stopAll, stopPeer, tempDir, until } from './helpers.js'
 import { take } from '../helpers/take.js'
 
-const dirs: string[] = []
 const managers: DBManager[] = []
 afterEach(async () => {
   await Promise.all(managers.splice(0).map(async (m) => { await m.close() }))
   await stopAll()
-  await Promise.all(dirs.splice(0).map(async (d) => { await rm(d, { recursive: true, force: true }) }))
+  await removeTempDirs()
 })
-
-async function repo(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'weft-net-restart-'))
-  dirs.push(d)
-  return d
-}
-
-/** The first record of `thread` from `from` that reaches `peer`, within `ms`. */
-async function receive(peer: Peer, thread: ThreadID, from: string, ms: number): Promise<NetRecord> {
-  const stop = new AbortController()
-  const got = (async () => {
-    for await (const r of peer.net.subscribe({ threads: [thread], signal: stop.signal })) {
-      if (r.origin === 'remote' && (r.body as { from?: string } | undefined)?.from === from) return r
-    }
-    throw new Error(`the subscription ended before a record from ${from} arrived`)
-  })()
-  const timer = setTimeout(() => { stop.abort() }, ms)
-  try {
-    return await got
-  } finally {
-    clearTimeout(timer)
-    stop.abort()
-  }
-}
 
 async function pair(transport: 'tcp' | 'ws'): Promise<{ init: [PeerInit, PeerInit]; a: Peer; b: Peer; id: ThreadID }> {
   const listen = async (): Promise<string[]> => {
     const port = await freePort()
     return [transport === 'tcp' ? `/ip4/127.0.0.1/tcp/${port}` : `/ip4/127.0.0.1/tcp/${port}/ws`]
   }
-  const init: [PeerInit, PeerInit] = [{ repo: await repo(), listen: await listen() }, { repo: await repo(), listen: await listen() }]
+  const init: [PeerInit, PeerInit] = [{ repo: await tempDir('weft-net-restart-'), listen: await listen() }, { repo: await tempDir('weft-net-restart-'), listen: await listen() }]
   const a = await startPeer(init[0])
   const b = await startPeer(init[1])
   const id = newThreadID()
@@ -71,14 +42,7 @@ describe('peers find each other again', () => {
   for (const transport of ['tcp', 'ws'] as const) {
     it(`both members restart, each writes, each receives the other's record within 5 s without anyone else writing (${transport})`, async () => {
       const { init, a, b, id } = await pair(transport)
-      await Promise.all([stopPeer(a), stopPeer(b)])
-      const [a2, b2] = await Promise.all([startPeer(init[0]), startPeer(init[1])])
-      const atA = receive(a2!, id, 'b', 5_000)
-      const atB = receive(b2!, id, 'a', 5_000)
-      await a2!.net.createRecord(id, { from: 'a' })
-      await b2!.net.createRecord(id, { from: 'b' })
-      await expect(atA).resolves.toMatchObject({ body: { from: 'b' } })
-      await expect(atB).resolves.toMatchObject({ body: { from: 'a' } })
+      await restartBothAndExchange(a, b, init, id)
     })
   }
 
