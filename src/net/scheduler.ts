@@ -117,6 +117,8 @@ export function createScheduler(init: SchedulerInit): Scheduler {
   const errors = new Map<ThreadID, { name: string; message: string; at: number }>()
   let interval: TimerHandle | undefined
   const online = new Set<string>()
+  /** Threads deleted: their syncs stop, and no retry is scheduled for them. */
+  const forgotten = new WeakSet<ThreadState>()
 
   const pairKey = (t: ThreadState, peer: string): string => `${t.storeId}|${peer}`
   const connected = (peer: string): boolean => transport.connection(peer).connected
@@ -144,6 +146,8 @@ export function createScheduler(init: SchedulerInit): Scheduler {
 
   function retryLater(t: ThreadState, peer: string, p: Pair, at: number): void {
     if (p.timer !== undefined) timers.clearTimeout(p.timer)
+    p.timer = undefined
+    if (forgotten.has(t)) return
     p.timerAt = at
     p.timer = timers.setTimeout(() => {
       p.timer = undefined
@@ -201,7 +205,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
   }
 
   function run(t: ThreadState, peer: string): void {
-    if (!init.running()) return
+    if (!init.running() || forgotten.has(t)) return
     const p = pair(t, peer)
     if (p.running) { p.again = true; return }
     if (!reachableNow(peer)) {
@@ -391,6 +395,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     },
 
     forget(t) {
+      forgotten.add(t)
       for (const [key, p] of pairs) {
         if (!key.startsWith(`${t.storeId}|`)) continue
         if (p.timer !== undefined) timers.clearTimeout(p.timer)
