@@ -8,13 +8,18 @@
  *   relay_cold_start_ms                   relay process start until it answers /healthz: the esbuild
  *                                          bundle the Docker image runs (`node relay.mjs`)
  *   relay_cold_start_tsx_ms               the same for `npm run relay` (TypeScript compiled at start)
+ *   resync_after_restart_ms               two Node peers on LevelDB, both stopped, both started again
+ *                                          (same repos and ports) and each writes a record at once:
+ *                                          from the restart until each holds the other's record
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createPeer } from '../src/node/peer.js'
+import { freePort } from '../test/helpers/ports.js'
+import { createPeer, type Peer, type PeerInit } from '../src/node/peer.js'
+import type { ThreadID } from '../src/core/types.js'
 import { newThreadID } from '../src/core/thread-id.js'
 import { median, round, type Metric, type Suite } from './index.js'
 
@@ -80,6 +85,43 @@ async function catchup(): Promise<{ perSecond: number; rssMb: number; baseRssMb:
   }
 }
 
+/** Resolves when `peer` holds `count` records of `thread` (checked every 5 ms: records may land before a subscription could start). */
+async function holds(peer: Peer, thread: ThreadID, count: number): Promise<void> {
+  const deadline = performance.now() + 60_000
+  while ((await peer.net.getThread(thread)).logs.reduce((n, l) => n + l.head.counter, 0) < count) {
+    if (performance.now() > deadline) throw new Error(`${peer.peerId} did not get ${count} records`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+async function resyncAfterRestart(): Promise<number> {
+  const dirs = await Promise.all([0, 1].map(async () => await mkdtemp(join(tmpdir(), 'weft-resync-'))))
+  const init: PeerInit[] = await Promise.all(dirs.map(async (repo) => ({
+    repo, allowPrivateAddrs: true, syncIntervalMs: 0, listen: [`/ip4/127.0.0.1/tcp/${await freePort()}`]
+  })))
+  let peers: Peer[] = []
+  try {
+    peers = await Promise.all(init.map(async (i) => await createPeer(i)))
+    const id = newThreadID()
+    const info = await peers[0]!.net.createThread(id)
+    await peers[1]!.net.addThread(info.addrs[0]!, { threadKey: info.key })
+    await peers[0]!.net.createRecord(id, { from: 'warm-up' })
+    await holds(peers[1]!, id, 1)
+    await Promise.all(peers.map(async (p) => { await p.stop() }))
+    const t0 = performance.now()
+    peers = await Promise.all(init.map(async (i, n) => {
+      const p = await createPeer(i)
+      await p.net.createRecord(id, { from: `peer-${n}` })
+      return p
+    }))
+    await Promise.all(peers.map(async (p) => { await holds(p, id, 3) }))
+    return performance.now() - t0
+  } finally {
+    await Promise.all(peers.map(async (p) => { await p.stop() }))
+    await Promise.all(dirs.map(async (d) => { await rm(d, { recursive: true, force: true }) }))
+  }
+}
+
 /** Bundle the relay as the Docker image does (esbuild, runtime dependencies external). */
 function bundleRelay(): string {
   const outfile = join(root, '.bench', 'relay.mjs')
@@ -132,6 +174,7 @@ const suite: Suite = async (runs) => {
   const baseRss: number[] = []
   const cold: number[] = []
   const coldTsx: number[] = []
+  const resync: number[] = []
   const bundle = bundleRelay()
   for (let r = 0; r < runs; r++) {
     const l = await latency()
@@ -143,6 +186,7 @@ const suite: Suite = async (runs) => {
     baseRss.push(c.baseRssMb)
     cold.push(await relayColdStart([bundle]))
     coldTsx.push(await relayColdStart(['--import', 'tsx', 'relay/main.ts']))
+    resync.push(await resyncAfterRestart())
   }
   const out: Metric[] = [
     { metric: 'replication_latency_p50_ms', value: round(median(p50), 2), unit: 'ms' },
@@ -154,6 +198,7 @@ const suite: Suite = async (runs) => {
   ]
   out.push({ metric: 'relay_cold_start_ms', value: round(median(cold), 0), unit: 'ms' })
   out.push({ metric: 'relay_cold_start_tsx_ms', value: round(median(coldTsx), 0), unit: 'ms' })
+  out.push({ metric: 'resync_after_restart_ms', value: round(median(resync), 0), unit: 'ms' })
   return out
 }
 

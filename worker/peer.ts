@@ -19,6 +19,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '../src/core/logger.js'
 import type { PrivateKey } from '../src/core/identity.js'
 import { createNet } from '../src/net/net.js'
+import { libp2pTransport } from '../src/net/libp2p-transport.js'
 import type { Net } from '../src/net/types.js'
 import { idbStore } from '../src/store/idb.js'
 import type { KVStore } from '../src/store/kv.js'
@@ -101,7 +102,7 @@ export async function startBrowserPeer(config: PeerConfig, init: BrowserPeerInit
     }
     libp2p = await createLibp2p(options)
     const node = libp2p
-    const net = createNet({ libp2p: node, logStore }, {
+    const net = createNet({ transport: libp2pTransport(node), logStore }, {
       ...(config.syncIntervalMs != null ? { syncIntervalMs: config.syncIntervalMs } : {}),
       allowPrivateAddrs: config.allowPrivate ?? false,
       logPrefix: node.peerId.toString().slice(-6)

@@ -12,6 +12,19 @@ import type { WireHead } from './messages.js'
 
 const AUTH_TAG = new TextEncoder().encode('weft-net-auth-v1')
 const HEADS_TAG = new TextEncoder().encode('weft-net-heads-v1')
+const KID_TAG = new TextEncoder().encode('weft-net-kid-v1')
+
+/** Bytes of a key ID. */
+export const KID_BYTES = 16
+
+/**
+ * The key ID of a service key: the first 16 bytes of SHA-256("weft-net-kid-v1" ‖ service key).
+ * Every request names it, so a replicator can hold one thread ID under several keys and find the
+ * right one without trying each; it reveals nothing of the key.
+ */
+export function keyID(serviceKey: Uint8Array): Uint8Array {
+  return sha256(concatBytes([KID_TAG, serviceKey])).subarray(0, KID_BYTES)
+}
 
 function lengthPrefixed(b: Uint8Array): Uint8Array {
   return concatBytes([new Uint8Array([b.byteLength >> 8, b.byteLength & 0xff]), b])

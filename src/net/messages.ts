@@ -1,13 +1,14 @@
 /**
- * The wire messages of `/weft/net/1.0.0`: dag-cbor maps tagged by `type`, one per length-prefixed
- * frame. Every decoder checks types and sizes and throws {@link InvalidMessageError}; nothing from
- * the network is trusted. The format is specified in docs/PROTOCOL.md.
+ * The wire messages of `/weft/net/2.0.0`: dag-cbor maps tagged by `type`, one per length-prefixed
+ * frame on a session; requests carry an `id`, responses the `re` of the request they answer.
+ * Every decoder checks types and sizes and throws {@link InvalidMessageError}; nothing from the
+ * network is trusted. The format is specified in docs/PROTOCOL.md.
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { InvalidMessageError } from './errors.js'
 
-export const PROTOCOL = '/weft/net/1.0.0'
+export const PROTOCOL = '/weft/net/2.0.0'
 
 /** Largest frame either side accepts: a 1 MiB body block plus the other three blocks and framing. */
 export const MAX_FRAME_BYTES = 1024 * 1024 + 64 * 1024
@@ -45,8 +46,12 @@ export interface WireHead {
 export type WireBlocks = [Uint8Array, Uint8Array, Uint8Array, Uint8Array]
 
 interface Authed {
+  /** The request ID, chosen by the requester, unique among its requests in flight on the session. */
+  id: number
   /** Binary thread ID. */
   thread: Uint8Array
+  /** Key ID: the first 16 bytes of SHA-256("weft-net-kid-v1" ‖ service key). */
+  kid: Uint8Array
   /** HMAC-SHA256 proof of the service key, bound to the thread and both peer IDs. */
   auth: Uint8Array
 }
@@ -69,6 +74,8 @@ export interface GetRecordsRequest extends Authed {
   logs: Array<{ id: Uint8Array; after: number }>
   /** Most records to send in this response, all logs together. */
   limit: number
+  /** Bytes of record frames the responder may send before it waits for a `credit` frame. */
+  credit: number
 }
 export interface PushRecordRequest extends Authed {
   type: 'pushRecord'
@@ -79,28 +86,47 @@ export interface PushRecordRequest extends Authed {
 }
 
 export type Request = GetLogsRequest | PushLogRequest | HeadsRequest | GetRecordsRequest | PushRecordRequest
+export type RequestType = Request['type']
 
-export interface OkResponse { type: 'ok' }
-export interface LogsResponse { type: 'logs'; logs: WireLog[] }
-export interface HeadsResponse {
+/** The requester lets the responder send `n` more bytes of record frames of request `id`. */
+export interface CreditFrame { type: 'credit'; id: number; n: number }
+/** The requester no longer wants answers to request `id`. */
+export interface CancelFrame { type: 'cancel'; id: number }
+export type Control = CreditFrame | CancelFrame
+
+interface Reply {
+  /** The ID of the request this answers. */
+  re: number
+}
+export interface OkResponse extends Reply { type: 'ok' }
+export interface LogsResponse extends Reply { type: 'logs'; logs: WireLog[] }
+export interface HeadsResponse extends Reply {
   type: 'heads'
   /** True when the digests matched: nothing else is sent. */
   same: boolean
   heads: WireHead[]
 }
 /** One record of a `getRecords` response; many follow each other, then an `end`. */
-export interface RecordFrame { type: 'record'; log: Uint8Array; counter: number; blocks: WireBlocks }
-export interface EndFrame {
+export interface RecordFrame extends Reply { type: 'record'; log: Uint8Array; counter: number; blocks: WireBlocks }
+export interface EndFrame extends Reply {
   type: 'end'
   /** True when the limit cut the response short and more records are available. */
   more: boolean
 }
 export type ErrorCode = 'UNAUTHORIZED' | 'BAD_REQUEST' | 'LOG_NOT_FOUND' | 'INVALID_RECORD' | 'GAP' | 'INTERNAL' | 'BUSY' | 'QUOTA_EXCEEDED'
-export interface ErrorResponse { type: 'error'; code: ErrorCode; message: string }
+export interface ErrorResponse extends Reply { type: 'error'; code: ErrorCode; message: string }
 
 export type Response = OkResponse | LogsResponse | HeadsResponse | RecordFrame | EndFrame | ErrorResponse
 
-export function encodeMessage(message: Request | Response): Uint8Array {
+/** Everything that travels on a session. */
+export type Frame = Request | Control | Response
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+/** Requests and responses as built before the session gives them their IDs. */
+export type RequestBody = DistributiveOmit<Request, 'id'>
+export type ResponseBody = DistributiveOmit<Response, 're'>
+
+export function encodeFrame(message: Frame): Uint8Array {
   return dagCbor.encode(stripUndefined(message))
 }
 
@@ -186,13 +212,21 @@ function wireBlocks(v: unknown): WireBlocks {
   ]
 }
 
+/** Largest request ID (IDs wrap around below it). */
+export const MAX_REQUEST_ID = 0xffff_ffff
+/** Most bytes of record frames one credit grants (and the largest initial credit): 16 MiB. */
+export const MAX_CREDIT = 16 * 1024 * 1024
+
 function authed(m: Record<string, unknown>): Authed {
-  return { thread: bytes(m.thread, 'thread', 3, 256), auth: bytes(m.auth, 'auth', 32, 32) }
+  return {
+    id: uint(m.id, 'id', MAX_REQUEST_ID),
+    thread: bytes(m.thread, 'thread', 3, 256),
+    kid: bytes(m.kid, 'kid', 16, 16),
+    auth: bytes(m.auth, 'auth', 32, 32)
+  }
 }
 
-/** Decode and check a request frame. */
-export function decodeRequest(frame: Uint8Array): Request {
-  const m = decodeMap(frame)
+function decodeRequest(m: Record<string, unknown>): Request | Control {
   switch (m.type) {
     case 'getLogs':
       return { type: 'getLogs', ...authed(m) }
@@ -208,11 +242,12 @@ export function decodeRequest(frame: Uint8Array): Request {
         type: 'getRecords',
         ...authed(m),
         logs: array(m.logs, 'logs', MAX_LOGS_PER_MESSAGE).map((l) => {
-          if (l == null || typeof l !== 'object') throw new InvalidMessageError('logs[] must be maps')
+          if (l == null || typeof l !== 'object' || Array.isArray(l)) throw new InvalidMessageError('logs[] must be maps')
           const e = l as Record<string, unknown>
           return { id: bytes(e.id, 'logs[].id', 2, 128), after: uint(e.after, 'logs[].after') }
         }),
-        limit: uint(m.limit, 'limit', MAX_RECORDS_PER_REQUEST)
+        limit: uint(m.limit, 'limit', MAX_RECORDS_PER_REQUEST),
+        credit: uint(m.credit, 'credit', MAX_CREDIT)
       }
     case 'pushRecord':
       return {
@@ -222,35 +257,52 @@ export function decodeRequest(frame: Uint8Array): Request {
         counter: uint(m.counter, 'counter'),
         blocks: wireBlocks(m.blocks)
       }
+    case 'credit':
+      return { type: 'credit', id: uint(m.id, 'id', MAX_REQUEST_ID), n: uint(m.n, 'n', MAX_CREDIT) }
+    case 'cancel':
+      return { type: 'cancel', id: uint(m.id, 'id', MAX_REQUEST_ID) }
     default:
-      throw new InvalidMessageError(`unknown request type ${JSON.stringify(String(m.type)).slice(0, 40)}`)
+      throw new InvalidMessageError(`unknown frame type ${JSON.stringify(String(m.type)).slice(0, 40)}`)
   }
 }
 
 const ERROR_CODES = new Set<ErrorCode>(['UNAUTHORIZED', 'BAD_REQUEST', 'LOG_NOT_FOUND', 'INVALID_RECORD', 'GAP', 'INTERNAL', 'BUSY', 'QUOTA_EXCEEDED'])
 
-/** Decode and check a response frame. */
-export function decodeResponse(frame: Uint8Array): Response {
-  const m = decodeMap(frame)
+function decodeResponse(m: Record<string, unknown>): Response {
+  const re = uint(m.re, 're', MAX_REQUEST_ID)
   switch (m.type) {
     case 'ok':
-      return { type: 'ok' }
+      return { type: 'ok', re }
     case 'logs':
-      return { type: 'logs', logs: array(m.logs, 'logs', MAX_LOGS_PER_MESSAGE).map(wireLog) }
+      return { type: 'logs', re, logs: array(m.logs, 'logs', MAX_LOGS_PER_MESSAGE).map(wireLog) }
     case 'heads':
       if (typeof m.same !== 'boolean') throw new InvalidMessageError('same must be a boolean')
-      return { type: 'heads', same: m.same, heads: array(m.heads, 'heads', MAX_LOGS_PER_MESSAGE).map(wireHead) }
+      return { type: 'heads', re, same: m.same, heads: array(m.heads, 'heads', MAX_LOGS_PER_MESSAGE).map(wireHead) }
     case 'record':
-      return { type: 'record', log: bytes(m.log, 'log', 2, 128), counter: uint(m.counter, 'counter'), blocks: wireBlocks(m.blocks) }
+      return { type: 'record', re, log: bytes(m.log, 'log', 2, 128), counter: uint(m.counter, 'counter'), blocks: wireBlocks(m.blocks) }
     case 'end':
       if (typeof m.more !== 'boolean') throw new InvalidMessageError('more must be a boolean')
-      return { type: 'end', more: m.more }
+      return { type: 'end', re, more: m.more }
     case 'error': {
       const code = str(m.code, 'code', 32) as ErrorCode
       if (!ERROR_CODES.has(code)) throw new InvalidMessageError('unknown error code')
-      return { type: 'error', code, message: str(m.message, 'message', 1024) }
+      return { type: 'error', re, code, message: str(m.message, 'message', 1024) }
     }
     default:
-      throw new InvalidMessageError('unknown response type')
+      throw new InvalidMessageError(`unknown response type ${JSON.stringify(String(m.type)).slice(0, 40)}`)
   }
+}
+
+/**
+ * Decode and check one frame: a response when it carries `re`, else a request or a control
+ * frame. Anything else is an {@link InvalidMessageError}.
+ */
+export function decodeFrame(frame: Uint8Array): Frame {
+  const m = decodeMap(frame)
+  return m.re !== undefined ? decodeResponse(m) : decodeRequest(m)
+}
+
+/** True for the frames a requester sends (requests and control frames). */
+export function isRequest(frame: Frame): frame is Request {
+  return !('re' in frame) && frame.type !== 'credit' && frame.type !== 'cancel'
 }

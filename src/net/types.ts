@@ -85,16 +85,28 @@ export interface Net {
   listThreads(options?: SignalOptions): Promise<ThreadID[]>
   pullThread(id: ThreadID, options?: ProgressOptions): Promise<void>
   deleteThread(id: ThreadID, options?: SignalOptions): Promise<void>
+  /**
+   * Hand the thread to a replicator (service key only) and resolve with its peer ID once it holds
+   * every record we held when called. A refused hand-over rejects with `RemoteError`
+   * (`UNAUTHORIZED`, `QUOTA_EXCEEDED`); a replica that stops growing with `ReplicationIncompleteError`.
+   */
   addReplicator(id: ThreadID, peerAddress: string, options?: SignalOptions): Promise<string>
   createRecord(id: ThreadID, body: unknown, options?: SignalOptions): Promise<NetRecord>
   addRecord(id: ThreadID, logId: LogID, blocks: RecordBlocks, options?: SignalOptions): Promise<NetRecord>
   getRecord(id: ThreadID, cid: CID, options?: SignalOptions): Promise<NetRecord>
+  /**
+   * Records as they are created or received. A subscription lives until its signal aborts (or it
+   * falls too far behind: it then ends with `SubscriberOverflowError`); it keeps working across
+   * `stop()` and `start()`.
+   */
   subscribe(options?: SubscribeOptions): AsyncIterable<NetRecord>
   /** What the sync engine is doing: pending pushes, connected thread peers, last error. */
   syncStatus(id: ThreadID): Promise<SyncStatus>
   /** Counters for monitoring (records and bytes stored and served, rejected requests). */
   stats(): NetStats
+  /** Start (or restart) serving and syncing. Idempotent; a failed start undoes itself. */
   start(): Promise<void>
+  /** Stop serving and syncing; appends in flight finish first. Idempotent. */
   stop(): Promise<void>
 }
 
@@ -106,8 +118,18 @@ export interface NetStats {
   bytesServed: number
   /** Heads exchanges answered (each is one cheap comparison). */
   headsAnswered: number
-  /** Requests refused as protocol violations (garbage, bad records). */
+  /** Proven protocol violations by peers (undecodable or oversized frames, forged records). */
   rejected: number
+  /** Strikes counted against peers (each proven violation is one). */
+  strikes: number
+  /** Bans given to peers after repeated proven violations. */
+  bans: number
+  /** Sessions refused before any frame was read (banned peer, throttled IP, too many sessions). */
+  refusedSessions: number
+  /** Times a remote IP was throttled for too many bad or unknown-thread requests. */
+  throttledIps: number
+  /** Sessions opened, by either side. */
+  sessionsOpened: number
 }
 
 export interface PeerSyncState {
@@ -115,6 +137,18 @@ export interface PeerSyncState {
   connected: boolean
   /** How we reach the peer right now. */
   via: 'direct' | 'relayed' | 'none'
+  /** Proven violations counted against the peer (they decay, one a minute). */
+  strikes: number
+  /** Until when the peer is banned, while it is. */
+  bannedUntil?: number
+  /** Syncs with the peer that failed in a row. */
+  failures: number
+  /** When we try the peer again, while backing off after a failure. */
+  nextAttemptAt?: number
+  /** How many records of our own log the peer is known to hold. */
+  holds: number
+  /** The last failure with this peer, as a named error. */
+  lastError?: { message: string; name: string; at: number }
 }
 
 export interface SyncStatus {

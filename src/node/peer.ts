@@ -19,7 +19,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { ConnectionGater, Libp2p, PrivateKey } from '@libp2p/interface'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { createNet } from '../net/net.js'
-import type { NetInit } from '../net/context.js'
+import type { NetInit } from '../net/options.js'
+import { libp2pTransport } from '../net/libp2p-transport.js'
 import type { Net } from '../net/types.js'
 import { createLogStore, type LogStore } from '../store/logstore.js'
 import { memoryStore } from '../store/memory.js'
@@ -129,7 +130,7 @@ export async function createPeer(init: PeerInit = {}): Promise<Peer> {
       ...(init.connectionGater != null ? { connectionGater: init.connectionGater } : {})
     }
     libp2p = await createLibp2p(options)
-    const net = createNet({ libp2p, logStore }, init)
+    const net = createNet({ transport: libp2pTransport(libp2p), logStore }, init)
     await net.start()
     for (const r of init.relays ?? []) {
       try {

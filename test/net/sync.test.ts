@@ -104,7 +104,7 @@ describe('net sync between real peers on loopback', () => {
     await b.net.addThread(info.addrs[0]!, { threadKey: info.key })
     await b.net.createRecord(id, { hi: 1 })
     const status = await a.net.syncStatus(id)
-    expect(status.peers).toEqual([{ peer: b.peerId, connected: true, via: 'direct' }])
+    expect(status.peers).toEqual([{ peer: b.peerId, connected: true, via: 'direct', strikes: 0, failures: 0, holds: 0 }])
     await until(async () => (await b.net.syncStatus(id)).pendingPush === 0, 10_000, 'the push to be acknowledged')
   })
 

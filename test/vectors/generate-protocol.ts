@@ -1,18 +1,20 @@
 /**
- * Test vectors of the peer protocol `/weft/net/1.0.0` (docs/PROTOCOL.md), from fixed inputs.
+ * Test vectors of the peer protocol `/weft/net/2.0.0` (docs/PROTOCOL.md), from fixed inputs: the
+ * key ID, the proof of the service key, the heads digest and the bytes of one frame of every type
+ * (the dag-cbor frame, without its length prefix; `framed` shows one with it).
  *
- *   npx tsx test/vectors/generate-protocol.ts     # rewrites test/vectors/protocol-v1.json
+ *   npx tsx test/vectors/generate-protocol.ts     # rewrites test/vectors/protocol-v2.json
  *
  * `test/net/vectors.test.ts` recomputes them and requires byte-exact equality.
  */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
-import { fromHex, toHex } from '../../src/core/bytes.js'
+import { concatBytes, fromHex, toHex } from '../../src/core/bytes.js'
 import { privateKeyFromSeed, publicKeyToBytes } from '../../src/core/identity.js'
 import { logIDFromPublicKey, logIDToBytes } from '../../src/core/log-id.js'
-import { authProof, headsDigest } from '../../src/net/auth.js'
-import { encodeMessage, type Request, type Response } from '../../src/net/messages.js'
+import { authProof, headsDigest, keyID } from '../../src/net/auth.js'
+import { encodeFrame, type Frame } from '../../src/net/messages.js'
 
 const seq = (start: number, n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff)
 
@@ -24,44 +26,62 @@ export const inputs = {
   head: 'bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
 }
 
+function varint(n: number): Uint8Array {
+  const out: number[] = []
+  while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n = Math.floor(n / 128) }
+  out.push(n)
+  return Uint8Array.from(out)
+}
+
 export async function build(): Promise<Record<string, unknown>> {
   const requester = await privateKeyFromSeed(fromHex(inputs.requesterSeed))
   const responder = await privateKeyFromSeed(fromHex(inputs.responderSeed))
   const reqId = logIDToBytes(logIDFromPublicKey(requester.publicKey))
   const resId = logIDToBytes(logIDFromPublicKey(responder.publicKey))
   const thread = fromHex(inputs.thread)
-  const auth = authProof(fromHex(inputs.serviceKey), thread, reqId, resId)
+  const serviceKey = fromHex(inputs.serviceKey)
+  const kid = keyID(serviceKey)
+  const auth = authProof(serviceKey, thread, reqId, resId)
   const head = CID.parse(inputs.head)
   const heads = [
     { id: resId, head, counter: 7 },
     { id: reqId, counter: 0 }
   ]
-  const messages: Record<string, Request | Response> = {
-    getLogs: { type: 'getLogs', thread, auth },
-    pushLog: { type: 'pushLog', thread, auth, log: { id: reqId, pubKey: publicKeyToBytes(requester.publicKey), addrs: ['/ip4/127.0.0.1/tcp/4006'], counter: 0 } },
-    heads: { type: 'heads', thread, auth, digest: headsDigest(heads) },
-    getRecords: { type: 'getRecords', thread, auth, logs: [{ id: resId, after: 3 }], limit: 1000 },
-    pushRecord: { type: 'pushRecord', thread, auth, log: reqId, counter: 1, blocks: [seq(1, 4), seq(2, 4), seq(3, 4), seq(4, 4)] },
-    headsResponse: { type: 'heads', same: false, heads },
-    record: { type: 'record', log: resId, counter: 4, blocks: [seq(1, 4), seq(2, 4), seq(3, 4), seq(4, 4)] },
-    end: { type: 'end', more: true },
-    error: { type: 'error', code: 'UNAUTHORIZED', message: 'unauthorized' },
-    ok: { type: 'ok' }
+  const blocks: [Uint8Array, Uint8Array, Uint8Array, Uint8Array] = [seq(1, 4), seq(2, 4), seq(3, 4), seq(4, 4)]
+  const frames: Record<string, Frame> = {
+    getLogs: { type: 'getLogs', id: 1, thread, kid, auth },
+    pushLog: { type: 'pushLog', id: 2, thread, kid, auth, log: { id: reqId, pubKey: publicKeyToBytes(requester.publicKey), addrs: ['/ip4/127.0.0.1/tcp/4006'], counter: 0 } },
+    pushLogHandOver: { type: 'pushLog', id: 3, thread, kid, auth, log: { id: resId, pubKey: publicKeyToBytes(responder.publicKey), addrs: [], head, counter: 7 }, serviceKey },
+    heads: { type: 'heads', id: 4, thread, kid, auth, digest: headsDigest(heads) },
+    getRecords: { type: 'getRecords', id: 5, thread, kid, auth, logs: [{ id: resId, after: 3 }], limit: 1000, credit: 1048576 },
+    pushRecord: { type: 'pushRecord', id: 6, thread, kid, auth, log: reqId, counter: 1, blocks },
+    credit: { type: 'credit', id: 5, n: 65536 },
+    cancel: { type: 'cancel', id: 5 },
+    ok: { type: 'ok', re: 6 },
+    logs: { type: 'logs', re: 1, logs: [{ id: resId, pubKey: publicKeyToBytes(responder.publicKey), addrs: ['/ip4/127.0.0.1/tcp/4007/p2p/12D3KooWEJx1kVjphvnYmZXUrhRQL2apFmnB7ePhhTMUcd7Z2PCg'], head, counter: 7 }] },
+    headsReply: { type: 'heads', re: 4, same: false, heads },
+    record: { type: 'record', re: 5, log: resId, counter: 4, blocks },
+    end: { type: 'end', re: 5, more: true },
+    error: { type: 'error', re: 2, code: 'UNAUTHORIZED', message: 'unauthorized' },
+    quota: { type: 'error', re: 3, code: 'QUOTA_EXCEEDED', message: 'too many threads from this address' }
   }
+  const okBytes = encodeFrame(frames.ok!)
   return {
-    protocol: '/weft/net/1.0.0',
+    protocol: '/weft/net/2.0.0',
     inputs,
     outputs: {
       requesterPeerId: toHex(reqId),
       responderPeerId: toHex(resId),
+      kid: toHex(kid),
       auth: toHex(auth),
       headsDigest: toHex(headsDigest(heads)),
-      messages: Object.fromEntries(Object.entries(messages).map(([k, m]) => [k, toHex(encodeMessage(m))]))
+      frames: Object.fromEntries(Object.entries(frames).map(([k, m]) => [k, toHex(encodeFrame(m))])),
+      framed: { ok: toHex(concatBytes([varint(okBytes.byteLength), okBytes])) }
     }
   }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const file = fileURLToPath(new URL('./protocol-v1.json', import.meta.url))
+  const file = fileURLToPath(new URL('./protocol-v2.json', import.meta.url))
   writeFileSync(file, JSON.stringify(await build(), null, 2) + '\n')
 }

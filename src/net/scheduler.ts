@@ -1,0 +1,410 @@
+/**
+ * The sync scheduler: who to sync with and when. A sync of a (thread, peer) pair exchanges heads,
+ * pulls what the peer has and we lack, and pushes our own records the peer lacks — so a push that
+ * failed is retried until the peer's heads show it holds the record. One sync per pair runs at a
+ * time; a request meanwhile runs it once more after. Syncs run at start, when a peer connects
+ * (when we come back online: with every thread peer), when a peer's heads or pushes say it has
+ * something, after gossip, and on an interval — for every thread peer, connected or not: peers we
+ * are not connected to are dialled, and a pair that fails is retried after an exponential backoff
+ * with jitter (capped), per pair and, for dialling, per peer. Failures show in `lastError` as
+ * named errors; none of them is held against the peer.
+ */
+import { AbortError } from '../core/errors.js'
+import type { Logger } from '../core/logger.js'
+import type { ThreadID } from '../core/types.js'
+import { describeError, PeerBannedError, PeerUnreachableError } from './errors.js'
+import type { ThreadRegistry, ThreadState } from './registry.js'
+import type { HeadsOutcome, SyncOps } from './sync.js'
+import { backoffDelay, type TimerHandle, type Timers } from './timers.js'
+import type { Transport } from './transport.js'
+import type { SessionManager } from './sessions.js'
+import type { NetRecord, ProgressOptions } from './types.js'
+
+export interface SchedulerInit {
+  registry: ThreadRegistry
+  ops: SyncOps
+  transport: Transport
+  /** Dial backoff per peer lives with the sessions. */
+  sessions: Pick<SessionManager, 'nextDialAt' | 'resetDials'>
+  timers: Timers
+  /** Uniform in [0, 1): jitter. */
+  random: () => number
+  log: Logger
+  /** Sync every thread peer this often (0: never on a timer). */
+  syncIntervalMs: number
+  /** First retry delay after a failure. */
+  minBackoffMs: number
+  /** Longest retry delay. */
+  maxBackoffMs: number
+  /** Jitter as a fraction of the delay (0.2: ±20 %). */
+  jitter: number
+  /** A remote trigger within this long of a sync that found nothing waits until it has passed. @default 1000 */
+  quietMs?: number
+  /** Own records pushed per sync at most (the rest on the next). @default 256 */
+  pushBatch?: number
+  /** Keeps track of background work (stop waits for it). */
+  track(p: Promise<unknown>): void
+  /** False once the net stops. */
+  running(): boolean
+}
+
+export interface PeerSchedule {
+  failures: number
+  /** When we try again, while backing off. */
+  nextAttemptAt?: number
+  lastError?: { name: string; message: string; at: number }
+}
+
+export interface Scheduler {
+  start(): void
+  stop(): void
+  /** Sync the pair now (or once more after the running sync). */
+  sync(thread: ThreadState, peer: string): void
+  /** A peer says it may have something for us (heads differ, a gap): sync soon, rate-limited. */
+  syncSoon(thread: ThreadState, peer: string): void
+  /** Sync the pair and wait for it (API calls); throws what it failed with. */
+  syncNow(thread: ThreadState, peer: string, options?: ProgressOptions): Promise<HeadsOutcome>
+  peerConnected(peer: string): void
+  peerDisconnected(peer: string): void
+  /** A record of ours was created: push it to the thread's peers. */
+  recordCreated(thread: ThreadState, record: NetRecord): void
+  /** A record pushed to us was new: pass it on to the other connected thread peers. */
+  forward(thread: ThreadState, record: NetRecord, from: string): void
+  /** New records or logs came from `from`: the other connected thread peers should look. */
+  gossip(thread: ThreadState, from?: string): void
+  /** `peer` holds our log of `thread` up to `counter`. */
+  delivered(thread: ThreadState, peer: string, counter: number): void
+  /** What `peer` is known to hold of our log. */
+  heldBy(thread: ThreadState, peer: string): number
+  pendingPush(thread: ThreadState): number
+  lastError(thread: ThreadID): { name: string; message: string; at: number } | undefined
+  recordError(thread: ThreadID, err: unknown): void
+  peer(thread: ThreadState, peer: string): PeerSchedule
+  forget(thread: ThreadState): void
+}
+
+interface Pair {
+  running: boolean
+  again: boolean
+  failures: number
+  nextAt: number
+  lastFinished: number
+  productive: boolean
+  timer: TimerHandle | undefined
+  /** When `timer` fires. */
+  timerAt: number
+  /** The peer lacked many of our records: it was left to pull them before we push. */
+  leftToPull: boolean
+  lastError?: { name: string; message: string; at: number }
+}
+
+/** A peer this far behind on our log pulls it itself before we push record by record. */
+const PUSH_AT_ONCE = 64
+
+function max(m: Map<string, number> | undefined): number {
+  let n = 0
+  for (const v of m?.values() ?? []) if (v > n) n = v
+  return n
+}
+
+export function createScheduler(init: SchedulerInit): Scheduler {
+  const { registry, ops, transport, timers, log } = init
+  const quietMs = init.quietMs ?? 1000
+  const pushBatch = init.pushBatch ?? 256
+  const pairs = new Map<string, Pair>()
+  const held = new Map<ThreadID, Map<string, number>>()
+  const pending = new Map<ThreadID, Set<number>>()
+  const errors = new Map<ThreadID, { name: string; message: string; at: number }>()
+  let interval: TimerHandle | undefined
+  const online = new Set<string>()
+  /** Threads deleted: their syncs stop, and no retry is scheduled for them. */
+  const forgotten = new WeakSet<ThreadState>()
+
+  const pairKey = (t: ThreadState, peer: string): string => `${t.storeId}|${peer}`
+  const connected = (peer: string): boolean => transport.connection(peer).connected
+
+  function pair(t: ThreadState, peer: string): Pair {
+    const key = pairKey(t, peer)
+    let p = pairs.get(key)
+    if (p == null) {
+      p = { running: false, again: false, failures: 0, nextAt: 0, lastFinished: -Infinity, productive: true, timer: undefined, timerAt: 0, leftToPull: false }
+      pairs.set(key, p)
+    }
+    return p
+  }
+
+  function delay(failures: number): number {
+    return backoffDelay(failures, { baseMs: init.minBackoffMs, maxMs: init.maxBackoffMs, jitter: init.jitter, random: init.random })
+  }
+
+  function recordError(thread: ThreadID, err: unknown): { name: string; message: string; at: number } {
+    const e = err instanceof Error ? err : undefined
+    const entry = { name: e?.name ?? 'Error', message: e != null ? e.message : describeError(err), at: timers.now() }
+    errors.set(thread, entry)
+    return entry
+  }
+
+  function retryLater(t: ThreadState, peer: string, p: Pair, at: number): void {
+    if (p.timer !== undefined) timers.clearTimeout(p.timer)
+    p.timer = undefined
+    if (forgotten.has(t)) return
+    p.timerAt = at
+    p.timer = timers.setTimeout(() => {
+      p.timer = undefined
+      if (init.running()) run(t, peer)
+    }, Math.max(0, at - timers.now()))
+  }
+
+  function failed(t: ThreadState, peer: string, p: Pair, err: unknown): void {
+    if (!init.running() || err instanceof AbortError || (err as Error).name === 'AbortError') return
+    p.failures++
+    const now = timers.now()
+    let wait = delay(p.failures)
+    // A peer we could not dial is not tried before its dial backoff has passed.
+    if (err instanceof PeerUnreachableError) wait = Math.max(wait, init.sessions.nextDialAt(peer) - now)
+    p.nextAt = now + wait
+    p.lastError = recordError(t.id, err)
+    log('sync of %s with %s failed (%d in a row, next in %d ms): %s', t.id, peer, p.failures, wait, describeError(err))
+    retryLater(t, peer, p, p.nextAt)
+  }
+
+  function succeeded(p: Pair): void {
+    p.failures = 0
+    p.nextAt = 0
+    delete p.lastError
+  }
+
+  /** True when we may try the peer now (connected, or its dial backoff has passed). */
+  function reachableNow(peer: string): boolean {
+    if (connected(peer)) return true
+    return init.sessions.nextDialAt(peer) <= timers.now()
+  }
+
+  /**
+   * One sync of a pair: heads, pull what the peer has, push our records it lacks. A peer far behind
+   * on our log pulls it in one stream when it sees our heads differ, so we first leave it to; if it
+   * is still behind at the next sync we push.
+   */
+  async function once(t: ThreadState, peer: string, p: Pair, options: ProgressOptions = {}): Promise<{ outcome: HeadsOutcome; pushed: number }> {
+    const outcome = await ops.exchangeHeads(t, peer, options)
+    let pushed = 0
+    if (t.own != null && outcome.theirs != null) {
+      const theirs = outcome.theirs.get(t.own.id) ?? 0
+      const ours = (await registry.heads(t)).find((l) => l.id === t.own?.id)?.head.counter ?? 0
+      if (ours - theirs > PUSH_AT_ONCE && !p.leftToPull) {
+        p.leftToPull = true
+        retryLater(t, peer, p, timers.now() + 2 * quietMs)
+      } else if (ours > theirs) {
+        p.leftToPull = false
+        pushed = await ops.pushOwn(t, peer, theirs, pushBatch, options)
+      }
+    } else {
+      p.leftToPull = false
+    }
+    return { outcome, pushed }
+  }
+
+  function run(t: ThreadState, peer: string): void {
+    if (!init.running() || forgotten.has(t)) return
+    const p = pair(t, peer)
+    if (p.running) { p.again = true; return }
+    if (!reachableNow(peer)) {
+      retryLater(t, peer, p, Math.max(p.nextAt, init.sessions.nextDialAt(peer)))
+      return
+    }
+    p.running = true
+    if (p.timer !== undefined) { timers.clearTimeout(p.timer); p.timer = undefined }
+    init.track((async () => {
+      try {
+        do {
+          p.again = false
+          try {
+            const { outcome, pushed } = await once(t, peer, p)
+            succeeded(p)
+            p.productive = outcome.pulled > 0 || pushed > 0
+            if (pushed >= pushBatch) p.again = true
+          } catch (err) {
+            failed(t, peer, p, err)
+            break
+          }
+        } while (p.again && init.running())
+      } finally {
+        p.running = false
+        p.lastFinished = timers.now()
+      }
+    })())
+  }
+
+  async function forEachPair(fn: (t: ThreadState, peer: string) => void, only?: string): Promise<void> {
+    for (const t of await registry.list()) {
+      for (const peer of (await registry.peers(t)).keys()) {
+        if (only == null || peer === only) fn(t, peer)
+      }
+    }
+  }
+
+  function all(reason: string, only?: string, fn: (t: ThreadState, peer: string) => void = run): void {
+    init.track(forEachPair(fn, only).catch((err) => { log.error('%s sync failed: %s', reason, describeError(err)) }))
+  }
+
+  function tick(): void {
+    interval = undefined
+    if (!init.running()) return
+    all('interval', undefined, (t, peer) => {
+      const p = pair(t, peer)
+      if (p.nextAt > timers.now() && !connected(peer)) return
+      run(t, peer)
+    })
+    interval = timers.setTimeout(tick, init.syncIntervalMs)
+  }
+
+  const scheduler: Scheduler = {
+    start() {
+      // A fresh start tries every peer now, whatever backoff it had reached before.
+      online.clear()
+      init.sessions.resetDials()
+      for (const p of pairs.values()) { p.failures = 0; p.nextAt = 0 }
+      all('initial')
+      if (init.syncIntervalMs > 0) interval = timers.setTimeout(tick, init.syncIntervalMs)
+    },
+
+    stop() {
+      if (interval !== undefined) timers.clearTimeout(interval)
+      interval = undefined
+      for (const p of pairs.values()) {
+        if (p.timer !== undefined) timers.clearTimeout(p.timer)
+        p.timer = undefined
+      }
+    },
+
+    sync: run,
+
+    syncSoon(t, peer) {
+      const p = pair(t, peer)
+      const since = timers.now() - p.lastFinished
+      if (!p.running && !p.productive && since < quietMs) {
+        // A sync just found nothing: look again once the quiet time has passed (sooner than any later retry).
+        const at = p.lastFinished + quietMs
+        if (p.timer === undefined || p.timerAt > at) retryLater(t, peer, p, at)
+        return
+      }
+      run(t, peer)
+    },
+
+    async syncNow(t, peer, options = {}) {
+      const p = pair(t, peer)
+      try {
+        const { outcome } = await once(t, peer, p, options)
+        succeeded(p)
+        return outcome
+      } catch (err) {
+        failed(t, peer, p, err)
+        throw err
+      }
+    },
+
+    peerConnected(peer) {
+      const wasOffline = online.size === 0
+      online.add(peer)
+      if (wasOffline) {
+        // Back online: every thread peer may be reachable again.
+        init.sessions.resetDials()
+        all('reconnect', undefined, (t, p) => { pair(t, p).nextAt = 0; run(t, p) })
+        return
+      }
+      all('connect', peer, (t, p) => { pair(t, p).nextAt = 0; run(t, p) })
+    },
+
+    peerDisconnected(peer) {
+      online.delete(peer)
+    },
+
+    recordCreated(t, record) {
+      init.track(registry.peers(t).then((peers) => {
+        if (peers.size === 0) return
+        let set = pending.get(t.storeId)
+        if (set == null) pending.set(t.storeId, (set = new Set()))
+        if (record.counter > (max(held.get(t.storeId)))) set.add(record.counter)
+        for (const peer of peers.keys()) {
+          const p = pair(t, peer)
+          // A pair backing off gets the record when it retries (its sync pushes what the peer lacks).
+          if (p.running || (p.nextAt > timers.now() && !connected(peer)) || !reachableNow(peer)) {
+            if (p.running) p.again = true
+            continue
+          }
+          init.track(ops.pushRecord(t, peer, record.log, record.counter, record.blocks).then(() => {
+            succeeded(p)
+          }, (err: unknown) => {
+            if (err instanceof PeerBannedError) return
+            failed(t, peer, p, err)
+          }))
+        }
+      }).catch((err) => { recordError(t.id, err) }))
+    },
+
+    forward(t, record, from) {
+      init.track(registry.peers(t).then((peers) => {
+        for (const peer of peers.keys()) {
+          if (peer === from || !connected(peer)) continue
+          init.track(ops.pushRecord(t, peer, record.log, record.counter, record.blocks).catch((err: unknown) => {
+            log('forward of %s to %s failed: %s', record.cid.toString(), peer, describeError(err))
+          }))
+        }
+      }).catch((err) => { log('forward failed: %s', describeError(err)) }))
+    },
+
+    gossip(t, from) {
+      init.track(registry.peers(t).then((peers) => {
+        for (const peer of peers.keys()) if (peer !== from && connected(peer)) run(t, peer)
+      }).catch((err) => { log('gossip failed: %s', describeError(err)) }))
+    },
+
+    delivered(t, peer, counter) {
+      let m = held.get(t.storeId)
+      if (m == null) held.set(t.storeId, (m = new Map()))
+      if ((m.get(peer) ?? 0) < counter) m.set(peer, counter)
+      const set = pending.get(t.storeId)
+      if (set == null) return
+      for (const c of set) if (c <= counter) set.delete(c)
+    },
+
+    heldBy(t, peer) {
+      return held.get(t.storeId)?.get(peer) ?? 0
+    },
+
+    pendingPush(t) {
+      return pending.get(t.storeId)?.size ?? 0
+    },
+
+    lastError(thread) {
+      const e = errors.get(thread)
+      return e == null ? undefined : { ...e }
+    },
+
+    recordError(thread, err) {
+      recordError(thread, err)
+    },
+
+    peer(t, peer) {
+      const p = pairs.get(pairKey(t, peer))
+      if (p == null) return { failures: 0 }
+      const out: PeerSchedule = { failures: p.failures }
+      if (p.nextAt > timers.now()) out.nextAttemptAt = p.nextAt
+      if (p.lastError != null) out.lastError = { ...p.lastError }
+      return out
+    },
+
+    forget(t) {
+      forgotten.add(t)
+      for (const [key, p] of pairs) {
+        if (!key.startsWith(`${t.storeId}|`)) continue
+        if (p.timer !== undefined) timers.clearTimeout(p.timer)
+        pairs.delete(key)
+      }
+      held.delete(t.storeId)
+      pending.delete(t.storeId)
+      errors.delete(t.id)
+    }
+  }
+  return scheduler
+}
