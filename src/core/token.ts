@@ -141,11 +141,13 @@ function parseClaims(payload: Uint8Array): TokenClaims {
   }
   const claims: TokenClaims = { sub: c.sub, iss: c.iss, iat: c.iat, exp: c.exp }
   if (!equalBytes(claimsText(claims), payload)) throw new InvalidTokenError('the token claims are not in their canonical form')
+  let sub: string
   try {
-    parseIdentity(claims.sub)
+    sub = canonicalIdentity(claims.sub)
   } catch (cause) {
     throw new InvalidTokenError('the token does not name an identity', { cause })
   }
+  if (sub !== claims.sub) throw new InvalidTokenError('the token names its identity in a non-canonical form')
   return claims
 }
 

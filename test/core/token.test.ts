@@ -4,9 +4,10 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest'
 import * as ed from '@noble/ed25519'
+import { base58btc } from 'multiformats/bases/base58'
 import {
   DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS, TOKEN_CHALLENGE_DOMAIN, TOKEN_SIGNATURE_DOMAIN, concatBytes, createTokenIssuer,
-  generateKeyPair, logIDFromPublicKey, parseAuthorCertificatePayload, toBase64url, verifyAuthorCertificate, verifyToken
+  generateKeyPair, logIDFromPublicKey, parseAuthorCertificatePayload, publicKeyToBytes, toBase64url, verifyAuthorCertificate, verifyToken
 } from '../../src/core/index.js'
 import type { PrivateKey, TokenIssuer } from '../../src/core/index.js'
 import { TOKEN_CHALLENGE_PREFIX } from '../../src/client/protocol.js'
@@ -109,6 +110,7 @@ describe('identity tokens', () => {
       JSON.stringify({ sub, iss, iat: T, exp: T }),
       JSON.stringify({ sub, iss, iat: -1, exp: T }),
       JSON.stringify({ sub: 'not-an-identity', iss, iat: T, exp: T + 1000 }),
+      JSON.stringify({ sub: base58btc.encode(publicKeyToBytes(me.publicKey)), iss, iat: T, exp: T + 1000 }),
       JSON.stringify([sub, iss, T, T + 1000]),
       'null'
     ]) {
