@@ -17,8 +17,7 @@
  * Verified certificates are cached (a bounded LRU keyed by author ‖ log key ‖ certificate), so a
  * delegated log costs one extra Ed25519 verification per certificate, not one per record.
  */
-import { encodeNode } from './block.js'
-import { concatBytes, equalBytes, isBytes, isBytesOfLength, randomBytes, toHex } from './bytes.js'
+import { concatBytes, equalBytes, isBytes, isBytesOfLength, randomBytes } from './bytes.js'
 import { ED25519_SIGNATURE_BYTES } from './ed25519.js'
 import { InvalidKeyError, UnprovenAuthorError, throwIfAborted } from './errors.js'
 import { MARSHALLED_PUBLIC_KEY_BYTES, publicKeyFromBytes, publicKeyToBytes } from './identity.js'
@@ -124,10 +123,30 @@ export function authorCertificateValue(cert: AuthorCertificate): { n: Uint8Array
   return { n: cert.nonce, s: cert.signature }
 }
 
-/** The dag-cbor bytes of a certificate (what a version 2 record signature covers). */
+/**
+ * The dag-cbor bytes of a certificate (what a version 2 record signature covers), written directly
+ * (it is on the path of every delegated record): `a2 61 6e <n as a byte string> 61 73 58 40 <s>`,
+ * the canonical encoding of `{ n, s }` (test/core/record-v2.test.ts holds it to dag-cbor's).
+ */
 export function encodeAuthorCertificate(cert: AuthorCertificate): Uint8Array {
   checkCertificate(cert)
-  return encodeNode(authorCertificateValue(cert))
+  const { nonce, signature } = cert
+  const short = nonce.byteLength < 24
+  const out = new Uint8Array(3 + (short ? 1 : 2) + nonce.byteLength + 4 + signature.byteLength)
+  let o = 0
+  out.set([0xa2, 0x61, 0x6e], o) // map(2), "n"
+  o += 3
+  if (short) {
+    out[o++] = 0x40 | nonce.byteLength // bytes(16–23)
+  } else {
+    out[o++] = 0x58 // bytes(24–64), one-byte length
+    out[o++] = nonce.byteLength
+  }
+  out.set(nonce, o)
+  o += nonce.byteLength
+  out.set([0x61, 0x73, 0x58, 0x40], o) // "s", bytes(64)
+  out.set(signature, o + 4)
+  return out
 }
 
 /**
@@ -164,8 +183,9 @@ export async function verifyAuthorCertificate(author: PublicKey, logPublicKey: P
   checkPublicKey(logPublicKey, 'logPublicKey')
   checkCertificate(cert)
   const { nonce, signature } = cert
-  // The nonce is 16–64 bytes and the signature 64, so author ‖ log key ‖ nonce ‖ signature is unambiguous.
-  const key = toHex(concatBytes([author.raw, logPublicKey.raw, nonce, signature]))
+  // The nonce is 16–64 bytes and the signature 64, so author ‖ log key ‖ nonce ‖ signature is
+  // unambiguous; as a string of one character per byte it is a cheap map key.
+  const key = String.fromCharCode.apply(null, concatBytes([author.raw, logPublicKey.raw, nonce, signature]) as unknown as number[])
   if (_authorCertificateCache.get(key) === true) return
   if (!await author.verify(authorCertificatePayload(logPublicKey, nonce), signature)) {
     throw new UnprovenAuthorError(`the certificate is not ${author.toString()}'s signature for this log key`)

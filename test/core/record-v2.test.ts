@@ -13,7 +13,7 @@ import {
   AUTHOR_CERTIFICATE_CACHE_ENTRIES, MAX_NODE_BLOCK_BYTES, authorCertificatePayload, createAuthorCertificate, fromHex,
   encodeAuthorCertificate, generateKeyPair, newThreadKey, openNode, openRecord, openRecordEnvelope,
   parseAuthorCertificatePayload, parseRecordNode, publicKeyToBytes, randomBytes, recordSigningPayload, sealNode,
-  sealRecord, serviceKeyOnly, verifyAuthorCertificate
+  sealRecord, serviceKeyOnly, toHex, verifyAuthorCertificate
 } from '../../src/core/index.js'
 import type {
   AuthorCertificate, OpenRecordOptions, PrivateKey, PublicKey, ReadableThreadKey, RecordBlocks
@@ -112,6 +112,14 @@ describe('record format version 2', () => {
     expect(payload.subarray(14 + 36 + 36 + 36)).toEqual(certBytes)
     expect(certBytes).toEqual(dagCbor.encode(certValue(certificate)))
     expect(await ed.verifyAsync(plain.sig as Uint8Array, payload, logKey.publicKey.raw, { zip215: false })).toBe(true)
+  })
+
+  it('encodes a certificate exactly as dag-cbor encodes { n, s }, for every nonce length', async () => {
+    for (const n of [16, 23, 24, 32, 64]) {
+      const cert = await createAuthorCertificate(authorKey, logKey.publicKey, { nonce: randomBytes(n) })
+      expect(toHex(encodeAuthorCertificate(cert))).toBe(toHex(dagCbor.encode(certValue(cert))))
+      expect(dagCbor.decode(encodeAuthorCertificate(cert))).toEqual(certValue(cert))
+    }
   })
 
   it('keeps a delegated record node near 330 bytes, far under the 4096-byte block limit', async () => {
