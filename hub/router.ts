@@ -81,6 +81,12 @@ export function createApiRouter(init: ApiRouterInit): ApiRouter {
       res.end()
       return
     }
+    if (handler.method.methodKind === 'bidi_streaming' && req.httpVersionMajor === 1) {
+      // HTTP/1.1 cannot carry both directions at once: say so as a gRPC status.
+      res.writeHead(200, statusOnlyHeaders(Code.Unimplemented, `${handler.method.name} is a bidirectional stream: call it over gRPC (HTTP/2) or the grpc-websockets transport`, 'application/grpc-web+proto'))
+      res.end()
+      return
+    }
     const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined)
     handler(uReq)
       .then(async (uRes) => { await universalResponseToNodeResponse(uRes, res) })

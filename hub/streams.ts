@@ -19,6 +19,9 @@ export async function nextRequest<T>(it: AsyncIterator<T>, ctx: HandlerContext, 
   })
   try {
     const r = await Promise.race([it.next(), idle])
+    // Over HTTP/2 a cancelled call (RST_STREAM) ends the request body a moment before its signal
+    // aborts: let the reset land before taking the end of the stream for the client's own end.
+    if (r.done === true) await new Promise<void>((resolve) => { setImmediate(resolve) })
     if (ctx.signal.aborted) throw new ConnectError('the call was cancelled', Code.Canceled)
     return r.done === true ? undefined : r.value
   } catch (err) {
