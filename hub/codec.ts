@@ -109,7 +109,7 @@ export function counterToBytes(counter: number): Uint8Array {
   return out
 }
 
-/** Parse UTF-8 JSON from a request field, bounded in nesting. */
+/** Parse UTF-8 JSON from a request field, bounded in nesting, refusing `__proto__` keys. */
 export function parseJSON(bytes: Uint8Array, field: string): unknown {
   let value: unknown
   try {
@@ -117,9 +117,12 @@ export function parseJSON(bytes: Uint8Array, field: string): unknown {
   } catch (err) {
     throw new InvalidRequestError(`${field}: unmarshaling json: ${(err as Error).message}`, { cause: err })
   }
+  // Bounded nesting; no `__proto__` keys (they would change an object's prototype downstream).
   const depth = (v: unknown, d: number): void => {
     if (d > MAX_JSON_DEPTH) throw new InvalidRequestError(`${field}: JSON nests deeper than ${MAX_JSON_DEPTH}`)
-    if (v !== null && typeof v === 'object') for (const c of Object.values(v)) depth(c, d + 1)
+    if (v === null || typeof v !== 'object') return
+    if (Object.prototype.hasOwnProperty.call(v, '__proto__')) throw new InvalidRequestError(`${field}: a key named __proto__ is not allowed`)
+    for (const c of Object.values(v)) depth(c, d + 1)
   }
   depth(value, 0)
   return value

@@ -11,7 +11,7 @@
  *
  * The bridge turns a socket into a request to the same handlers as gRPC-Web (the response body
  * *is* gRPC-Web framing). Everything is bounded: header block size, message size (a larger
- * WebSocket message closes the socket), queued messages (the socket is paused), silence before
+ * WebSocket message is ResourceExhausted, one past twice the limit closes the socket), queued messages (the socket is paused), silence before
  * the client ends its stream, and sockets at once. A malformed frame answers `InvalidArgument`.
  */
 import type { IncomingMessage } from 'node:http'
@@ -234,8 +234,8 @@ export function createWebSocketBridge(init: WebSocketBridgeInit): WebSocketBridg
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
-    // One extra byte of control flow and one gRPC frame header on top of the largest message.
-    maxPayload: init.maxMessageBytes + 6,
+    // Messages up to twice the limit get a ResourceExhausted status; larger ones close the socket (1009).
+    maxPayload: 2 * init.maxMessageBytes + 1024,
     handleProtocols: (protocols) => (protocols.has(WEBSOCKET_PROTOCOL) ? WEBSOCKET_PROTOCOL : false)
   })
   const live = new Set<{ ws: WebSocket; call: { fail(code: Code, message: string): void } }>()

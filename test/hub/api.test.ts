@@ -17,8 +17,11 @@ import { newThreadKey, threadKeyToBytes } from '../../src/core/thread-key.js'
 import { createPeer, type Peer } from '../../src/node/peer.js'
 import type { Hub } from '../../hub/hub.js'
 import { threadAddrFromBytes, threadAddrToBytes } from '../../hub/codec.js'
-import { ListenReply_Action, ListenRequest_Filter_Action } from '../../hub/gen/threads_pb.js'
+import { ListenReply_Action, ListenRequest_Filter_Action, type WriteTransactionRequestSchema } from '../../hub/gen/threads_pb.js'
+import type { MessageInitShape } from '@bufbuild/protobuf'
 import { bearer, cleanupHubs, clientsFor, getToken, messages, startTestHub, TRANSPORTS, type Clients } from './harness.js'
+
+type WriteRequest = MessageInitShape<typeof WriteTransactionRequestSchema>
 
 const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
 const dec = (b: Uint8Array): Record<string, unknown> => JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>
@@ -183,7 +186,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       return
     }
     const replies = []
-    for await (const r of c.db.writeTransaction(messages(start, create('Fay'), has, create('Fay')), auth)) replies.push(r)
+    for await (const r of c.db.writeTransaction(messages<WriteRequest>(start, create('Fay'), has, create('Fay')), auth)) replies.push(r)
     expect(replies[0]!.option).toMatchObject({ case: 'createReply', value: { instanceIDs: ['fay'], transactionError: '' } })
     expect(replies[1]!.option).toMatchObject({ case: 'hasReply', value: { exists: true } })
     expect(replies[2]!.option.case).toBe('createReply')

@@ -1,0 +1,132 @@
+/**
+ * Tokens on the hub: GetToken proves an identity, a token from another issuer or with a forged
+ * signature is Unauthenticated on every transport, a missing token is accepted unless the hub
+ * requires one, and the token's identity is the `reader` of read filters.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Code, ConnectError } from '@connectrpc/connect'
+import { generateKeyPair, identityToString } from '../../src/core/identity.js'
+import { newThreadID, threadIDToBytes } from '../../src/core/thread-id.js'
+import type { Hub } from '../../hub/hub.js'
+import { bearer, cleanupHubs, clientsFor, getToken, startTestHub, TRANSPORTS, type Clients } from './harness.js'
+
+const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
+const dec = (b: Uint8Array): Record<string, unknown> => JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>
+
+async function status(p: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await p
+  } catch (err) {
+    return ConnectError.from(err)
+  }
+  throw new Error('expected the call to fail')
+}
+
+let hub: Hub
+let other: Hub
+let strict: Hub
+
+beforeAll(async () => {
+  ;[hub, other, strict] = await Promise.all([startTestHub(), startTestHub(), startTestHub({ WEFT_HUB_REQUIRE_TOKEN: 'true' })])
+})
+afterAll(async () => { await cleanupHubs() })
+
+describe('GetToken', () => {
+  it('refuses a signature made by another key with Unauthenticated', async () => {
+    const c = clientsFor('grpc', hub)
+    const claimed = await generateKeyPair()
+    const forger = await generateKeyPair()
+    async function * requests(sig: Promise<Uint8Array>) {
+      yield { payload: { case: 'key' as const, value: identityToString(claimed.publicKey) } }
+      yield { payload: { case: 'signature' as const, value: await sig } }
+    }
+    let answer: (s: Uint8Array) => void = () => undefined
+    const sig = new Promise<Uint8Array>((r) => { answer = r })
+    const err = await status((async () => {
+      for await (const reply of c.db.getToken(requests(sig))) {
+        if (reply.payload.case === 'challenge') answer(await forger.sign(reply.payload.value))
+      }
+    })())
+    expect(err.code).toBe(Code.Unauthenticated)
+    expect(err.rawMessage).toMatch(/signature does not verify/)
+  })
+
+  it('asks for the key first and for a signature second', async () => {
+    const c = clientsFor('grpc', hub)
+    const noKey = await status((async () => { for await (const _ of c.db.getToken((async function * () { yield { payload: { case: 'signature' as const, value: new Uint8Array(64) } } })())) { /* none */ } })())
+    expect(noKey.code).toBe(Code.InvalidArgument)
+    expect(noKey.rawMessage).toBe('Key is required')
+    const badKey = await status((async () => { for await (const _ of c.db.getToken((async function * () { yield { payload: { case: 'key' as const, value: 'not an identity' } } })())) { /* none */ } })())
+    expect(badKey.code).toBe(Code.InvalidArgument)
+  })
+
+  it('ends a challenge the client does not answer within the idle timeout', async () => {
+    const quick = await startTestHub({ WEFT_HUB_IDLE_TIMEOUT_MS: '1000' })
+    const c = clientsFor('websocket', quick)
+    const key = await generateKeyPair()
+    const err = await status((async () => {
+      for await (const _ of c.db.getToken((async function * () {
+        yield { payload: { case: 'key' as const, value: identityToString(key.publicKey) } }
+        await new Promise((r) => setTimeout(r, 5000))
+      })())) { /* the challenge */ }
+    })())
+    expect(err.code).toBe(Code.DeadlineExceeded)
+  })
+})
+
+describe.each(TRANSPORTS)('calls over %s', (transport) => {
+  let c: Clients
+
+  beforeAll(() => { c = clientsFor(transport, hub) })
+
+  it('refuse a token issued by another hub with Unauthenticated', async () => {
+    const { token } = await getToken(clientsFor('grpc', other).db)
+    const err = await status(c.db.listDBs({}, bearer(token)))
+    expect(err.code).toBe(Code.Unauthenticated)
+    expect(err.rawMessage).toMatch(/not issued by this hub/)
+  })
+
+  it('refuse a token whose signature was tampered with', async () => {
+    const { token } = await getToken(clientsFor('grpc', hub).db)
+    const [claims, sig] = token.split('.') as [string, string]
+    const flipped = `${claims}.${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`
+    expect((await status(c.db.listDBs({}, bearer(flipped)))).code).toBe(Code.Unauthenticated)
+    expect((await status(c.net.getHostID({}, bearer('garbage')))).code).toBe(Code.Unauthenticated)
+    expect((await status(c.db.listDBs({}, { headers: { authorization: 'basic abc' } }))).code).toBe(Code.Unauthenticated)
+  })
+
+  it('accept a call without a token unless the hub requires one', async () => {
+    await c.db.listDBs({})
+    const s = clientsFor(transport, strict)
+    const err = await status(s.db.listDBs({}))
+    expect(err.code).toBe(Code.Unauthenticated)
+    expect(err.rawMessage).toMatch(/token is required/)
+    const { token } = await getToken(clientsFor('grpc', strict).db)
+    await s.db.listDBs({}, bearer(token))
+  })
+})
+
+describe('the token identity', () => {
+  it('is the reader of read filters', async () => {
+    const c = clientsFor('grpc', hub)
+    const alice = await getToken(c.db)
+    const bob = await getToken(c.db)
+    const dbID = threadIDToBytes(newThreadID())
+    await c.db.newDB({ dbID, collections: [{ name: 'Mail', readFilter: 'return instance.to === reader ? instance : null' }] }, bearer(alice.token))
+    await c.db.create({ dbID, collectionName: 'Mail', instances: [enc({ _id: 'm1', to: alice.identity }), enc({ _id: 'm2', to: bob.identity })] }, bearer(alice.token))
+    const forAlice = (await c.db.find({ dbID, collectionName: 'Mail' }, bearer(alice.token))).instances.map((b) => dec(b)._id)
+    const forBob = (await c.db.find({ dbID, collectionName: 'Mail' }, bearer(bob.token))).instances.map((b) => dec(b)._id)
+    expect(forAlice).toEqual(['m1'])
+    expect(forBob).toEqual(['m2'])
+    expect((await status(c.db.findByID({ dbID, collectionName: 'Mail', instanceID: 'm1' }, bearer(bob.token)))).code).toBe(Code.NotFound)
+    expect((await c.db.has({ dbID, collectionName: 'Mail', instanceIDs: ['m1'] }, bearer(bob.token))).exists).toBe(false)
+  })
+
+  it('keeps the certificate each identity signed in GetToken', async () => {
+    const c = clientsFor('grpc', hub)
+    const { identity, key } = await getToken(c.db)
+    const cert = hub.auth.certificate(identity)
+    expect(cert).toBeDefined()
+    expect(await key.publicKey.verify(cert!.challenge, cert!.signature)).toBe(true)
+  })
+})
