@@ -109,6 +109,9 @@ export interface HubProcess {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
+/** How the hub is run: from source through tsx (the default), or a bundle: `['hub.mjs']`. */
+export const SOURCE_ENTRY = ['--import', 'tsx', 'hub/main.ts']
+
 function hubEnv(repo: string, env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WEFT_HUB_') && k !== 'DEBUG') base[k] = v
@@ -119,10 +122,10 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   try { process.kill(pid, sig) } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err }
 }
 
-/** Run `node --import tsx hub/main.ts` and wait for its READY line (or its exit, when `untilExit`). */
-export async function startHubProcess(options: { repo?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<HubProcess> {
+/** Run `node --import tsx hub/main.ts` (or `args`) and wait for its READY line. */
+export async function startHubProcess(options: { repo?: string; env?: Record<string, string>; timeoutMs?: number; args?: string[] } = {}): Promise<HubProcess> {
   const repo = options.repo ?? await tempDir()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'hub/main.ts'], { cwd: REPO_ROOT, env: hubEnv(repo, options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, options.args ?? SOURCE_ENTRY, { cwd: REPO_ROOT, env: hubEnv(repo, options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   const out = { stdout: '', stderr: '' }
   child.stdout!.setEncoding('utf8').on('data', (s: string) => { out.stdout += s })
@@ -164,7 +167,7 @@ export async function startHubProcess(options: { repo?: string; env?: Record<str
 
 /** Run the hub until it exits by itself (bad configuration). */
 export async function runHubUntilExit(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'hub/main.ts'], { cwd: REPO_ROOT, env: hubEnv(await tempDir(), env), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, SOURCE_ENTRY, { cwd: REPO_ROOT, env: hubEnv(await tempDir(), env), stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   let stdout = ''
   let stderr = ''
