@@ -1,7 +1,10 @@
 /**
  * Core and log-store throughput in Node:
- *   record_seal_per_s            records created, signed and encrypted per second (one log, chained)
+ *   record_seal_per_s            records created, signed and encrypted per second (one log, chained, authored by the log key)
  *   record_open_per_s            records verified and decrypted per second (read key), as catch-up does
+ *   record_seal_delegated_per_s  the same, authored by another identity through its certificate for the log key
+ *   record_open_delegated_per_s  opening those (the certificate verifies once, then hits the cache)
+ *   author_cert_verify_per_s     distinct author certificates verified per second (cache misses), 250 at a time
  *   logstore_append_batched_per_s  LevelDB appends, 1,000 records per atomic batch
  *   logstore_append_single_per_s   LevelDB appends, one record per batch (each durable when it resolves)
  */
@@ -9,7 +12,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
+import { _authorCertificateCache, createAuthorCertificate, verifyAuthorCertificate } from '../src/core/author.js'
+import type { AuthorCertificate } from '../src/core/author.js'
 import { generateKeyPair } from '../src/core/identity.js'
+import type { PrivateKey } from '../src/core/identity.js'
 import { logIDFromPublicKey } from '../src/core/log-id.js'
 import { openRecord, sealRecord, type RecordBlocks } from '../src/core/record.js'
 import { newThreadID } from '../src/core/thread-id.js'
@@ -20,8 +26,14 @@ import { median, round, type Metric, type Suite } from './index.js'
 
 const key = newThreadKey()
 
-async function sealChain(n: number): Promise<{ blocks: RecordBlocks[]; seconds: number; logKey: Awaited<ReturnType<typeof generateKeyPair>> }> {
+interface Chain { blocks: RecordBlocks[]; seconds: number; logKey: PrivateKey }
+
+/** Seal a chain of `n` records; with `author`, each is authored by it through a certificate for the log key. */
+async function sealChain(n: number, author?: PrivateKey): Promise<Chain> {
   const logKey = await generateKeyPair()
+  const delegation = author === undefined
+    ? {}
+    : { author: author.publicKey, certificate: await createAuthorCertificate(author, logKey.publicKey) }
   const blocks: RecordBlocks[] = []
   let prev: CID | undefined
   const t0 = performance.now()
@@ -30,6 +42,7 @@ async function sealChain(n: number): Promise<{ blocks: RecordBlocks[]; seconds: 
       body: { _id: `doc-${i}`, name: `name ${i}`, n: i, tags: ['a', 'b'], text: 'x'.repeat(120) },
       threadKey: key,
       logKey,
+      ...delegation,
       ...(prev != null ? { prev } : {}),
       time: { wall: 1_700_000_000_000 + i, counter: 0 }
     })
@@ -37,6 +50,34 @@ async function sealChain(n: number): Promise<{ blocks: RecordBlocks[]; seconds: 
     prev = b.record.cid
   }
   return { blocks, seconds: (performance.now() - t0) / 1000, logKey }
+}
+
+/** Records opened per second, 250 at a time as catch-up does. */
+async function openChain({ blocks, logKey }: Chain): Promise<number> {
+  const t0 = performance.now()
+  const chunk = 250
+  for (let i = 0; i < blocks.length; i += chunk) {
+    await Promise.all(blocks.slice(i, i + chunk).map(async (b, j) => await openRecord(b, {
+      serviceKey: key.service,
+      readKey: key.read,
+      logPublicKey: logKey.publicKey,
+      expectedPrev: i + j === 0 ? null : blocks[i + j - 1]!.record.cid
+    })))
+  }
+  return blocks.length / ((performance.now() - t0) / 1000)
+}
+
+/** Distinct certificates verified per second (each a cache miss), 250 at a time. */
+async function verifyCertificates(n: number): Promise<number> {
+  const [author, logKey] = await Promise.all([generateKeyPair(), generateKeyPair()])
+  const certs: AuthorCertificate[] = []
+  for (let i = 0; i < n; i++) certs.push(await createAuthorCertificate(author, logKey.publicKey))
+  _authorCertificateCache.clear()
+  const t0 = performance.now()
+  for (let i = 0; i < n; i += 250) {
+    await Promise.all(certs.slice(i, i + 250).map(async (c) => { await verifyAuthorCertificate(author.publicKey, logKey.publicKey, c) }))
+  }
+  return n / ((performance.now() - t0) / 1000)
 }
 
 async function withLevel<T>(fn: (store: Awaited<ReturnType<typeof createLogStore>>) => Promise<T>): Promise<T> {
@@ -53,26 +94,26 @@ async function withLevel<T>(fn: (store: Awaited<ReturnType<typeof createLogStore
 const suite: Suite = async (runs) => {
   const seal: number[] = []
   const open: number[] = []
+  const sealDelegated: number[] = []
+  const openDelegated: number[] = []
+  const certVerify: number[] = []
   const batched: number[] = []
   const single: number[] = []
+  const author = await generateKeyPair()
   await sealChain(500) // warm up
+  await sealChain(500, author)
   for (let r = 0; r < runs; r++) {
     const n = 5_000
-    const { blocks, seconds, logKey } = await sealChain(n)
-    seal.push(n / seconds)
+    const chain = await sealChain(n)
+    seal.push(n / chain.seconds)
+    open.push(await openChain(chain))
 
-    const t0 = performance.now()
-    const chunk = 250
-    for (let i = 0; i < n; i += chunk) {
-      await Promise.all(blocks.slice(i, i + chunk).map(async (b, j) => await openRecord(b, {
-        serviceKey: key.service,
-        readKey: key.read,
-        logPublicKey: logKey.publicKey,
-        expectedPrev: i + j === 0 ? null : blocks[i + j - 1]!.record.cid
-      })))
-    }
-    open.push(n / ((performance.now() - t0) / 1000))
+    const delegated = await sealChain(n, author)
+    sealDelegated.push(n / delegated.seconds)
+    openDelegated.push(await openChain(delegated))
+    certVerify.push(await verifyCertificates(2_000))
 
+    const { blocks, logKey } = chain
     const logId = logIDFromPublicKey(logKey.publicKey)
     const entries = blocks.map((b, i) => ({ cid: b.record.cid, prev: i === 0 ? undefined : blocks[i - 1]!.record.cid, blocks: b }))
     batched.push(await withLevel(async (store) => {
@@ -96,6 +137,9 @@ const suite: Suite = async (runs) => {
   const out: Metric[] = [
     { metric: 'record_seal_per_s', value: round(median(seal), 0), unit: 'records/s' },
     { metric: 'record_open_per_s', value: round(median(open), 0), unit: 'records/s' },
+    { metric: 'record_seal_delegated_per_s', value: round(median(sealDelegated), 0), unit: 'records/s' },
+    { metric: 'record_open_delegated_per_s', value: round(median(openDelegated), 0), unit: 'records/s' },
+    { metric: 'author_cert_verify_per_s', value: round(median(certVerify), 0), unit: 'certificates/s' },
     { metric: 'logstore_append_batched_per_s', value: round(median(batched), 0), unit: 'records/s' },
     { metric: 'logstore_append_single_per_s', value: round(median(single), 0), unit: 'records/s' }
   ]

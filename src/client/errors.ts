@@ -3,10 +3,10 @@
  * code }` and are rebuilt here with the same `name` (and the class, when it is one of these), so
  * callers branch on `err.name` as they would in-process.
  */
-import { AbortError, WeftError } from '../core/errors.js'
+import { AbortError, ChallengeFailedError, InvalidTokenError, TokenExpiredError, WeftError } from '../core/errors.js'
 import type { WireError } from './protocol.js'
 
-export { AbortError }
+export { AbortError, InvalidTokenError, TokenExpiredError, ChallengeFailedError }
 
 /** A call got no answer within its timeout. */
 export class CallTimeoutError extends WeftError {
@@ -36,24 +36,6 @@ export class ClientClosedError extends WeftError {
 export class UnknownMethodError extends WeftError {
   static override readonly code: string = 'ERR_UNKNOWN_METHOD'
   constructor(message = 'unknown method', options?: { cause?: unknown }) { super(message, options) }
-}
-
-/** A token is malformed or its signature does not verify. */
-export class InvalidTokenError extends WeftError {
-  static override readonly code: string = 'ERR_INVALID_TOKEN'
-  constructor(message = 'invalid token', options?: { cause?: unknown }) { super(message, options) }
-}
-
-/** A token is past its expiry. */
-export class TokenExpiredError extends WeftError {
-  static override readonly code: string = 'ERR_TOKEN_EXPIRED'
-  constructor(message = 'the token has expired', options?: { cause?: unknown }) { super(message, options) }
-}
-
-/** A token challenge is unknown, expired, or its signature does not verify. */
-export class ChallengeFailedError extends WeftError {
-  static override readonly code: string = 'ERR_CHALLENGE_FAILED'
-  constructor(message = 'the signing challenge failed', options?: { cause?: unknown }) { super(message, options) }
 }
 
 /** An invite string is malformed or of an unknown version. */

@@ -79,7 +79,7 @@ export class InvalidBlockError extends WeftError {
   }
 }
 
-/** A record, event or header node decodes but does not have the shape of format version 1. */
+/** A record, event or header node decodes but does not have the shape its format version specifies. */
 export class InvalidRecordError extends WeftError {
   static override readonly code: string = 'ERR_INVALID_RECORD'
   constructor(message = 'invalid record', options?: { cause?: unknown }) {
@@ -123,6 +123,65 @@ export class MissingReadKeyError extends WeftError {
 export class InvalidClockError extends WeftError {
   static override readonly code: string = 'ERR_INVALID_CLOCK'
   constructor(message = 'invalid clock timestamp', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/**
+ * A record node names a format version this implementation does not read (`v` other than 2 on a
+ * node that has one). Distinct from {@link InvalidRecordError}: the record may be valid for a newer
+ * peer.
+ */
+export class UnsupportedRecordVersionError extends WeftError {
+  static override readonly code: string = 'ERR_UNSUPPORTED_RECORD_VERSION'
+  constructor(message = 'unsupported record format version', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/**
+ * A record names an author it does not prove: the author is not the log key and the record carries
+ * no valid delegation certificate signed by the author for that log key (or it is a version 1
+ * record, which cannot carry one). A forgery, like a bad signature.
+ */
+export class UnprovenAuthorError extends WeftError {
+  static override readonly code: string = 'ERR_UNPROVEN_AUTHOR'
+  constructor(message = 'the record does not prove its author', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A text encoding (base64url) is malformed or not in its one canonical form. */
+export class InvalidEncodingError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_ENCODING'
+  constructor(message = 'invalid encoding', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/**
+ * A token is malformed, not in its canonical encoding, from an issuer that is not trusted here, or
+ * its signature does not verify; or a token was asked for with a lifetime out of range.
+ */
+export class InvalidTokenError extends WeftError {
+  static override readonly code: string = 'ERR_INVALID_TOKEN'
+  constructor(message = 'invalid token', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A token is past its expiry. */
+export class TokenExpiredError extends WeftError {
+  static override readonly code: string = 'ERR_TOKEN_EXPIRED'
+  constructor(message = 'the token has expired', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A token challenge is unknown, expired, already answered, or its signature does not verify. */
+export class ChallengeFailedError extends WeftError {
+  static override readonly code: string = 'ERR_CHALLENGE_FAILED'
+  constructor(message = 'the signing challenge failed', options?: { cause?: unknown }) {
     super(message, options)
   }
 }

@@ -1,11 +1,13 @@
 /**
  * The core layer: pure, isomorphic data model. Thread IDs, thread keys, identities, log IDs,
- * blocks, the hybrid logical clock, the record codec (format version 1) and typed errors.
+ * blocks, the hybrid logical clock, the record codec (format version 2, reading version 1),
+ * author certificates, identity tokens and typed errors.
  */
 export {
   WeftError, OversizedInputError, AbortError, InvalidThreadIDError, InvalidThreadKeyError, InvalidKeyError,
   InvalidIdentityError, InvalidLogIDError, InvalidBlockError, InvalidRecordError, BadSignatureError,
-  DecryptionError, PrevLinkMismatchError, MissingReadKeyError, InvalidClockError, throwIfAborted
+  DecryptionError, PrevLinkMismatchError, MissingReadKeyError, InvalidClockError, UnsupportedRecordVersionError,
+  UnprovenAuthorError, InvalidEncodingError, InvalidTokenError, TokenExpiredError, ChallengeFailedError, throwIfAborted
 } from './errors.js'
 export { logger, enableLogging, setLogSink } from './logger.js'
 export type { Logger } from './logger.js'
@@ -14,6 +16,8 @@ export type { Broadcast, SubscribeOptions } from './channel.js'
 export type { ThreadID, LogID, Block, AbortOptions } from './types.js'
 export { randomBytes, concatBytes, equalBytes, toHex, fromHex } from './bytes.js'
 export type { RandomSource } from './bytes.js'
+export { toBase64url, fromBase64url } from './base64url.js'
+export { LruCache } from './lru.js'
 
 export {
   ThreadVariant, THREAD_ID_VERSION, DEFAULT_THREAD_ID_RANDOM_BYTES, MIN_NEW_THREAD_ID_RANDOM_BYTES,
@@ -55,11 +59,26 @@ export {
 export type { HLC, Clock, ClockInit } from './hlc.js'
 
 export {
-  RECORD_FORMAT_VERSION, RECORD_SIGNATURE_DOMAIN, MAX_BODY_BYTES, MAX_BODY_BLOCK_BYTES, MAX_NODE_BLOCK_BYTES,
-  BODY_KEY_BYTES, recordSigningPayload, parseRecordNode, parseEventNode, parseHeaderNode
+  RECORD_FORMAT_VERSION, RECORD_SIGNATURE_DOMAIN_V1, RECORD_SIGNATURE_DOMAIN_V2, MAX_BODY_BYTES, MAX_BODY_BLOCK_BYTES,
+  MAX_NODE_BLOCK_BYTES, BODY_KEY_BYTES, recordSigningPayload, parseRecordNode, parseEventNode, parseHeaderNode
 } from './record-codec.js'
-export type { RecordNode, EventNode, HeaderNode } from './record-codec.js'
+export type { RecordNode, EventNode, HeaderNode, RecordFormatVersion } from './record-codec.js'
+export {
+  AUTHOR_CERTIFICATE_DOMAIN, MIN_AUTHOR_CERTIFICATE_NONCE_BYTES, MAX_AUTHOR_CERTIFICATE_NONCE_BYTES,
+  DEFAULT_AUTHOR_CERTIFICATE_NONCE_BYTES, AUTHOR_CERTIFICATE_CACHE_ENTRIES, authorCertificatePayload,
+  parseAuthorCertificatePayload, createAuthorCertificate, verifyAuthorCertificate, encodeAuthorCertificate,
+  parseAuthorCertificate
+} from './author.js'
+export type { AuthorCertificate, CreateAuthorCertificateOptions } from './author.js'
 export { sealRecord, openRecord, openRecordEnvelope, openEvent } from './record.js'
 export type {
   RecordBlocks, SealRecordInit, OpenRecordOptions, RecordEnvelope, OpenedEvent, OpenedRecord
 } from './record.js'
+
+export {
+  TOKEN_SIGNATURE_DOMAIN, TOKEN_CHALLENGE_DOMAIN, MAX_TOKEN_LENGTH, MAX_TOKEN_TTL_MS, DEFAULT_TOKEN_TTL_MS,
+  DEFAULT_CHALLENGE_TTL_MS, createTokenIssuer, verifyToken
+} from './token.js'
+export type {
+  TokenClaims, TokenIssuer, TokenIssuerInit, ChallengeOptions, IssueTokenOptions, VerifyTokenOptions
+} from './token.js'

@@ -1,11 +1,15 @@
 /**
- * Sealing and opening records (format version 1). A record travels as four blocks: the record
- * node (encrypted with the thread service key), the event node (plaintext), the header node
- * (encrypted with the thread read key) and the body node (encrypted with a fresh per-event key
- * held in the header). The log key signs the event CID, the previous record CID and the author.
+ * Sealing and opening records. A record travels as four blocks: the record node (encrypted with
+ * the thread service key), the event node (plaintext), the header node (encrypted with the thread
+ * read key) and the body node (encrypted with a fresh per-event key held in the header). The log
+ * key signs the event CID, the previous record CID, the author and the author's certificate.
+ *
+ * New records are format version 2. Version 1 records (no `v` in the record node) still open when
+ * their author is the log key, which is all Weft ever wrote in version 1.
  *
  * Opening checks everything a peer can check with the keys it holds: a replicator with only the
- * service key verifies the whole chain and signature; a reader also decrypts header and body.
+ * service key verifies the whole chain, the signature and the author's proof; a reader also
+ * decrypts header and body.
  */
 import { CID } from 'multiformats/cid'
 import { decodeBlock, encodeBlock, isBlockCID, openNode, sealNode, verifyBlock } from './block.js'
@@ -15,8 +19,10 @@ import { ED25519_SIGNATURE_BYTES } from './ed25519.js'
 import type { RandomSource } from './bytes.js'
 import {
   BadSignatureError, InvalidBlockError, InvalidClockError, InvalidKeyError, InvalidRecordError, InvalidThreadKeyError,
-  MissingReadKeyError, OversizedInputError, PrevLinkMismatchError, throwIfAborted
+  MissingReadKeyError, OversizedInputError, PrevLinkMismatchError, UnprovenAuthorError, throwIfAborted
 } from './errors.js'
+import { verifyAuthorCertificate } from './author.js'
+import type { AuthorCertificate } from './author.js'
 import { isHLC } from './hlc.js'
 import type { HLC } from './hlc.js'
 import { publicKeyFromBytes, publicKeyToBytes } from './identity.js'
@@ -25,10 +31,10 @@ import {
   BODY_KEY_BYTES, MAX_BODY_BLOCK_BYTES, MAX_BODY_BYTES, MAX_NODE_BLOCK_BYTES, eventNodeValue, headerNodeValue,
   parseEventNode, parseHeaderNode, parseRecordNode, recordNodeValue, recordSigningPayload
 } from './record-codec.js'
-import type { EventNode, HeaderNode } from './record-codec.js'
+import type { EventNode, HeaderNode, RecordFormatVersion, RecordNode } from './record-codec.js'
 import { SYMMETRIC_KEY_BYTES, assertThreadKey, canRead } from './thread-key.js'
 import type { ThreadKey } from './thread-key.js'
-import type { AbortOptions, Block } from './types.js'
+import type { AbortOptions, Block, Mutable } from './types.js'
 
 /** The transport form of a record: all four blocks travel together. */
 export interface RecordBlocks {
@@ -45,8 +51,14 @@ export interface SealRecordInit {
   threadKey: ThreadKey
   /** The log's key pair (or anything that signs with it). */
   logKey: Identity
-  /** The author identity recorded in the record. @default logKey.publicKey */
+  /** The author identity recorded in the record; when it is not the log key, `certificate` proves it. @default logKey.publicKey */
   author?: PublicKey
+  /**
+   * The author's delegation of the log key (`createAuthorCertificate(author, logKey.publicKey)`):
+   * required when `author` is not the log key, refused when it is. Checked before sealing (cached).
+   * @default undefined
+   */
+  certificate?: AuthorCertificate
   /** CID of the log's current head; omit (or `null`) for the log's first record. */
   prev?: CID | null
   /** Hybrid logical clock time of the event. */
@@ -73,8 +85,36 @@ function recordRandomness(random: RandomSource | undefined): [Uint8Array, Uint8A
   return out
 }
 
-/** Seal a new record. Rejects with `MissingReadKeyError` if the thread key has no read key. */
+/** Seal a new record (format version 2). Rejects with `MissingReadKeyError` if the thread key has no read key. */
 export async function sealRecord(init: SealRecordInit, options: AbortOptions = {}): Promise<RecordBlocks> {
+  return await seal(init, 2, options)
+}
+
+/**
+ * Test hook: seal a record in format version 1, as Weft v1 did (any author, no certificate), for
+ * the version 1 vectors and for tests of how version 1 records open. Never used to write.
+ */
+export async function _sealRecordV1(init: Omit<SealRecordInit, 'certificate'>, options: AbortOptions = {}): Promise<RecordBlocks> {
+  return await seal(init, 1, options)
+}
+
+/** The author's proof a record of `version` carries: none for the log key itself, else its certificate. */
+async function authorProof(init: SealRecordInit, version: RecordFormatVersion): Promise<AuthorCertificate | undefined> {
+  const { logKey, certificate } = init
+  const author = init.author ?? logKey.publicKey
+  if (version === 1) return undefined
+  if (author.equals(logKey.publicKey)) {
+    if (certificate !== undefined) throw new InvalidRecordError('a record authored by its log key carries no certificate')
+    return undefined
+  }
+  if (certificate === undefined) {
+    throw new UnprovenAuthorError('a record whose author is not the log key needs the author\'s certificate for the log key')
+  }
+  await verifyAuthorCertificate(author, logKey.publicKey, certificate)
+  return certificate
+}
+
+async function seal(init: SealRecordInit, version: RecordFormatVersion, options: AbortOptions): Promise<RecordBlocks> {
   throwIfAborted(options.signal)
   const { threadKey, logKey, time } = init
   assertThreadKey(threadKey)
@@ -82,6 +122,7 @@ export async function sealRecord(init: SealRecordInit, options: AbortOptions = {
   if (!isHLC(time)) throw new InvalidClockError('record time must be { wall, counter } in range')
   const prev = init.prev ?? null
   if (prev !== null && !isBlockCID(prev)) throw new InvalidRecordError('prev must be a CIDv1 dag-cbor sha2-256 link')
+  const cert = await authorProof(init, version)
   const [bodyKey, bodyNonce, headerNonce, recordNonce] = recordRandomness(init.random)
 
   const [body, header] = await Promise.all([
@@ -89,11 +130,12 @@ export async function sealRecord(init: SealRecordInit, options: AbortOptions = {
     sealNode(headerNodeValue({ key: bodyKey, time }), threadKey.read, headerNonce)
   ])
   const event = await encodeBlock(eventNodeValue({ body: body.cid, header: header.cid }))
-  const pubKey = publicKeyToBytes(init.author ?? logKey.publicKey)
-  const sig = await logKey.sign(recordSigningPayload(event.cid, prev, pubKey), options)
+  const unsigned: Mutable<Omit<RecordNode, 'sig'>> = { version, block: event.cid, pubKey: publicKeyToBytes(init.author ?? logKey.publicKey) }
+  if (prev !== null) unsigned.prev = prev
+  if (cert !== undefined) unsigned.cert = cert
+  const sig = await logKey.sign(recordSigningPayload(unsigned), options)
   if (!isBytesOfLength(sig, ED25519_SIGNATURE_BYTES)) throw new InvalidRecordError('the log key must produce a 64-byte Ed25519 signature')
-  const node = prev === null ? { block: event.cid, sig, pubKey } : { block: event.cid, sig, pubKey, prev }
-  const record = await sealNode(recordNodeValue(node), threadKey.service, recordNonce, MAX_NODE_BLOCK_BYTES)
+  const record = await sealNode(recordNodeValue({ ...unsigned, sig }), threadKey.service, recordNonce, MAX_NODE_BLOCK_BYTES)
   return { record, event, header, body }
 }
 
@@ -116,10 +158,17 @@ export interface RecordEnvelope {
   readonly eventCID: CID
   /** CID of the previous record, `null` on a log's first record. */
   readonly prev: CID | null
-  /** The author identity the log key vouched for. */
+  /**
+   * The proven author: the log key itself, or an identity whose certificate for the log key the
+   * record carries (and which was verified).
+   */
   readonly author: PublicKey
   /** The log key's signature. */
   readonly sig: Uint8Array
+  /** The record's format version (1: read-only legacy, 2: current). */
+  readonly version: RecordFormatVersion
+  /** The author's certificate for the log key, present when the author is not the log key. */
+  readonly certificate?: AuthorCertificate
 }
 
 export interface OpenedEvent {
@@ -200,9 +249,24 @@ async function openEnvelope(record: Block, eventCID: CID, options: OpenRecordOpt
     if (cause instanceof InvalidKeyError) throw new InvalidRecordError('record.pubKey is not an Ed25519 public key', { cause })
     throw cause
   }
-  const ok = await options.logPublicKey.verify(recordSigningPayload(node.block, prev, node.pubKey), node.sig)
+  const { logPublicKey } = options
+  const delegated = !author.equals(logPublicKey)
+  if (!delegated && node.cert !== undefined) throw new InvalidRecordError('a record authored by its log key carries no certificate')
+  // The log key's signature first: an UnprovenAuthorError then shows that the log's owner itself
+  // signed a record naming an identity it cannot prove. Both signatures verify concurrently.
+  const certChecked = delegated && node.cert !== undefined ? verifyAuthorCertificate(author, logPublicKey, node.cert) : undefined
+  void certChecked?.catch(() => {})
+  const ok = await logPublicKey.verify(recordSigningPayload(node), node.sig)
   if (!ok) throw new BadSignatureError('record signature does not verify with the log public key')
-  return { cid: record.cid, eventCID, prev, author, sig: node.sig }
+  if (delegated && node.version === 1) {
+    throw new UnprovenAuthorError('a version 1 record cannot prove an author other than its log key')
+  }
+  if (delegated && node.cert === undefined) {
+    throw new UnprovenAuthorError(`the record names author ${author.toString()}, not its log key, and carries no certificate`)
+  }
+  await certChecked
+  const envelope = { cid: record.cid, eventCID, prev, author, sig: node.sig, version: node.version }
+  return node.cert === undefined ? envelope : { ...envelope, certificate: node.cert }
 }
 
 function checkOpenOptions(options: OpenRecordOptions): void {
@@ -214,8 +278,9 @@ function checkOpenOptions(options: OpenRecordOptions): void {
 
 /**
  * Verify a record with the service key: block sizes and CIDs, the event's links, the record
- * node's shape, its `prev` against `expectedPrev`, and the log key's signature. Does not decrypt the
- * event (see {@link openRecord}).
+ * node's shape and version, its `prev` against `expectedPrev`, the log key's signature and the
+ * author's proof (`UnprovenAuthorError` when the author is not the log key and no valid
+ * certificate says so). Does not decrypt the event (see {@link openRecord}).
  */
 export async function openRecordEnvelope(blocks: RecordBlocks, options: OpenRecordOptions): Promise<RecordEnvelope> {
   checkOpenOptions(options)

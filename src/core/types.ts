@@ -23,3 +23,6 @@ export interface Block {
 export interface AbortOptions {
   signal?: AbortSignal
 }
+
+/** `T` with its properties writable, for building a readonly value step by step. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] }

@@ -1,17 +1,20 @@
 /**
- * Browser harness of the core crypto path, for e2e/core.spec.ts: seals the format v1 vector
- * records in the page from their fixed inputs and opens the vector blocks. The spec compares the
- * result with test/vectors/format-v1.json byte for byte, which shows that Vite resolves
- * `#weft/crypto` to the WebCrypto edition (src/core/crypto.ts) and that it yields the specified bytes.
+ * Browser harness of the core crypto path, for e2e/core.spec.ts: seals the format v1 or v2 vector
+ * records in the page from their fixed inputs (v2 with the author's certificate) and opens the
+ * vector blocks. The spec compares the result with test/vectors/format-v*.json byte for byte, which
+ * shows that Vite resolves `#weft/crypto` to the WebCrypto edition (src/core/crypto.ts) and that it
+ * yields the specified bytes.
  */
 import { CID } from 'multiformats/cid'
 import { CRYPTO_PLATFORM } from '#weft/crypto'
 import { _setWebCryptoEnabled } from '../../src/core/ed25519.js'
 import {
-  ed25519Backend, fromHex, logIDToPublicKey, openRecord, privateKeyFromSeed, sealRecord, threadKeyFromBytes, toHex
+  createAuthorCertificate, ed25519Backend, fromHex, logIDToPublicKey, openRecord, privateKeyFromSeed, sealRecord,
+  threadKeyFromBytes, toHex
 } from '../../src/core/index.js'
 import type { Block, RandomSource, ReadableThreadKey, RecordBlocks } from '../../src/core/index.js'
-import type { HexBlock, VectorRecordBlocks, WeftCoreHarness } from './core-harness-types.js'
+import { _sealRecordV1 } from '../../src/core/record.js'
+import type { HexBlock, OpenedVector, VectorRecordBlocks, WeftCoreHarness } from './core-harness-types.js'
 
 /** The vectors' random source: hands out the given hex strings in order, each of the size asked for. */
 function fixedRandom(queue: string[]): RandomSource {
@@ -28,25 +31,32 @@ const toHexBlock = (b: Block): HexBlock => ({ cid: b.cid.toString(), bytes: toHe
 const fromHexBlock = (b: HexBlock): Block => ({ cid: CID.parse(b.cid), bytes: fromHex(b.bytes) })
 
 const harness: WeftCoreHarness = {
-  async run(input, vectorBlocks, logID, noble) {
+  async run(version, input, vectorBlocks, logID, noble) {
     _setWebCryptoEnabled(noble ? false : undefined)
     try {
       const threadKey = threadKeyFromBytes(fromHex(input.serviceKey + input.readKey)) as ReadableThreadKey
       const logKey = await privateKeyFromSeed(fromHex(input.logKeySeed))
       const authorKey = await privateKeyFromSeed(fromHex(input.authorKeySeed))
+      const certificate = input.certificateNonce === undefined
+        ? undefined
+        : await createAuthorCertificate(authorKey, logKey.publicKey, { nonce: fromHex(input.certificateNonce) })
 
       const sealed: VectorRecordBlocks[] = []
       const cids: CID[] = []
       for (const r of input.records) {
-        const blocks = await sealRecord({
+        const delegated = r.author === 'author'
+        const init = {
           body: r.body,
           threadKey,
           logKey,
-          author: r.author === 'log' ? logKey.publicKey : authorKey.publicKey,
+          author: delegated ? authorKey.publicKey : logKey.publicKey,
           prev: r.prev === null ? null : cids[r.prev] ?? null,
           time: r.time,
           random: fixedRandom([r.bodyKey, r.bodyNonce, r.headerNonce, r.recordNonce])
-        })
+        }
+        const blocks = version === 1
+          ? await _sealRecordV1(init)
+          : await sealRecord(delegated && certificate !== undefined ? { ...init, certificate } : init)
         cids.push(blocks.record.cid)
         sealed.push({
           record: toHexBlock(blocks.record),
@@ -56,7 +66,7 @@ const harness: WeftCoreHarness = {
         })
       }
 
-      const opened = []
+      const opened: OpenedVector[] = []
       let prev: CID | null = null
       for (const v of vectorBlocks) {
         const blocks: RecordBlocks = {
@@ -65,15 +75,19 @@ const harness: WeftCoreHarness = {
           header: fromHexBlock(v.header),
           body: fromHexBlock(v.body)
         }
-        const o = await openRecord(blocks, {
-          serviceKey: threadKey.service,
-          readKey: threadKey.read,
-          logPublicKey: logIDToPublicKey(logID),
-          expectedPrev: prev
-        })
-        if (o.event === undefined) throw new Error('openRecord did not decrypt the event')
-        opened.push({ body: o.event.body, time: o.event.time, author: o.author.toString() })
-        prev = o.cid
+        try {
+          const o = await openRecord(blocks, {
+            serviceKey: threadKey.service,
+            readKey: threadKey.read,
+            logPublicKey: logIDToPublicKey(logID),
+            expectedPrev: prev
+          })
+          if (o.event === undefined) throw new Error('openRecord did not decrypt the event')
+          opened.push({ body: o.event.body, time: o.event.time, author: o.author.toString(), version: o.version })
+        } catch (err) {
+          opened.push({ error: (err as Error).name })
+        }
+        prev = blocks.record.cid
       }
 
       return {

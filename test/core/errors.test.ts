@@ -15,7 +15,13 @@ const classes = [
   ['DecryptionError', 'ERR_DECRYPTION'],
   ['PrevLinkMismatchError', 'ERR_PREV_LINK_MISMATCH'],
   ['MissingReadKeyError', 'ERR_MISSING_READ_KEY'],
-  ['InvalidClockError', 'ERR_INVALID_CLOCK']
+  ['InvalidClockError', 'ERR_INVALID_CLOCK'],
+  ['UnsupportedRecordVersionError', 'ERR_UNSUPPORTED_RECORD_VERSION'],
+  ['UnprovenAuthorError', 'ERR_UNPROVEN_AUTHOR'],
+  ['InvalidEncodingError', 'ERR_INVALID_ENCODING'],
+  ['InvalidTokenError', 'ERR_INVALID_TOKEN'],
+  ['TokenExpiredError', 'ERR_TOKEN_EXPIRED'],
+  ['ChallengeFailedError', 'ERR_CHALLENGE_FAILED']
 ] as const
 
 describe('core errors', () => {

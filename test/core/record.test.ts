@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
 import {
-  MAX_BODY_BYTES, aesGcmEncrypt, cidOf, encodeBlock, generateKeyPair, newThreadKey, openEvent, openNode, openRecord,
+  MAX_BODY_BYTES, aesGcmEncrypt, cidOf, createAuthorCertificate, encodeBlock, generateKeyPair, newThreadKey, openEvent, openNode, openRecord,
   openRecordEnvelope, publicKeyToBytes, recordSigningPayload, sealNode, sealRecord, serviceKeyOnly, randomBytes
 } from '../../src/core/index.js'
 import type { Block, PrivateKey, PublicKey, ReadableThreadKey, RecordBlocks, OpenRecordOptions } from '../../src/core/index.js'
@@ -70,10 +70,13 @@ describe('sealRecord / openRecord', () => {
     expect(s.event?.time).toEqual(t1)
   })
 
-  it('records an author other than the log key', async () => {
-    const blocks = await sealRecord({ body: 1, threadKey, logKey, author: otherKey.publicKey, time: t0 })
+  it('records an author other than the log key, proven by its certificate', async () => {
+    const certificate = await createAuthorCertificate(otherKey, logKey.publicKey)
+    const blocks = await sealRecord({ body: 1, threadKey, logKey, author: otherKey.publicKey, certificate, time: t0 })
     const opened = await openRecord(blocks, opts())
     expect(opened.author.equals(otherKey.publicKey)).toBe(true)
+    expect(opened.version).toBe(2)
+    expect(opened.certificate).toEqual(certificate)
   })
 
   it('produces four CIDv1 dag-cbor sha2-256 blocks whose bytes hash to their CIDs', async () => {
@@ -188,7 +191,7 @@ describe('keys', () => {
   })
 
   it('rejects a record signed by another log key with BadSignatureError', async () => {
-    const forged = await sealRecord({ body: { title: 'first', n: 1 }, threadKey, logKey: otherKey, author: logKey.publicKey, time: t0 })
+    const forged = await sealRecord({ body: { title: 'first', n: 1 }, threadKey, logKey: otherKey, time: t0 })
     await expect(openRecord(forged, opts())).rejects.toMatchObject({ name: 'BadSignatureError' })
     await expect(openRecord(genesis, opts({ logPublicKey: otherKey.publicKey }))).rejects.toMatchObject({ name: 'BadSignatureError' })
   })
@@ -381,10 +384,11 @@ describe('hostile and malformed input', () => {
     }
   })
 
-  it('signs exactly "weft-record-v1" || event CID || prev CID || pubKey', async () => {
+  it('signs exactly "weft-record-v2" || event CID || prev CID || pubKey for a self-authored record', async () => {
     const o = await openRecord(second, opts())
-    const payload = recordSigningPayload(o.eventCID, o.prev, publicKeyToBytes(o.author))
-    expect(new TextDecoder().decode(payload.subarray(0, 14))).toBe('weft-record-v1')
+    expect(o.prev).not.toBeNull()
+    const payload = recordSigningPayload({ version: 2, block: o.eventCID, prev: o.prev!, pubKey: publicKeyToBytes(o.author) })
+    expect(new TextDecoder().decode(payload.subarray(0, 14))).toBe('weft-record-v2')
     expect(payload.byteLength).toBe(14 + 36 + 36 + 36)
     expect(await logKey.publicKey.verify(payload, o.sig)).toBe(true)
   })

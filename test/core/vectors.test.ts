@@ -1,44 +1,27 @@
 /**
  * Format version 1 is pinned by test/vectors/format-v1.json: everything is recomputed from the
- * inputs stored there and must match byte for byte. The vector bytes are also checked with
+ * inputs stored there and must match byte for byte. Version 1 is read-only now: its self-authored
+ * record still opens, and its record naming another author (which v1 could not prove) is refused. The vector bytes are also checked with
  * independent implementations (node:crypto AES-GCM, @noble/ed25519, libp2p key marshalling and
  * peer IDs, multiformats hashing) so the vectors are not merely self-consistent.
  */
 import { describe, it, expect } from 'vitest'
 import { readFileSync } from 'node:fs'
-import { createDecipheriv } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import * as ed from '@noble/ed25519'
 import { generateKeyPairFromSeed, privateKeyToProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { CID } from 'multiformats/cid'
-import { sha256 } from 'multiformats/hashes/sha2'
 import { computeVectors } from '../vectors/generate.js'
 import type { VectorInputs } from '../vectors/generate.js'
 import {
-  fromHex, toHex, openRecord, parseThreadID, parseThreadKey, threadKeyToBytes, parseIdentity, parseLogID,
+  fromHex, toHex, openRecord, openRecordEnvelope, parseThreadID, parseThreadKey, threadKeyToBytes, parseIdentity, parseLogID,
   logIDToPublicKey, decodeHLC
 } from '../../src/core/index.js'
 import type { CID as CIDType } from 'multiformats/cid'
-import type { RecordBlocks } from '../../src/core/index.js'
+import { blocksMatchCIDs, gcmOpen, toBlocks } from './vector-helpers.js'
+import type { KeyVector, RecordVector } from './vector-helpers.js'
 
-interface HexBlock { cid: string; bytes: string; plaintext?: string }
-interface RecordVector {
-  body: HexBlock & { plaintext: string }
-  header: HexBlock & { plaintext: string }
-  event: HexBlock
-  signingPayload: string
-  sig: string
-  record: HexBlock & { plaintext: string }
-}
-interface KeyVector {
-  publicKey: string
-  publicKeyMarshalled: string
-  privateKeyMarshalled: string
-  identity: string
-  logID: string
-  logIDBytes: string
-}
 interface Vectors {
   version: number
   inputs: VectorInputs
@@ -54,21 +37,6 @@ interface Vectors {
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/format-v1.json', import.meta.url), 'utf8')) as Vectors
 const { inputs, outputs } = vectors
-
-/** AES-256-GCM open with node:crypto (independent of src/core/aes.ts). */
-function gcmOpen(key: string, sealedHex: string): Uint8Array {
-  const content = dagCbor.decode(fromHex(sealedHex)) as Uint8Array
-  const nonce = content.subarray(0, 12)
-  const ct = content.subarray(12, content.byteLength - 16)
-  const decipher = createDecipheriv('aes-256-gcm', fromHex(key), nonce)
-  decipher.setAuthTag(content.subarray(content.byteLength - 16))
-  return new Uint8Array(Buffer.concat([decipher.update(ct), decipher.final()]))
-}
-
-function toBlocks(r: RecordVector): RecordBlocks {
-  const block = (b: HexBlock): { cid: CIDType; bytes: Uint8Array } => ({ cid: CID.parse(b.cid), bytes: fromHex(b.bytes) })
-  return { record: block(r.record), event: block(r.event), header: block(r.header), body: block(r.body) }
-}
 
 describe('format v1 test vectors', () => {
   it('are version 1', () => {
@@ -119,12 +87,7 @@ describe('format v1 test vectors', () => {
     const input = inputs.records[i]!
 
     it('every block hashes to its CIDv1 dag-cbor sha2-256', async () => {
-      for (const b of [r.record, r.event, r.header, r.body]) {
-        const cid = CID.parse(b.cid)
-        expect(cid.version).toBe(1)
-        expect(cid.code).toBe(0x71)
-        expect(cid.equals(CID.createV1(0x71, await sha256.digest(fromHex(b.bytes))))).toBe(true)
-      }
+      expect(await blocksMatchCIDs(r)).toBe(true)
     })
 
     it('body: decrypts with the body key (node:crypto) to the input value', () => {
@@ -167,20 +130,17 @@ describe('format v1 test vectors', () => {
     })
   })
 
-  it('the vector records open as a log with openRecord', async () => {
-    const logPublicKey = logIDToPublicKey(outputs.logKey.logID)
-    let prev: CIDType | null = null
-    for (const [i, r] of outputs.records.entries()) {
-      const opened = await openRecord(toBlocks(r), {
-        serviceKey: fromHex(inputs.serviceKey),
-        readKey: fromHex(inputs.readKey),
-        logPublicKey,
-        expectedPrev: prev
-      })
-      expect(opened.event?.body).toEqual(inputs.records[i]!.body)
-      expect(opened.event?.time).toEqual(inputs.records[i]!.time)
-      expect(opened.author.toString()).toBe(inputs.records[i]!.author === 'log' ? outputs.logKey.identity : outputs.authorKey.identity)
-      prev = opened.cid
-    }
+  it('the self-authored vector record still opens, as version 1; the one naming another author is refused with UnprovenAuthorError', async () => {
+    const options = { serviceKey: fromHex(inputs.serviceKey), readKey: fromHex(inputs.readKey), logPublicKey: logIDToPublicKey(outputs.logKey.logID) }
+    const [first, second] = outputs.records as [RecordVector, RecordVector]
+    expect(inputs.records.map((r) => r.author)).toEqual(['log', 'author'])
+    const opened = await openRecord(toBlocks(first), { ...options, expectedPrev: null })
+    expect(opened.version).toBe(1)
+    expect(opened.certificate).toBeUndefined()
+    expect(opened.event?.body).toEqual(inputs.records[0]!.body)
+    expect(opened.event?.time).toEqual(inputs.records[0]!.time)
+    expect(opened.author.toString()).toBe(outputs.logKey.identity)
+    await expect(openRecord(toBlocks(second), { ...options, expectedPrev: opened.cid })).rejects.toMatchObject({ name: 'UnprovenAuthorError' })
+    await expect(openRecordEnvelope(toBlocks(second), options)).rejects.toMatchObject({ name: 'UnprovenAuthorError' })
   })
 })

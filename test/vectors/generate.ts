@@ -1,5 +1,6 @@
 /**
- * Test vectors of Weft format version 1 (docs/FORMAT.md), computed from fixed inputs.
+ * Test vectors of Weft format version 1 (docs/FORMAT.md), computed from fixed inputs. Version 1 is
+ * read-only now: its records are sealed here with the `_sealRecordV1` test hook, as Weft v1 did.
  *
  *   npx tsx test/vectors/generate.ts          # rewrites test/vectors/format-v1.json
  *
@@ -14,12 +15,13 @@ import { bases } from 'multiformats/basics'
 import type { CID } from 'multiformats/cid'
 import {
   encodeHLC, fromHex, logIDFromPublicKey, logIDToBytes, openNode, privateKeyFromSeed, privateKeyToBytes,
-  publicKeyToBytes, recordSigningPayload, sealRecord, threadIDFromBytes, threadIDToBytes, threadKeyFromBytes,
-  threadKeyToBytes, threadKeyToString, serviceKeyOnly, toHex, ThreadVariant, RECORD_FORMAT_VERSION
+  publicKeyToBytes, recordSigningPayload, threadIDFromBytes, threadIDToBytes, threadKeyFromBytes,
+  threadKeyToBytes, threadKeyToString, serviceKeyOnly, toHex, ThreadVariant
 } from '../../src/core/index.js'
+import { _sealRecordV1 } from '../../src/core/record.js'
 import type { Block, HLC, PrivateKey, RandomSource, ReadableThreadKey } from '../../src/core/index.js'
 
-const seq = (start: number, n: number): string => toHex(Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff))
+export const seq = (start: number, n: number): string => toHex(Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff))
 
 export interface RecordInput {
   /** The body value (JSON here; dag-cbor on the wire). */
@@ -77,7 +79,7 @@ export const INPUTS: VectorInputs = {
   hlc: [{ wall: 0, counter: 0 }, { wall: 1_700_000_000_000, counter: 7 }, { wall: 1_700_000_000_123, counter: 4_294_967_295 }]
 }
 
-function fixedRandom(queue: string[]): RandomSource {
+export function fixedRandom(queue: string[]): RandomSource {
   return (n) => {
     const next = queue.shift()
     if (next === undefined) throw new Error('vector random source exhausted')
@@ -87,9 +89,9 @@ function fixedRandom(queue: string[]): RandomSource {
   }
 }
 
-const blockJSON = (b: Block): { cid: string; bytes: string } => ({ cid: b.cid.toString(), bytes: toHex(b.bytes) })
+export const blockJSON = (b: Block): { cid: string; bytes: string } => ({ cid: b.cid.toString(), bytes: toHex(b.bytes) })
 
-async function keyJSON(key: PrivateKey): Promise<Record<string, string>> {
+export async function keyJSON(key: PrivateKey): Promise<Record<string, string>> {
   const logID = logIDFromPublicKey(key.publicKey)
   return {
     publicKey: toHex(key.publicKey.raw),
@@ -116,7 +118,7 @@ export async function computeVectors(inputs: VectorInputs): Promise<Record<strin
     const prev = r.prev === null ? null : cids[r.prev]
     if (prev === undefined) throw new Error('record input refers to a later record')
     const author = r.author === 'log' ? logKey.publicKey : authorKey.publicKey
-    const blocks = await sealRecord({
+    const blocks = await _sealRecordV1({
       body: r.body,
       threadKey,
       logKey,
@@ -132,7 +134,7 @@ export async function computeVectors(inputs: VectorInputs): Promise<Record<strin
       body: { plaintext: toHex(dagCbor.encode(r.body)), ...blockJSON(blocks.body) },
       header: { plaintext: toHex(dagCbor.encode({ key: fromHex(r.bodyKey), time: encodeHLC(r.time) })), ...blockJSON(blocks.header) },
       event: blockJSON(blocks.event),
-      signingPayload: toHex(recordSigningPayload(blocks.event.cid, prev, publicKeyToBytes(author))),
+      signingPayload: toHex(recordSigningPayload({ version: 1, block: blocks.event.cid, pubKey: publicKeyToBytes(author), ...(prev === null ? {} : { prev }) })),
       sig: toHex(sig),
       record: { plaintext: toHex(dagCbor.encode(recordPlain)), ...blockJSON(blocks.record) }
     })
@@ -161,7 +163,7 @@ export async function computeVectors(inputs: VectorInputs): Promise<Record<strin
 export async function buildVectorFile(): Promise<Record<string, unknown>> {
   return {
     format: 'weft',
-    version: RECORD_FORMAT_VERSION,
+    version: 1,
     description: 'Test vectors of Weft format version 1 (docs/FORMAT.md). Bytes are lower-case hex; CIDs are base32 strings. Regenerate with `npx tsx test/vectors/generate.ts` only together with a format version change.',
     inputs: INPUTS,
     outputs: await computeVectors(INPUTS)
