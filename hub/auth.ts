@@ -1,37 +1,34 @@
 /**
  * Identities and tokens on the hub, as go-threads clients expect them:
  *
- * - `GetToken`: the client names its identity (a public key string), the hub answers a fresh
- *   challenge, the client signs the raw challenge bytes with its Ed25519 key and the hub answers
- *   a token naming that identity, signed by the hub's peer key (Weft's token format). A challenge
- *   is good for one answer within the idle timeout.
+ * - `GetToken`: the client names its identity (a public key string), the hub answers a challenge,
+ *   the client signs the challenge bytes as they are with its Ed25519 key, and the hub answers a
+ *   token naming that identity, signed by the hub's peer key (the core token format,
+ *   src/core/token.ts). A challenge is good for one answer within its lifetime.
  * - Every call may carry `authorization: bearer <token>` (scheme in any case). A token the hub did
- *   not issue, a forged or expired one is {@link UnauthenticatedError}; a call without a token acts
- *   as the hub itself unless `requireToken` is set.
+ *   not issue, a forged, non-canonical or expired one is {@link UnauthenticatedError}; a call
+ *   without a token acts as the hub itself unless `requireToken` is set.
  *
- * The signed challenge is kept per identity ({@link HubAuth.certificate}): once the record format
- * carries author certificates, the challenge becomes the certificate payload for the log the hub
- * keeps for that identity, and the kept signature is the certificate (see docs/HUB.md).
+ * The challenge is an author-certificate payload (record format v2) for a log key the hub makes
+ * for that identity: the client's answer is then its certificate delegating that log key
+ * ({@link HubAuth.delegation}), which is what lets a log the hub holds write as the identity once
+ * the net and DB layers commit through per-identity logs (docs/HUB.md, "Identities and tokens").
  */
-import { randomBytes, toHex } from '../src/core/bytes.js'
-import { parseIdentity } from '../src/core/identity.js'
-import { ChallengeFailedError } from '../src/client/errors.js'
-import type { TokenClaims } from '../src/client/protocol.js'
-import { createTokenIssuer } from '../worker/token.js'
+import { parseAuthorCertificatePayload, type AuthorCertificate } from '../src/core/author.js'
+import { toHex } from '../src/core/bytes.js'
+import { generateKeyPair, parseIdentity, type Identity, type PrivateKey } from '../src/core/identity.js'
+import { createTokenIssuer, type TokenClaims } from '../src/core/token.js'
 import { UnauthenticatedError } from './errors.js'
 
-/** Outstanding challenges and remembered certificates are bounded (oldest dropped first). */
+/** Outstanding challenges and remembered delegations are bounded (oldest dropped first). */
 const MAX_PENDING = 10_000
-const MAX_CERTIFICATES = 100_000
+const MAX_DELEGATIONS = 100_000
 const MAX_CACHED_TOKENS = 4096
-const CHALLENGE_BYTES = 32
 
 export interface HubAuthInit {
-  /** The hub's peer ID: the issuer named in its tokens. */
-  peerId: string
-  /** Sign with the hub's peer key. */
-  sign(data: Uint8Array): Promise<Uint8Array>
-  /** Lifetime of issued tokens, ms. @default 2_592_000_000 (30 days) */
+  /** The hub's peer key: it signs the tokens, and its peer ID is their issuer. */
+  identity: Identity
+  /** Lifetime of issued tokens, ms (at most 30 days). @default 2_592_000_000 (30 days) */
   tokenTtlMs?: number
   /** How long a challenge waits for its signature, ms. @default 60_000 */
   challengeTtlMs?: number
@@ -39,23 +36,27 @@ export interface HubAuthInit {
   requireToken?: boolean
 }
 
-/** What a client proved in GetToken: it signed `challenge` with the identity's key. */
-export interface Certificate {
+/** What an identity proved in GetToken: it delegated `logKey` (held by the hub) with `certificate`. */
+export interface Delegation {
   identity: string
-  challenge: Uint8Array
-  signature: Uint8Array
+  /** The log key the hub made for the identity; the certificate lets it write as the identity. */
+  logKey: PrivateKey
+  certificate: AuthorCertificate
+  /** When it was given (ms since the epoch). */
   at: number
 }
 
 export interface HubAuth {
+  /** The issuer of the hub's tokens (its peer ID). */
+  readonly issuer: string
   /** A fresh challenge for `identity` (InvalidIdentityError when it is not an identity string). */
-  challenge(identity: string): Uint8Array
+  challenge(identity: string): Promise<Uint8Array>
   /** Check the signature of a challenge and issue a token (ChallengeFailedError otherwise). */
   complete(identity: string, challenge: Uint8Array, signature: Uint8Array): Promise<string>
   /** The identity a call acts as, from its `authorization` header; undefined: the hub itself. */
   identityOf(header: Headers): Promise<string | undefined>
-  /** The last certificate an identity gave in GetToken. */
-  certificate(identity: string): Certificate | undefined
+  /** The delegation an identity gave in its last GetToken since the hub started. */
+  delegation(identity: string): Delegation | undefined
   /** Tokens issued since start. */
   readonly issued: number
 }
@@ -68,11 +69,15 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
 }
 
 export function createHubAuth(init: HubAuthInit): HubAuth {
-  const issuer = createTokenIssuer({ peerId: init.peerId, sign: init.sign })
-  const ttl = init.tokenTtlMs ?? 30 * 24 * 60 * 60_000
-  const challengeTtl = init.challengeTtlMs ?? 60_000
-  const pending = new Map<string, { identity: string; expires: number }>()
-  const certificates = new Map<string, Certificate>()
+  const issuer = createTokenIssuer({
+    identity: init.identity,
+    challengeTtlMs: init.challengeTtlMs ?? 60_000,
+    maxPendingChallenges: MAX_PENDING
+  })
+  const ttlMs = init.tokenTtlMs ?? 30 * 24 * 60 * 60_000
+  /** The log key offered in each outstanding challenge. */
+  const offered = new Map<string, PrivateKey>()
+  const delegations = new Map<string, Delegation>()
   const verified = new Map<string, TokenClaims>()
   let issued = 0
 
@@ -81,37 +86,36 @@ export function createHubAuth(init: HubAuthInit): HubAuth {
     if (cached !== undefined && cached.exp > Date.now()) return cached
     let claims: TokenClaims
     try {
+      // Only this hub is a trusted issuer: another hub's token (or a self-made one) is refused.
       claims = await issuer.verify(token)
     } catch (err) {
       throw new UnauthenticatedError(`invalid token: ${(err as Error).message}`, { cause: err })
     }
-    // A token verifies against the key its issuer names: only tokens this hub issued are ours.
-    if (claims.iss !== init.peerId) throw new UnauthenticatedError('invalid token: it was not issued by this hub')
     remember(verified, token, claims, MAX_CACHED_TOKENS)
     return claims
   }
 
   return {
-    challenge(identity) {
+    issuer: issuer.id,
+
+    async challenge(identity) {
       parseIdentity(identity)
-      const now = Date.now()
-      for (const [k, v] of pending) {
-        if (v.expires >= now) break
-        pending.delete(k)
-      }
-      const challenge = randomBytes(CHALLENGE_BYTES)
-      remember(pending, toHex(challenge), { identity, expires: now + challengeTtl }, MAX_PENDING)
+      const logKey = await generateKeyPair()
+      const challenge = issuer.challenge(identity, { logPublicKey: logKey.publicKey })
+      remember(offered, toHex(challenge), logKey, MAX_PENDING)
       return challenge
     },
 
     async complete(identity, challenge, signature) {
+      const token = await issuer.issue(identity, challenge, signature, { ttlMs })
       const key = toHex(challenge)
-      const entry = pending.get(key)
-      pending.delete(key)
-      if (entry === undefined || entry.identity !== identity || entry.expires < Date.now()) throw new ChallengeFailedError('unknown or expired challenge')
-      if (!(await parseIdentity(identity).verify(challenge, signature))) throw new ChallengeFailedError('the challenge signature does not verify')
-      remember(certificates, identity, { identity, challenge, signature, at: Date.now() }, MAX_CERTIFICATES)
-      const token = await issuer.issueTrusted(identity, ttl)
+      const logKey = offered.get(key)
+      offered.delete(key)
+      if (logKey !== undefined) {
+        const sub = parseIdentity(identity).toString()
+        const certificate = { nonce: parseAuthorCertificatePayload(challenge).nonce, signature: signature.slice() }
+        remember(delegations, sub, { identity: sub, logKey, certificate, at: Date.now() }, MAX_DELEGATIONS)
+      }
       issued++
       return token
     },
@@ -127,7 +131,7 @@ export function createHubAuth(init: HubAuthInit): HubAuth {
       return (await claimsOf(m[1]!)).sub
     },
 
-    certificate: (identity) => certificates.get(identity),
+    delegation: (identity) => delegations.get(identity),
 
     get issued() { return issued }
   }

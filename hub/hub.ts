@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import { privateKeyFromBytes } from '../src/core/identity.js'
 import { logger } from '../src/core/logger.js'
 import { createDBManager, dbNetFromNet, type DBManager } from '../src/db/index.js'
 import { createPeer, type Peer } from '../src/node/peer.js'
@@ -72,11 +72,9 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       logPrefix: 'hub'
     })
     undo.push(async () => { await peer.stop() })
-    // The peer key createPeer keeps in the repo also signs the hub's tokens.
-    const key = privateKeyFromProtobuf(await readFile(join(config.repo, 'peer.key')))
+    // The peer key createPeer keeps in the repo (libp2p's protobuf form) also signs the hub's tokens.
     const auth = createHubAuth({
-      peerId: peer.peerId,
-      sign: async (data) => await key.sign(data),
+      identity: await privateKeyFromBytes(await readFile(join(config.repo, 'peer.key'))),
       tokenTtlMs: config.tokenTtlMs,
       challengeTtlMs: config.idleTimeoutMs,
       requireToken: config.requireToken

@@ -47,7 +47,7 @@ export async function * tokenExchange(auth: HubAuth, requests: AsyncIterable<Tok
   const first = await nextRequest(it, ctx, idleMs, 'GetToken')
   if (first?.payload.case !== 'key') throw new ConnectError('Key is required', Code.InvalidArgument)
   const identity = first.payload.value
-  const challenge = auth.challenge(identity)
+  const challenge = await auth.challenge(identity)
   yield { payload: { case: 'challenge', value: challenge } }
   let second: TokenRequest | undefined
   try {

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Code, ConnectError } from '@connectrpc/connect'
+import { verifyAuthorCertificate } from '../../src/core/author.js'
+import { UnprovenAuthorError } from '../../src/core/errors.js'
 import { generateKeyPair, identityToString } from '../../src/core/identity.js'
 import { newThreadID, threadIDToBytes } from '../../src/core/thread-id.js'
 import type { Hub } from '../../hub/hub.js'
@@ -83,7 +85,7 @@ describe.each(TRANSPORTS)('calls over %s', (transport) => {
     const { token } = await getToken(clientsFor('grpc', other).db)
     const err = await status(c.db.listDBs({}, bearer(token)))
     expect(err.code).toBe(Code.Unauthenticated)
-    expect(err.rawMessage).toMatch(/not issued by this hub/)
+    expect(err.rawMessage).toMatch(/not trusted here/)
   })
 
   it('refuse a token whose signature was tampered with', async () => {
@@ -122,11 +124,13 @@ describe('the token identity', () => {
     expect((await c.db.has({ dbID, collectionName: 'Mail', instanceIDs: ['m1'] }, bearer(bob.token))).exists).toBe(false)
   })
 
-  it('keeps the certificate each identity signed in GetToken', async () => {
+  it('signs an author certificate for a log key the hub holds: its GetToken answer', async () => {
     const c = clientsFor('grpc', hub)
     const { identity, key } = await getToken(c.db)
-    const cert = hub.auth.certificate(identity)
-    expect(cert).toBeDefined()
-    expect(await key.publicKey.verify(cert!.challenge, cert!.signature)).toBe(true)
+    const d = hub.auth.delegation(identity)
+    expect(d?.identity).toBe(identity)
+    await verifyAuthorCertificate(key.publicKey, d!.logKey.publicKey, d!.certificate)
+    const stranger = await generateKeyPair()
+    await expect(verifyAuthorCertificate(stranger.publicKey, d!.logKey.publicKey, d!.certificate)).rejects.toThrow(UnprovenAuthorError)
   })
 })
