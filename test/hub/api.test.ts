@@ -5,7 +5,8 @@
  * they answer `Unimplemented` with the reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Code, ConnectError } from '@connectrpc/connect'
+import { Code } from '@connectrpc/connect'
+import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
@@ -19,12 +20,10 @@ import type { Hub } from '../../hub/hub.js'
 import { threadAddrFromBytes, threadAddrToBytes } from '../../hub/codec.js'
 import { ListenReply_Action, ListenRequest_Filter_Action, type WriteTransactionRequestSchema } from '../../hub/gen/threads_pb.js'
 import type { MessageInitShape } from '@bufbuild/protobuf'
-import { bearer, cleanupHubs, clientsFor, getToken, messages, startTestHub, TRANSPORTS, type Clients } from './harness.js'
+import { bearer, cleanupHubs, clientsFor, dec, enc, getToken, messages, rejection, startTestHub, TRANSPORTS, type Clients } from './harness.js'
 
 type WriteRequest = MessageInitShape<typeof WriteTransactionRequestSchema>
 
-const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
-const dec = (b: Uint8Array): Record<string, unknown> => JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>
 
 const schema = {
   type: 'object',
@@ -32,14 +31,6 @@ const schema = {
   required: ['_id', 'name']
 }
 
-async function rejection(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p
-  } catch (err) {
-    return ConnectError.from(err)
-  }
-  throw new Error('expected the call to fail')
-}
 
 afterAll(async () => { await cleanupHubs() })
 
@@ -283,9 +274,8 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       const info = await c.net.addThread({ addr, keys: { threadKey: threadKeyToBytes(key) } }, auth)
       expect(threadIDFromBytes(info.threadID)).toBe(id)
       expect(info.logs.length).toBe(2)
-      const replicator = await c.net.addReplicator({ threadID: threadIDToBytes(id), addr: new TextEncoder().encode('') }, auth).catch((e: unknown) => ConnectError.from(e))
-      expect((replicator as ConnectError).code).toBe(Code.InvalidArgument)
-      const { peerID } = await c.net.addReplicator({ threadID: threadIDToBytes(id), addr: (await import('@multiformats/multiaddr')).multiaddr(other.addrs()[0]!).bytes }, auth)
+      expect((await rejection(c.net.addReplicator({ threadID: threadIDToBytes(id), addr: Uint8Array.of(0xff, 0xff) }, auth))).code).toBe(Code.InvalidArgument)
+      const { peerID } = await c.net.addReplicator({ threadID: threadIDToBytes(id), addr: multiaddr(other.addrs()[0]!).bytes }, auth)
       expect(peerID).toEqual(peerIdFromString(other.peerId).toMultihash().bytes)
     })
 

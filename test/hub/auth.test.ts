@@ -4,25 +4,15 @@
  * requires one, and the token's identity is the `reader` of read filters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Code, ConnectError } from '@connectrpc/connect'
+import { Code } from '@connectrpc/connect'
 import { verifyAuthorCertificate } from '../../src/core/author.js'
 import { UnprovenAuthorError } from '../../src/core/errors.js'
 import { generateKeyPair, identityToString } from '../../src/core/identity.js'
 import { newThreadID, threadIDToBytes } from '../../src/core/thread-id.js'
 import type { Hub } from '../../hub/hub.js'
-import { bearer, cleanupHubs, clientsFor, getToken, startTestHub, TRANSPORTS, type Clients } from './harness.js'
+import { bearer, cleanupHubs, clientsFor, dec, enc, getToken, rejection, startTestHub, TRANSPORTS, type Clients } from './harness.js'
 
-const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
-const dec = (b: Uint8Array): Record<string, unknown> => JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>
 
-async function status(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p
-  } catch (err) {
-    return ConnectError.from(err)
-  }
-  throw new Error('expected the call to fail')
-}
 
 let hub: Hub
 let other: Hub
@@ -44,7 +34,7 @@ describe('GetToken', () => {
     }
     let answer: (s: Uint8Array) => void = () => undefined
     const sig = new Promise<Uint8Array>((r) => { answer = r })
-    const err = await status((async () => {
+    const err = await rejection((async () => {
       for await (const reply of c.db.getToken(requests(sig))) {
         if (reply.payload.case === 'challenge') answer(await forger.sign(reply.payload.value))
       }
@@ -55,10 +45,10 @@ describe('GetToken', () => {
 
   it('asks for the key first and for a signature second', async () => {
     const c = clientsFor('grpc', hub)
-    const noKey = await status((async () => { for await (const _ of c.db.getToken((async function * () { yield { payload: { case: 'signature' as const, value: new Uint8Array(64) } } })())) { /* none */ } })())
+    const noKey = await rejection((async () => { for await (const _ of c.db.getToken((async function * () { yield { payload: { case: 'signature' as const, value: new Uint8Array(64) } } })())) { /* none */ } })())
     expect(noKey.code).toBe(Code.InvalidArgument)
     expect(noKey.rawMessage).toBe('Key is required')
-    const badKey = await status((async () => { for await (const _ of c.db.getToken((async function * () { yield { payload: { case: 'key' as const, value: 'not an identity' } } })())) { /* none */ } })())
+    const badKey = await rejection((async () => { for await (const _ of c.db.getToken((async function * () { yield { payload: { case: 'key' as const, value: 'not an identity' } } })())) { /* none */ } })())
     expect(badKey.code).toBe(Code.InvalidArgument)
   })
 
@@ -66,7 +56,7 @@ describe('GetToken', () => {
     const quick = await startTestHub({ WEFT_HUB_IDLE_TIMEOUT_MS: '1000' })
     const c = clientsFor('websocket', quick)
     const key = await generateKeyPair()
-    const err = await status((async () => {
+    const err = await rejection((async () => {
       for await (const _ of c.db.getToken((async function * () {
         yield { payload: { case: 'key' as const, value: identityToString(key.publicKey) } }
         await new Promise((r) => setTimeout(r, 5000))
@@ -83,7 +73,7 @@ describe.each(TRANSPORTS)('calls over %s', (transport) => {
 
   it('refuse a token issued by another hub with Unauthenticated', async () => {
     const { token } = await getToken(clientsFor('grpc', other).db)
-    const err = await status(c.db.listDBs({}, bearer(token)))
+    const err = await rejection(c.db.listDBs({}, bearer(token)))
     expect(err.code).toBe(Code.Unauthenticated)
     expect(err.rawMessage).toMatch(/not trusted here/)
   })
@@ -92,15 +82,15 @@ describe.each(TRANSPORTS)('calls over %s', (transport) => {
     const { token } = await getToken(clientsFor('grpc', hub).db)
     const [claims, sig] = token.split('.') as [string, string]
     const flipped = `${claims}.${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`
-    expect((await status(c.db.listDBs({}, bearer(flipped)))).code).toBe(Code.Unauthenticated)
-    expect((await status(c.net.getHostID({}, bearer('garbage')))).code).toBe(Code.Unauthenticated)
-    expect((await status(c.db.listDBs({}, { headers: { authorization: 'basic abc' } }))).code).toBe(Code.Unauthenticated)
+    expect((await rejection(c.db.listDBs({}, bearer(flipped)))).code).toBe(Code.Unauthenticated)
+    expect((await rejection(c.net.getHostID({}, bearer('garbage')))).code).toBe(Code.Unauthenticated)
+    expect((await rejection(c.db.listDBs({}, { headers: { authorization: 'basic abc' } }))).code).toBe(Code.Unauthenticated)
   })
 
   it('accept a call without a token unless the hub requires one', async () => {
     await c.db.listDBs({})
     const s = clientsFor(transport, strict)
-    const err = await status(s.db.listDBs({}))
+    const err = await rejection(s.db.listDBs({}))
     expect(err.code).toBe(Code.Unauthenticated)
     expect(err.rawMessage).toMatch(/token is required/)
     const { token } = await getToken(clientsFor('grpc', strict).db)
@@ -120,7 +110,7 @@ describe('the token identity', () => {
     const forBob = (await c.db.find({ dbID, collectionName: 'Mail' }, bearer(bob.token))).instances.map((b) => dec(b)._id)
     expect(forAlice).toEqual(['m1'])
     expect(forBob).toEqual(['m2'])
-    expect((await status(c.db.findByID({ dbID, collectionName: 'Mail', instanceID: 'm1' }, bearer(bob.token)))).code).toBe(Code.NotFound)
+    expect((await rejection(c.db.findByID({ dbID, collectionName: 'Mail', instanceID: 'm1' }, bearer(bob.token)))).code).toBe(Code.NotFound)
     expect((await c.db.has({ dbID, collectionName: 'Mail', instanceIDs: ['m1'] }, bearer(bob.token))).exists).toBe(false)
   })
 

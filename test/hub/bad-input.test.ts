@@ -5,24 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect as connectH2, constants as h2 } from 'node:http2'
-import { Code, ConnectError } from '@connectrpc/connect'
+import { Code } from '@connectrpc/connect'
 import WebSocket from 'ws'
 import { newThreadID, threadIDToBytes } from '../../src/core/thread-id.js'
 import type { Hub } from '../../hub/hub.js'
-import { cleanupHubs, clientsFor, messages, startTestHub, TRANSPORTS } from './harness.js'
+import { cleanupHubs, clientsFor, enc, messages, rejection, startTestHub, TRANSPORTS } from './harness.js'
 import { parseHeaderText } from './ws-transport.js'
 
-const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
 const LIMIT = 64 * 1024
 
-async function status(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p
-  } catch (err) {
-    return ConnectError.from(err)
-  }
-  throw new Error('expected the call to fail')
-}
 
 /** One grpc-websockets call with raw frames: every message the hub sends, then how it closed. */
 async function rawSocket(url: string, path: string, frames: Array<Uint8Array | string>): Promise<{ frames: Uint8Array[]; code: number }> {
@@ -108,7 +99,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
     const c = clientsFor(transport, hub)
     const dbID = threadIDToBytes(newThreadID())
     await c.db.newDB({ dbID, collections: [{ name: 'Blobs' }] })
-    const err = await status(c.db.create({ dbID, collectionName: 'Blobs', instances: [enc({ data: 'x'.repeat(LIMIT + 1000) })] }))
+    const err = await rejection(c.db.create({ dbID, collectionName: 'Blobs', instances: [enc({ data: 'x'.repeat(LIMIT + 1000) })] }))
     expect(err.code).toBe(Code.ResourceExhausted)
     await c.db.create({ dbID, collectionName: 'Blobs', instances: [enc({ data: 'small' })] })
   })
@@ -117,16 +108,16 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
     const c = clientsFor(transport, hub)
     const dbID = threadIDToBytes(newThreadID())
     await c.db.newDB({ dbID, collections: [{ name: 'Things' }] })
-    expect((await status(c.db.find({ dbID: Uint8Array.of(1, 2, 3), collectionName: 'Things' }))).code).toBe(Code.InvalidArgument)
-    expect((await status(c.db.find({ dbID: new Uint8Array(0), collectionName: 'Things' }))).code).toBe(Code.InvalidArgument)
-    const json = await status(c.db.create({ dbID, collectionName: 'Things', instances: [new TextEncoder().encode('{nope')] }))
+    expect((await rejection(c.db.find({ dbID: Uint8Array.of(1, 2, 3), collectionName: 'Things' }))).code).toBe(Code.InvalidArgument)
+    expect((await rejection(c.db.find({ dbID: new Uint8Array(0), collectionName: 'Things' }))).code).toBe(Code.InvalidArgument)
+    const json = await rejection(c.db.create({ dbID, collectionName: 'Things', instances: [new TextEncoder().encode('{nope')] }))
     expect(json.code).toBe(Code.InvalidArgument)
     expect(json.rawMessage).toMatch(/unmarshaling json/)
-    expect((await status(c.db.create({ dbID, collectionName: 'Things', instances: [enc([1, 2])] }))).code).toBe(Code.InvalidArgument)
-    expect((await status(c.db.create({ dbID, collectionName: 'Things', instances: [new TextEncoder().encode('{"__proto__":{"x":1},"a":1}')] }))).code).toBe(Code.InvalidArgument)
-    expect((await status(c.db.find({ dbID, collectionName: 'Things', queryJSON: enc({ ands: [{ fieldPath: 'a', operation: 99, value: { float: 1 } }] }) }))).code).toBe(Code.InvalidArgument)
-    expect((await status(c.db.newDBFromAddr({ addr: Uint8Array.of(1, 2, 3), key: new Uint8Array(64) }))).code).toBe(Code.InvalidArgument)
-    expect((await status(c.net.getRecord({ threadID: dbID, recordID: Uint8Array.of(9, 9) }))).code).toBe(Code.InvalidArgument)
+    expect((await rejection(c.db.create({ dbID, collectionName: 'Things', instances: [enc([1, 2])] }))).code).toBe(Code.InvalidArgument)
+    expect((await rejection(c.db.create({ dbID, collectionName: 'Things', instances: [new TextEncoder().encode('{"__proto__":{"x":1},"a":1}')] }))).code).toBe(Code.InvalidArgument)
+    expect((await rejection(c.db.find({ dbID, collectionName: 'Things', queryJSON: enc({ ands: [{ fieldPath: 'a', operation: 99, value: { float: 1 } }] }) }))).code).toBe(Code.InvalidArgument)
+    expect((await rejection(c.db.newDBFromAddr({ addr: Uint8Array.of(1, 2, 3), key: new Uint8Array(64) }))).code).toBe(Code.InvalidArgument)
+    expect((await rejection(c.net.getRecord({ threadID: dbID, recordID: Uint8Array.of(9, 9) }))).code).toBe(Code.InvalidArgument)
   })
 })
 
@@ -163,7 +154,7 @@ describe('a client that goes silent in a write transaction', () => {
       )
       await new Promise((r) => setTimeout(r, 10_000))
     }
-    const call = status((async () => { for await (const _ of c.db.writeTransaction(silent())) { /* replies */ } })())
+    const call = rejection((async () => { for await (const _ of c.db.writeTransaction(silent())) { /* replies */ } })())
     const t0 = Date.now()
     // This write waits for the transaction's lock, which the idle timeout frees.
     await c.db.create({ dbID, collectionName: 'Things', instances: [enc({ _id: 'after' })] })

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createClient, type Client, type Transport } from '@connectrpc/connect'
+import { ConnectError, createClient, type Client, type Transport } from '@connectrpc/connect'
 import { createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node'
 import { generateKeyPair, identityToString, type PrivateKey } from '../../src/core/identity.js'
 import { loadHubConfig } from '../../hub/config.js'
@@ -68,6 +68,20 @@ export interface Clients {
 export function clientsFor(name: TransportName, urls: { grpcUrl: string; webUrl: string }): Clients {
   const t = transportFor(name, urls)
   return { db: createClient(DBAPI, t), net: createClient(NetAPI, t) }
+}
+
+/** An instance or query as the JSON bytes the APIs carry, and back. */
+export const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
+export const dec = (b: Uint8Array): Record<string, unknown> => JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>
+
+/** The gRPC status a call fails with (the test fails if it succeeds). */
+export async function rejection(p: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await p
+  } catch (err) {
+    return ConnectError.from(err)
+  }
+  throw new Error('expected the call to fail')
 }
 
 /** The async iterable of a few messages (a client stream). */

@@ -10,10 +10,8 @@ import { createPeer, type Peer } from '../../src/node/peer.js'
 import { threadAddrFromBytes } from '../../hub/codec.js'
 import { ListenReply_Action } from '../../hub/gen/threads_pb.js'
 import { parseThreadKey, threadKeyFromBytes, threadKeyToString } from '../../src/core/thread-key.js'
-import { cleanupHubs, clientsFor, startHubProcess, type Clients, type HubProcess } from './harness.js'
+import { cleanupHubs, clientsFor, dec, enc, startHubProcess, type Clients, type HubProcess } from './harness.js'
 
-const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
-const dec = (b: Uint8Array): Record<string, unknown> => JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
