@@ -80,6 +80,14 @@ function cidFrom(bytes: Uint8Array): CID {
 
 export function netService(api: ApiContext): ServiceImpl<typeof API> {
   const { net } = api.peer
+  const holdsDB = (id: ThreadID): boolean => {
+    try {
+      api.manager.getDB(id)
+      return true
+    } catch {
+      return false
+    }
+  }
   const thread = async (ctx: Parameters<typeof callerOf>[1], bytes: Uint8Array): Promise<ThreadID> => {
     await callerOf(api, ctx)
     return threadIDOf(bytes, 'threadID')
@@ -117,7 +125,7 @@ export function netService(api: ApiContext): ServiceImpl<typeof API> {
 
     async deleteThread(req, ctx) {
       const id = await thread(ctx, req.threadID)
-      if ((await api.manager.listDBs()).some((d) => d.id === id)) throw new ThreadInUseError('thread is in use: it holds a DB (delete the DB instead)')
+      if (holdsDB(id)) throw new ThreadInUseError('thread is in use: it holds a DB (delete the DB instead)')
       await net.deleteThread(id, { signal: ctx.signal })
       return {}
     },

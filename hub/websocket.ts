@@ -90,7 +90,7 @@ function bytesOf(data: RawData): Uint8Array {
 }
 
 /** One call on one socket. */
-function serveSocket(ws: WebSocket, path: string, init: WebSocketBridgeInit, onDone: () => void): { fail(code: Code, message: string): void } {
+function serveSocket(ws: WebSocket, path: string, init: WebSocketBridgeInit): { fail(code: Code, message: string): void } {
   const abort = new AbortController()
   const queue: Uint8Array[] = []
   let wake: (() => void) | undefined
@@ -119,7 +119,6 @@ function serveSocket(ws: WebSocket, path: string, init: WebSocketBridgeInit, onD
     abort.abort()
     broken ??= new ConnectError('the call ended', Code.Canceled)
     notify()
-    onDone()
   }
   /** End the call with a status: trailers-only before the header frame, a trailer frame after it. */
   function fail(code: Code, message: string): void {
@@ -252,9 +251,8 @@ export function createWebSocketBridge(init: WebSocketBridgeInit): WebSocketBridg
       const path = (req.url ?? '/').split('?', 1)[0] ?? '/'
       wss.handleUpgrade(req, socket, head, (ws) => {
         init.metrics.connection('websocket', 1)
-        const entry = { ws, call: { fail: (_c: Code, _m: string) => undefined as void } }
+        const entry = { ws, call: serveSocket(ws, path, init) }
         live.add(entry)
-        entry.call = serveSocket(ws, path, init, () => undefined)
         ws.once('close', () => {
           live.delete(entry)
           init.metrics.connection('websocket', -1)
