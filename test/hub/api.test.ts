@@ -14,7 +14,8 @@ import { generateKeyPair, privateKeyToBytes } from '../../src/core/identity.js'
 import { logIDFromPublicKey, logIDToBytes } from '../../src/core/log-id.js'
 import { sealRecord } from '../../src/core/record.js'
 import { newThreadID, threadIDFromBytes, threadIDToBytes } from '../../src/core/thread-id.js'
-import { newThreadKey, threadKeyToBytes } from '../../src/core/thread-key.js'
+import { newThreadKey, parseThreadKey, threadKeyToBytes } from '../../src/core/thread-key.js'
+import { createDBManager, dbNetFromNet, type DBManager } from '../../src/db/index.js'
 import { createPeer, type Peer } from '../../src/node/peer.js'
 import type { Hub } from '../../hub/hub.js'
 import { threadAddrFromBytes, threadAddrToBytes } from '../../hub/codec.js'
@@ -214,6 +215,33 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
     const dbID = await newDB()
     await c.db.deleteDB({ dbID }, auth)
     expect((await rejection(c.db.getDBInfo({ dbID }, auth))).code).toBe(Code.NotFound)
+  })
+
+  describe('joining', () => {
+    let peer: Peer
+    let dbs: DBManager
+    beforeAll(async () => {
+      peer = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0 })
+      dbs = await createDBManager({ net: dbNetFromNet(peer.net, peer.logStore), kv: peer.kv })
+    })
+    afterAll(async () => {
+      await dbs.close()
+      await peer.stop()
+    })
+
+    it('joins a DB another peer holds from its address and key, with its collections and instances', async () => {
+      const theirs = await dbs.newDB(undefined, { name: 'theirs', collections: [{ name: 'Notes' }] })
+      const [note] = await theirs.create('Notes', [{ text: 'hello' }])
+      const info = await dbs.getDBInfo(theirs.id)
+      await c.db.newDBFromAddr({ addr: threadAddrToBytes(info.addrs[0]!), key: threadKeyToBytes(parseThreadKey(info.key)), name: 'joined' }, auth)
+      const dbID = threadIDToBytes(theirs.id)
+      expect((await c.db.getDBInfo({ dbID }, auth)).name).toBe('joined')
+      expect((await c.db.listCollections({ dbID }, auth)).collections.map((x) => x.name)).toEqual(['Notes'])
+      expect(dec((await c.db.findByID({ dbID, collectionName: 'Notes', instanceID: note! }, auth)).instance)).toEqual({ _id: note, text: 'hello' })
+      const again = await rejection(c.db.newDBFromAddr({ addr: threadAddrToBytes(info.addrs[0]!), key: threadKeyToBytes(parseThreadKey(info.key)) }, auth))
+      expect(again.code).toBe(Code.AlreadyExists)
+      expect((await rejection(c.db.newDBFromAddr({ addr: threadAddrToBytes(info.addrs[0]!) }, auth))).rawMessage).toBe('thread read key is required')
+    })
   })
 
   describe('Net API', () => {

@@ -163,3 +163,21 @@ describe('a client that goes silent in a write transaction', () => {
     expect((await c.db.has({ dbID, collectionName: 'Things', instanceIDs: ['held'] })).exists).toBe(false)
   })
 })
+
+describe('origins on the web port', () => {
+  it('answer the allowed origin\'s CORS preflight and refuse other origins over HTTP and WebSocket', async () => {
+    const only = await startTestHub({ WEFT_HUB_ALLOWED_ORIGINS: 'https://app.example.com' })
+    const path = `${only.webUrl}/threads.pb.API/ListDBs`
+    const preflight = await fetch(path, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/authorization/)
+    const foreign = await fetch(path, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/grpc-web+proto' }, body: grpcFrame(new Uint8Array(0)) })
+    expect(foreign.status).toBe(403)
+    const ws = new WebSocket(`${only.webUrl.replace(/^http/, 'ws')}/threads.pb.API/ListDBs`, ['grpc-websockets'], { origin: 'https://evil.example' })
+    expect(await new Promise<number>((resolve) => { ws.once('unexpected-response', (_req, r) => { resolve(r.statusCode ?? 0) }) })).toBe(403)
+    const allowed = await fetch(path, { method: 'POST', headers: { origin: 'https://app.example.com', 'content-type': 'application/grpc-web+proto' }, body: grpcFrame(new Uint8Array(0)) })
+    expect(allowed.headers.get('grpc-status') ?? '0').toBe('0')
+    expect(allowed.headers.get('access-control-expose-headers')).toMatch(/grpc-status/)
+  })
+})
