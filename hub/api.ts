@@ -2,10 +2,10 @@
  * What the API services share: the DB manager and the peer they serve, the token check, and the
  * limits on waiting for clients. Each call resolves its caller's identity from its token first.
  *
- * Stage 1 of the hub writes every remote client's events through the hub's own log, so the
+ * The hub writes every remote client's events through its own log for now, so the
  * `writer` validators see is the hub's identity; the token's identity is the `reader` of read
  * filters and is checked on every call. {@link callerOf} is where a call's identity is resolved,
- * and where its per-identity log will be chosen (docs/HUB.md, "Identities and writers").
+ * and where its per-identity log will be chosen (docs/HUB.md, "Identities and tokens").
  */
 import type { HandlerContext } from '@connectrpc/connect'
 import type { Peer } from '../src/node/peer.js'
