@@ -26,6 +26,8 @@ export const HUB_METRIC_NAMES = [
 
 export type ApiTransport = 'grpc' | 'web' | 'websocket'
 
+const DB_COUNT_INTERVAL_MS = 30_000
+
 export interface HubMetricsInit {
   /** The running parts, or undefined while the hub starts or stops (their gauges keep their last value). */
   running: () => { peer: Peer; manager: DBManager; auth: HubAuth } | undefined
@@ -55,13 +57,16 @@ export function createHubMetrics(init: HubMetricsInit): HubMetrics {
   mirror('weft_hub_tokens_issued_total', 'Tokens issued by GetToken since the process started.', () => init.running()?.auth.issued)
   mirror('weft_hub_records_created_total', 'Records this hub wrote, since the process started.', () => init.running()?.peer.net.stats().recordsCreated)
   mirror('weft_hub_records_received_total', 'Records received from peers, verified and stored, since the process started.', () => init.running()?.peer.net.stats().recordsReceived)
+  // Listing DBs reads every DB's thread info: at most once per interval, however often scraped.
+  let dbsCountedAt = -Infinity
   new Gauge({
     name: 'weft_hub_dbs',
-    help: 'DBs the hub hosts.',
+    help: `DBs the hub hosts (counted at most every ${DB_COUNT_INTERVAL_MS / 1000} s).`,
     registers: [registry],
     async collect() {
       const r = init.running()
-      if (r === undefined) return
+      if (r === undefined || performance.now() - dbsCountedAt < DB_COUNT_INTERVAL_MS) return
+      dbsCountedAt = performance.now()
       try { this.set((await r.manager.listDBs()).length) } catch { /* closing */ }
     }
   })
