@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'test-results/', 'playwright-report/', '.weft/', '.bench/', '.scratch/', '.readme-examples/'] },
+  { ignores: ['node_modules/', 'dist/', 'test-results/', 'playwright-report/', '.weft/', '.bench/', '.scratch/', '.readme-examples/', 'hub/gen/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <suite> [--runs N]`: runs a benchmark suite and prints one JSON object per
  * line: {"suite","metric","value","unit"} — each value the median of N runs (default 5).
- * Suites: core, net, db, browser (see docs/BENCHMARKS.md).
+ * Suites: core, net, db, browser, hub (see docs/BENCHMARKS.md).
  */
 import '../src/platform/node-polyfills.js'
 
@@ -12,7 +12,8 @@ const suites: Record<string, () => Promise<Suite>> = {
   core: async () => (await import('./core.js')).default,
   net: async () => (await import('./net.js')).default,
   browser: async () => (await import('./browser.js')).default,
-  db: async () => (await import('./db.js')).default
+  db: async () => (await import('./db.js')).default,
+  hub: async () => (await import('./hub.js')).default
 }
 
 export function median(values: number[]): number {
