@@ -14,7 +14,7 @@ import { ROOT } from './packages.mjs'
 const WASM_URL = /new URL\((['"])([^'"?]+\.wasm)\1,\s*import\.meta\.url\)/g
 
 /** Keeps `new URL('x.wasm', import.meta.url)` assets as files (`?no-inline`) in library mode. */
-function wasmAsFile() {
+export function wasmAsFile() {
   let seen = 0
   return {
     name: 'weft:wasm-as-file',
