@@ -32,8 +32,9 @@ function compile() {
 /** Where `spec` is reached from a file of `from`: a relative path or a `weftdb…` specifier. */
 function relocate(from, sourceFile, spec) {
   const pkg = PACKAGES.find((p) => p.name === from)
-  const ts = spec.endsWith('.ts')
-  const target = posix.normalize(posix.join(posix.dirname(sourceFile), ts ? spec : spec.replace(/\.js$/, '.ts')))
+  // Imports name the compiled .js; `new URL()` of a worker names its .ts source.
+  const source = spec.endsWith('.ts') ? spec : spec.replace(/\.js$/, '.ts')
+  const target = posix.normalize(posix.join(posix.dirname(sourceFile), source))
   const owner = ownerOf(target)
   if (owner == null) {
     throw new BuildError(`${sourceFile} imports ${spec} (${target}), which no package is built from: add it to a package's sources in scripts/packages.mjs`)

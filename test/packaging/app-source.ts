@@ -4,7 +4,8 @@
  * wasm must load in the worker), create, find, and two errors caught by name (one from the
  * schema, one from the validator). It writes its findings as JSON into #app, with
  * `data-done="ok"`. `?name=` names the peer; `?worker=<url>` starts a worker file the app hosts
- * itself (`workerUrl`). TypeScript for the Vite app (its `tsc` checks it against the published
+ * itself (`workerUrl`); `?shared=no` runs the worker as a dedicated Worker, as in browsers
+ * without SharedWorker. TypeScript for the Vite app (its `tsc` checks it against the published
  * declarations); the webpack app gets the same code with the types stripped.
  */
 import ts from 'typescript'
@@ -28,6 +29,7 @@ async function run(): Promise<Record<string, unknown>> {
   const client = await connect({
     relays: [],
     name: params.get('name') ?? 'app',
+    sharedWorker: params.get('shared') !== 'no',
     ...(worker != null ? { workerUrl: new URL(worker, location.href) } : {})
   })
   const db = await client.db.newDB(undefined, { name: 'board', collections: [tasks] })

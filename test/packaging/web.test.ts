@@ -34,9 +34,9 @@ afterAll(async () => {
   await browser?.close()
 })
 
-function expectWorking(result: AppResult): void {
+function expectWorking(result: AppResult, mode = 'shared-worker'): void {
   expect(result.peerId).toMatch(/^12D3KooW/)
-  expect(result.mode).toBe('shared-worker')
+  expect(result.mode).toBe(mode)
   expect(result.found).toEqual([{ _id: result.id, title: 'Try Weft', done: false }])
   expect(result.caught).toBe('SchemaValidationError')
   expect(result.rejected).toBe('ValidatorRejectedError')
@@ -116,12 +116,12 @@ export default defineConfig({
     await run(join(app, 'node_modules/.bin/tsc'), ['--skipLibCheck', 'false'], { cwd: app })
   })
 
-  it('builds with vite build and works in Chromium', async () => {
+  it('builds with vite build and works in Chromium, in a SharedWorker and in a dedicated Worker', async () => {
     await run(join(app, 'node_modules/.bin/vite'), ['build', '--logLevel', 'warn'], { cwd: app })
     const served = await serveStatic(join(app, 'dist'))
     try {
-      const { result } = await openApp(browser, `${served.url}?name=built`)
-      expectWorking(result)
+      expectWorking((await openApp(browser, `${served.url}?name=built`)).result)
+      expectWorking((await openApp(browser, `${served.url}?name=built-dedicated&shared=no`)).result, 'dedicated-owner')
     } finally {
       await served.close()
     }
@@ -157,7 +157,7 @@ export default defineConfig({
 })
 
 describe('a webpack 5 app that installs weftdb', () => {
-  it('builds (production) and works in Chromium', async () => {
+  it('builds (production) and works in Chromium, in a SharedWorker and in a dedicated Worker', async () => {
     const app = await newProject('webpack-app', {
       'package.json': JSON.stringify({ name: 'webpack-app', private: true, type: 'module' }, null, 2),
       'src/index.js': appJS(),
@@ -183,8 +183,8 @@ webpack(config, (err, stats) => {
     await writeFile(join(app, 'dist/index.html'), html)
     const served = await serveStatic(join(app, 'dist'))
     try {
-      const { result } = await openApp(browser, `${served.url}?name=webpack`)
-      expectWorking(result)
+      expectWorking((await openApp(browser, `${served.url}?name=webpack`)).result)
+      expectWorking((await openApp(browser, `${served.url}?name=webpack-dedicated&shared=no`)).result, 'dedicated-owner')
     } finally {
       await served.close()
     }
