@@ -2,7 +2,8 @@
 // the architecture (eslint-plugin-boundaries, resolving imports as TypeScript does):
 // - layers, bottom up: src/core ← src/store ← src/net ← src/db ← src/client. A layer imports only
 //   the layers below it (and src/client the WebRTC host in src/platform); none imports the
-//   composition roots (src/node, worker/, relay/, hub/) or the demo app (src/app);
+//   composition roots (src/node, worker/, relay/, hub/) or the demo app (src/app); the roots
+//   keep Node code (src/node, relay/, hub/) and browser code (worker/, src/app) apart;
 // - a layer is reached from outside its folder through its entry points only: its index.ts, and
 //   the modules that are entry points of their own — src/core/errors.ts and logger.ts (leaves
 //   every layer uses; through index.ts they would pull the whole core into the tab's bundle),
@@ -57,6 +58,16 @@ export default tseslint.config(
             disallow: { to: { element: { types: { anyOf: [...LAYERS.slice(i + 1), ...COMPOSERS, 'app', ...(layer === 'client' ? [] : ['platform'])] } } } },
             message: `src/${layer} imports only the layers below it (src/core ← src/store ← src/net ← src/db ← src/client)`
           })),
+          // The rest of the tree: platform code sits beside core; the composition roots never
+          // take browser code into Node or Node code into the browser, and nothing imports the app.
+          ...[
+            ['platform', [...LAYERS.slice(1), ...COMPOSERS, 'app'], 'src/platform is platform glue below the layers'],
+            ['node', ['client', 'worker', 'relay', 'hub', 'app'], 'src/node (Node only) composes core, store and net'],
+            ['worker', ['node', 'relay', 'hub', 'app'], 'worker/ runs in browsers: no Node composition'],
+            ['relay', ['client', 'worker', 'hub', 'app'], 'relay/ composes src/node and the layers'],
+            ['hub', ['relay', 'app'], 'hub/ composes src/node and the layers'],
+            ['app', ['node', 'worker', 'relay', 'hub', 'platform', 'store', 'net', 'db'], 'the demo app uses the client SDK (and core)']
+          ].map(([type, not, message]) => ({ from: { element: { type } }, disallow: { to: { element: { types: { anyOf: not } } } }, message })),
           ...LAYERS.map((layer) => ({
             from: { element: { type: `!${layer}` } },
             disallow: { to: { element: { type: layer, fileInternalPath: `!(${['index.ts', ...(ENTRY_POINTS[layer] ?? [])].join('|')})` } } },
