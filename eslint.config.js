@@ -1,9 +1,28 @@
-// ESLint flat config: typescript-eslint with type information, so promise misuse is caught.
+// ESLint flat config: typescript-eslint with type information, so promise misuse is caught, and
+// the architecture (eslint-plugin-boundaries, resolving imports as TypeScript does):
+// - layers, bottom up: src/core ← src/store ← src/net ← src/db ← src/client. A layer imports only
+//   the layers below it (and src/client the WebRTC host in src/platform); none imports the
+//   composition roots (src/node, worker/, relay/, hub/) or the demo app (src/app); the roots
+//   keep Node code (src/node, relay/, hub/) and browser code (worker/, src/app) apart;
+// - a layer is reached from outside its folder through its entry points only: its index.ts, and
+//   the modules that are entry points of their own — src/core/errors.ts and logger.ts (leaves
+//   every layer uses; through index.ts they would pull the whole core into the tab's bundle),
+//   src/store/idb.ts and level.ts (browser-only and Node-only backends, kept out of index.ts).
+// Imports that broke the second rule when it came in are listed in eslint-suppressions.json (ESLint's
+// bulk suppressions, counted per file): a new one fails the lint; fixing one asks for
+// `npx eslint . --prune-suppressions`.
 import js from '@eslint/js'
+import boundaries from 'eslint-plugin-boundaries'
 import tseslint from 'typescript-eslint'
 
+/** The layers, bottom up, and their entry points besides index.ts. */
+const LAYERS = ['core', 'store', 'net', 'db', 'client']
+const ENTRY_POINTS = { core: ['errors.ts', 'logger.ts'], store: ['idb.ts', 'level.ts'] }
+/** Composition roots: they compose the layers; no layer imports them. */
+const COMPOSERS = ['node', 'worker', 'relay', 'hub']
+
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'test-results/', 'playwright-report/', '.weft/', '.bench/', '.scratch/', '.readme-examples/', 'hub/gen/'] },
+  { ignores: ['node_modules/', '**/dist/', '.build/', 'test-results/', 'playwright-report/', '.weft/', '.bench/', '.scratch/', '.readme-examples/', 'hub/gen/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,6 +37,44 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error'
+    }
+  },
+  {
+    files: ['src/**/*.ts', 'worker/**/*.ts', 'relay/**/*.ts', 'hub/**/*.ts'],
+    plugins: { boundaries },
+    settings: {
+      'import/resolver': { typescript: { project: './tsconfig.json' } },
+      'boundaries/elements': [
+        ...[...LAYERS, 'platform', 'node', 'app'].map((type) => ({ type, pattern: `src/${type}`, partialMatch: false })),
+        ...['worker', 'relay', 'hub'].map((type) => ({ type, pattern: type, partialMatch: false }))
+      ]
+    },
+    rules: {
+      'boundaries/dependencies': ['error', {
+        default: 'allow',
+        policies: [
+          ...LAYERS.map((layer, i) => ({
+            from: { element: { type: layer } },
+            disallow: { to: { element: { types: { anyOf: [...LAYERS.slice(i + 1), ...COMPOSERS, 'app', ...(layer === 'client' ? [] : ['platform'])] } } } },
+            message: `src/${layer} imports only the layers below it (src/core ← src/store ← src/net ← src/db ← src/client)`
+          })),
+          // The rest of the tree: platform code sits beside core; the composition roots never
+          // take browser code into Node or Node code into the browser, and nothing imports the app.
+          ...[
+            ['platform', [...LAYERS.slice(1), ...COMPOSERS, 'app'], 'src/platform is platform glue below the layers'],
+            ['node', ['client', 'worker', 'relay', 'hub', 'app'], 'src/node (Node only) composes core, store and net'],
+            ['worker', ['node', 'relay', 'hub', 'app'], 'worker/ runs in browsers: no Node composition'],
+            ['relay', ['client', 'worker', 'hub', 'app'], 'relay/ composes src/node and the layers'],
+            ['hub', ['relay', 'app'], 'hub/ composes src/node and the layers'],
+            ['app', ['node', 'worker', 'relay', 'hub', 'platform', 'store', 'net', 'db'], 'the demo app uses the client SDK (and core)']
+          ].map(([type, not, message]) => ({ from: { element: { type } }, disallow: { to: { element: { types: { anyOf: not } } } }, message })),
+          ...LAYERS.map((layer) => ({
+            from: { element: { type: `!${layer}` } },
+            disallow: { to: { element: { type: layer, fileInternalPath: `!(${['index.ts', ...(ENTRY_POINTS[layer] ?? [])].join('|')})` } } },
+            message: `reach src/${layer} through its index.ts${ENTRY_POINTS[layer] != null ? ` (or ${ENTRY_POINTS[layer].join(', ')})` : ''}, not its internals`
+          }))
+        ]
+      }]
     }
   },
   {

@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Their own step of `npm test` (test/packaging/vitest.config.ts): they build and install the packages.
+    exclude: [...configDefaults.exclude, 'test/packaging/**'],
     environment: 'node',
     setupFiles: ['./src/platform/node-polyfills.ts'],
     testTimeout: 30_000,

@@ -7,9 +7,14 @@
  *   browser_replication_webrtc_p50_ms  createRecord on device A until B's subscription yields it,
  *                                      over the bridged WebRTC connection (net level)
  *   browser_replication_relay_p50_ms   the same through the relay's circuit (WebRTC off)
- *   client_bundle_kb_gz                the tab-side SDK (src/client), minified and gzipped; the
- *                                      WebRTC host chunk that only the host tab loads is reported
- *                                      as client_rtc_host_kb_gz
+ *   client_bundle_kb_gz                the tab-side SDK as the weftdb package ships it
+ *                                      (weftdb/client), minified and gzipped; the WebRTC host chunk
+ *                                      that only the host tab loads is reported as
+ *                                      client_rtc_host_kb_gz
+ *   worker_bundle_kb_gz                the package's worker as it starts (entry and the chunks it
+ *                                      imports statically), minified and gzipped; QuickJS's wasm,
+ *                                      fetched on the first validator, as worker_wasm_kb_gz
+ *   install_packages_web               packages `npm install weftdb` brings into an empty project
  *   browser_create_bulk_docs_per_s     10,000 instances in one write transaction from a tab
  *                                      (start, create, end: durable in IndexedDB when end resolves)
  *   browser_create_single_txn_per_s    sequential one-instance creates from a tab, each its own
@@ -18,7 +23,8 @@
  * The cold start ends with the first db query (`db.listDBs()`). The db figures use the collection
  * and instances of bench/db.ts (a schema, a unique index on email), a new DB per run.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,6 +33,10 @@ import { gzipSync } from 'node:zlib'
 import { build, preview } from 'vite'
 import { chromium, type Browser, type Page } from '@playwright/test'
 import { cleanupRelays, startRelayProcess } from '../test/relay/harness.js'
+// @ts-expect-error: plain ESM scripts of the repository, without declarations
+import { buildPackages } from '../scripts/build.mjs'
+// @ts-expect-error: plain ESM scripts of the repository, without declarations
+import { wasmAsFile } from '../scripts/build-worker.mjs'
 import { median, round, type Metric, type Suite } from './index.js'
 import { PEOPLE } from './fixtures.js'
 
@@ -43,19 +53,68 @@ function percentile(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!
 }
 
-async function bundleSize(): Promise<{ client: number; rtcHost: number }> {
+type Chunk = { type: string; fileName: string; code?: string; source?: string | Uint8Array; isEntry?: boolean; imports?: string[] }
+
+/** Minifies what a file of the weftdb package loads, as an app's bundler would (Vite, library mode). */
+async function minified(entry: string, plugins: unknown[] = []): Promise<Chunk[]> {
   const out = await build({
     configFile: false,
     root,
     logLevel: 'silent',
-    build: { write: false, minify: true, target: 'es2022', lib: { entry: 'src/client/index.ts', formats: ['es'], fileName: 'client' } },
-    worker: { format: 'es' }
-  }) as unknown as { output: Array<{ type: string; fileName: string; code?: string; isEntry?: boolean }> } | Array<{ output: Array<{ type: string; fileName: string; code?: string; isEntry?: boolean }> }>
-  const chunks = (Array.isArray(out) ? out : [out]).flatMap((o) => o.output).filter((c) => c.type === 'chunk')
-  const gz = (code: string | undefined): number => gzipSync(Buffer.from(code ?? '')).length / 1024
-  const entry = chunks.find((c) => c.isEntry === true)
-  const host = chunks.find((c) => c.fileName.includes('rtc-host'))
-  return { client: gz(entry?.code), rtcHost: gz(host?.code) }
+    plugins: plugins as never[],
+    build: { write: false, minify: true, target: 'es2022', lib: { entry, formats: ['es'], fileName: 'entry' } }
+  }) as unknown as { output: Chunk[] } | Array<{ output: Chunk[] }>
+  return (Array.isArray(out) ? out : [out]).flatMap((o) => o.output)
+}
+
+const gzKiB = (data: string | Uint8Array | undefined): number => gzipSync(typeof data === 'string' ? Buffer.from(data) : data ?? new Uint8Array()).length / 1024
+
+/** The entry chunk and every chunk it imports statically (what loads before the code runs). */
+function startup(chunks: Chunk[]): number {
+  const byName = new Map(chunks.map((c) => [c.fileName, c]))
+  const seen = new Set<string>()
+  const visit = (c: Chunk | undefined): void => {
+    if (c == null || seen.has(c.fileName)) return
+    seen.add(c.fileName)
+    for (const i of c.imports ?? []) visit(byName.get(i))
+  }
+  visit(chunks.find((c) => c.type === 'chunk' && c.isEntry === true))
+  return [...seen].reduce((sum, f) => sum + gzKiB(byName.get(f)?.code), 0)
+}
+
+/**
+ * The weftdb package as a web app gets it (built by scripts/build.mjs): the tab-side SDK, the
+ * worker (what starts it: entry and static imports; the QuickJS wasm apart), and how many
+ * packages `npm install weftdb` brings into an empty project (npm registry, through its cache).
+ */
+export async function packageFigures(): Promise<{ client: number; rtcHost: number; worker: number; wasm: number; installs: number }> {
+  await (buildPackages as (o: { log: (s: string) => void }) => Promise<void>)({ log: () => {} })
+  const dist = join(root, 'packages/weftdb/dist')
+  const client = await minified(join(dist, 'client/index.js'))
+  const worker = await minified(join(dist, 'worker/shared-worker.js'), [wasmAsFile()])
+  const wasm = worker.filter((c) => c.type === 'asset' && c.fileName.endsWith('.wasm')).reduce((sum, c) => sum + gzKiB(c.source), 0)
+
+  const dir = await mkdtemp(join(tmpdir(), 'weft-bench-install-'))
+  try {
+    const npm = (args: string[], cwd: string): string => {
+      const r = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd, encoding: 'utf8' })
+      if (r.status !== 0) throw new Error(`npm ${args.join(' ')}: ${r.stderr}`)
+      return r.stdout
+    }
+    const tarball = npm(['pack', join(root, 'packages/weftdb'), '--pack-destination', dir], root).trim().split('\n').at(-1)!
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'web-app', private: true, type: 'module' }))
+    npm(['install', join(dir, tarball)], dir)
+    const lock = JSON.parse(await readFile(join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> }
+    return {
+      client: gzKiB(client.find((c) => c.type === 'chunk' && c.isEntry === true)?.code),
+      rtcHost: gzKiB(client.find((c) => c.fileName.includes('rtc-host'))?.code),
+      worker: startup(worker),
+      wasm,
+      installs: Object.keys(lock.packages).filter((p) => p !== '').length
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }
 
 async function openPeer(browser: Browser, url: string, connect: Record<string, unknown>): Promise<{ page: Page; close: () => Promise<void>; timings: { cold: number; ready: number } }> {
@@ -154,7 +213,7 @@ async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; 
 const suite: Suite = async (runs) => {
   const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined)
   const outDir = await mkdtemp(join(tmpdir(), 'weft-bench-browser-'))
-  const sizes = await bundleSize()
+  const sizes = await packageFigures()
   await build({
     configFile: join(root, 'vite.config.ts'),
     root,
@@ -203,7 +262,10 @@ const suite: Suite = async (runs) => {
       { metric: 'browser_create_single_txn_per_s', value: round(median(single)), unit: 'txn/s' },
       { metric: 'browser_create_concurrent_per_s', value: round(median(concurrent)), unit: 'txn/s' },
       { metric: 'client_bundle_kb_gz', value: round(sizes.client, 2), unit: 'KiB' },
-      { metric: 'client_rtc_host_kb_gz', value: round(sizes.rtcHost, 2), unit: 'KiB' }
+      { metric: 'client_rtc_host_kb_gz', value: round(sizes.rtcHost, 2), unit: 'KiB' },
+      { metric: 'worker_bundle_kb_gz', value: round(sizes.worker, 1), unit: 'KiB' },
+      { metric: 'worker_wasm_kb_gz', value: round(sizes.wasm, 1), unit: 'KiB' },
+      { metric: 'install_packages_web', value: sizes.installs, unit: 'packages' }
     ] satisfies Metric[]
   } finally {
     await browser.close()

@@ -2,6 +2,8 @@
 //   1. Chromium for the browser tests (installed when missing and root, else a clear message)
 //   2. type-check (tsc)          3. lint (eslint)
 //   4. unit and Node tests (vitest)   5. browser and e2e tests (Playwright on Debian Chromium)
+//   6. packaging tests (test/packaging: build and pack the packages, install them into outside
+//      projects — a Vite app, a webpack app, a Node program — and run them)
 // Exits non-zero if any step fails. The last line is "N passed, M failed".
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs'
@@ -32,21 +34,24 @@ try {
 
 const vitestJson = join(work, 'vitest.json')
 const playwrightJson = join(work, 'playwright.json')
+const packagingJson = join(work, 'packaging.json')
 step('type-check', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'])
 step('README examples', 'node', ['scripts/readme-examples.mjs'])
 step('lint', 'npx', ['eslint', '.', '--max-warnings', '0'])
 step('unit and node tests', 'npx', ['vitest', 'run'], { WEFT_VITEST_JSON: vitestJson })
 step('browser tests', 'npx', ['playwright', 'test'], { WEFT_PLAYWRIGHT_JSON: playwrightJson, CHROMIUM_PATH: chromium })
+step('packaging tests', 'npx', ['vitest', 'run', '-c', 'test/packaging/vitest.config.ts'], { WEFT_VITEST_JSON: packagingJson, CHROMIUM_PATH: chromium })
 
 let passed = 0
 let failed = 0
 let skipped = 0
-if (existsSync(vitestJson)) {
-  const v = JSON.parse(readFileSync(vitestJson, 'utf8'))
+for (const [name, file] of [['vitest', vitestJson], ['packaging', packagingJson]]) {
+  if (!existsSync(file)) continue
+  const v = JSON.parse(readFileSync(file, 'utf8'))
   passed += v.numPassedTests ?? 0
   failed += (v.numFailedTests ?? 0)
   skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0)
-  console.log(`[test] vitest: ${v.numPassedTests} passed, ${v.numFailedTests} failed of ${v.numTotalTests}`)
+  console.log(`[test] ${name}: ${v.numPassedTests} passed, ${v.numFailedTests} failed of ${v.numTotalTests}`)
 }
 if (existsSync(playwrightJson)) {
   const p = JSON.parse(readFileSync(playwrightJson, 'utf8'))

@@ -6,11 +6,16 @@
  * it when the tab is gone): its calls are aborted, its subscriptions closed, and if it hosted
  * WebRTC its peer connections fail.
  *
+ * Logging: a worker has no `localStorage` nor environment, so each tab sends its setting
+ * (`PeerConfig.debug`: `connect({ debug })` or the tab's `localStorage.debug`) when it attaches.
+ * The worker logs the namespaces any attached tab asked for, and sends each line to the tabs
+ * whose setting matches it.
+ *
  * Worker modules are the seam for layers above net (the db): each adds handlers and streams under
  * its own prefix, started once the peer is up.
  */
 import * as Comlink from 'comlink'
-import { enableLogging, logger, setLogSink } from '../src/core/logger.js'
+import { enableLogging, lineEnabled, logger, logMatcher, setLogSink, type LogMatcher } from '../src/core/logger.js'
 import { toWireError, UnknownMethodError, WorkerStartError, ClientClosedError } from '../src/client/errors.js'
 import type { AttachInfo, Envelope, LinkMessage, PeerConfig, SubMessage, WorkerApi } from '../src/client/protocol.js'
 import type { FromHost, ToHost } from '../src/platform/rtc-protocol.browser.js'
@@ -56,8 +61,13 @@ interface Session {
   port: LinkPort
   streams(): number
   hostId?: string | undefined
+  /** The namespaces this tab asked to see (its `debug` setting). */
+  logs?: LogMatcher | undefined
   close(): void
 }
+
+/** Longest logging setting a tab may send. */
+const MAX_DEBUG_SETTING = 1024
 
 function formatLog(formatter: string, args: unknown[]): string {
   let i = 0
@@ -75,18 +85,22 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
   /** The started peer, once `starting` resolved (read synchronously on the hot rtc path). */
   let ready: BrowserPeer | undefined
 
-  function forwardLogs(): void {
-    setLogSink((namespace, level, formatter, args) => {
-      const msg: LinkMessage = { c: 'log', namespace, level, text: formatLog(formatter, args) }
-      for (const s of sessions) s.port.postMessage(msg)
-    })
+  setLogSink((namespace, level, formatter, args) => {
+    let msg: LinkMessage | undefined
+    for (const s of sessions) {
+      if (s.logs == null || !lineEnabled(s.logs, namespace, level)) continue
+      msg ??= { c: 'log', namespace, level, text: formatLog(formatter, args) }
+      s.port.postMessage(msg)
+    }
+  })
+
+  /** Log what any attached tab asked for (and nothing once none asks). */
+  function updateLogging(): void {
+    const wanted = [...sessions].flatMap((s) => s.logs ?? [])
+    enableLogging(wanted.length === 0 ? '' : (ns) => wanted.some((m) => m(ns)))
   }
 
   async function start(config: PeerConfig): Promise<{ peer: BrowserPeer; handlers: HandlerTable; streams: StreamTable; info: AttachInfo }> {
-    if (config.debug != null) {
-      enableLogging(config.debug)
-      forwardLogs()
-    }
     const rtcStrict = config.rtcStrict ?? init.rtcStrict
     const peer = await startBrowserPeer(config, { kind: init.kind, ...(rtcStrict != null ? { rtcStrict } : {}) })
     const workerLock = `weft:${config.name}:worker:${instance}`
@@ -135,6 +149,7 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
         for (const c of inflight.values()) c.abort(new ClientClosedError('the tab is gone'))
         subs.closeAll()
         sessions.delete(session)
+        if (session.logs != null) updateLogging()
         port.removeEventListener('message', onMessage)
         if (session.hostId != null) {
           void starting?.then(({ peer }) => { if (session.hostId != null) peer.rtc?.dropHost(session.hostId) })
@@ -152,6 +167,11 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
     })
 
     async function attach(config: PeerConfig, tabLock: string): Promise<AttachInfo> {
+      const debug = typeof config?.debug === 'string' && config.debug !== '' ? config.debug.slice(0, MAX_DEBUG_SETTING) : undefined
+      if (debug != null || session.logs != null) {
+        session.logs = debug != null ? logMatcher(debug) : undefined
+        updateLogging()
+      }
       starting ??= start(config)
       let started
       try {

@@ -3,9 +3,20 @@
  * lifetime (the worker learns of its death when it is granted the lock) and asks for the worker's
  * lifetime lock (granted when the worker dies: calls then fail with WorkerGoneError at once, and
  * the client re-attaches to the next worker; subscriptions re-open by themselves).
+ *
+ * The worker's script: by default the bundled worker next to this module, started with
+ * `new SharedWorker(new URL(…, import.meta.url), { type: 'module' })` — the form bundlers (Vite,
+ * webpack) follow to build it into the app. In the repository that is worker/shared-worker.ts;
+ * in the weftdb package, the build points it at dist/worker/shared-worker.js. `workerUrl`
+ * replaces it for apps that serve the worker file themselves.
+ *
+ * Debug logging: the worker has no `localStorage`, so the tab sends it its setting
+ * (`options.debug`, else the tab's `localStorage.debug`) and writes the lines the worker sends
+ * back through its own logger (to `onLog` instead when given).
  */
 import * as Comlink from 'comlink'
 import { createDBClient } from './db.js'
+import { writeLog } from '../core/logger.js'
 import { AbortError, ClientClosedError, WorkerStartError } from './errors.js'
 import { createFallback, type Fallback } from './fallback.js'
 import { createLink, type PortLike } from './link.js'
@@ -26,6 +37,17 @@ function randomId(): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
 }
 
+/** The logging setting sent to the worker: `debug`, else this tab's `localStorage.debug`. */
+function debugSetting(debug: string | undefined): string | undefined {
+  if (debug != null) return debug
+  try {
+    const stored = globalThis.localStorage?.getItem('debug')
+    return stored != null && stored !== '' ? stored : undefined
+  } catch {
+    return undefined // storage blocked (e.g. sandboxed iframes)
+  }
+}
+
 function defaultSharedWorker(name: string): SharedWorker {
   return new SharedWorker(new URL('../../worker/shared-worker.ts', import.meta.url), { type: 'module', name })
 }
@@ -41,13 +63,14 @@ export async function connect(options: ConnectOptions): Promise<WeftClient> {
   const connectTimeoutMs = options.connectTimeoutMs ?? 30_000
   const closed = new AbortController()
   options.signal?.addEventListener('abort', () => { closed.abort(new AbortError()) }, { once: true })
+  const debug = debugSetting(options.debug)
   const config: PeerConfig = {
     name,
     relays: [...options.relays],
     ...(options.allowPrivate != null ? { allowPrivate: options.allowPrivate } : {}),
     ...(options.webrtc != null ? { webrtc: options.webrtc } : {}),
     ...(options.syncIntervalMs != null ? { syncIntervalMs: options.syncIntervalMs } : {}),
-    ...(options.debug != null ? { debug: options.debug } : {}),
+    ...(debug != null ? { debug } : {}),
     ...(options.rtcStrict != null ? { rtcStrict: options.rtcStrict } : {})
   }
 
@@ -89,7 +112,7 @@ export async function connect(options: ConnectOptions): Promise<WeftClient> {
     const link = createLink(port)
     const subs = new Map<number, (msg: SubMessage) => void>()
     link.onSub((msg) => { subs.get(msg.id)?.(msg) })
-    if (options.onLog != null) link.onLog(options.onLog)
+    link.onLog(options.onLog ?? ((line) => { writeLog(line.namespace, line.level, line.text) }))
     const remote = Comlink.wrap<WorkerApi>(link.rpc)
     const call: Caller = createCaller(remote, gone.signal, timeoutMs)
     let info: AttachInfo

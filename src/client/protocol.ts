@@ -11,7 +11,7 @@
  * functions. Nothing is transferred, so a link can be bridged through a BroadcastChannel.
  */
 
-/** Configuration of the browser peer, sent by the first tab that starts it. */
+/** Configuration of the browser peer, sent by the first tab that starts it (and `debug` by every tab). */
 export interface PeerConfig {
   /** Name of the peer: its IndexedDB databases and worker scope. @default 'weft' */
   name: string
@@ -23,7 +23,10 @@ export interface PeerConfig {
   webrtc?: boolean
   /** Exchange heads with connected thread peers this often (ms). @default 10000 */
   syncIntervalMs?: number
-  /** Logging namespaces enabled in the worker (`weft:*`), forwarded to the tabs. */
+  /**
+   * The attaching tab's logging setting (`weft:*`): the worker logs the namespaces any attached
+   * tab asked for and sends each tab the lines its own setting matches. Sent on every attach.
+   */
   debug?: string
   /** WebRTC stand-ins throw on members they do not implement (tests). @default false */
   rtcStrict?: boolean

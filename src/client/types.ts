@@ -31,8 +31,13 @@ export interface ConnectOptions {
   hostWebRTC?: boolean
   /** Heads exchange interval of the worker's net (ms). @default 10000 */
   syncIntervalMs?: number
-  /** Logging namespaces in the worker (e.g. `weft:*`); lines go to `onLog`. */
+  /**
+   * Logging namespaces enabled in the worker (e.g. `weft:*`, `weft:net:*,-weft:net:push`); its
+   * lines are written to this tab's console (or given to `onLog`). @default this tab's
+   * `localStorage.debug`
+   */
   debug?: string
+  /** Receives the worker's log lines instead of the console. */
   onLog?: (line: LogMessage) => void
   /** WebRTC stand-ins throw on unknown members (tests). */
   rtcStrict?: boolean

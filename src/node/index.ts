@@ -1,5 +1,5 @@
 /**
- * Node embedding: a Weft peer in any Node program (`import { createPeer } from 'weft/node'`).
+ * Node embedding: a Weft peer in any Node program (`import { createPeer } from 'weftdb-node'`).
  */
 import '../platform/node-polyfills.js'
 export { createPeer } from './peer.js'
