@@ -25,4 +25,26 @@ if (g.WebSocket === undefined) {
   g.WebSocket = NodeWebSocket
 }
 
+/**
+ * `ws` sockets are EventEmitters: an 'error' event nobody listens to (ECONNREFUSED or ECONNRESET
+ * after an aborted dial, an invalid frame from a hostile peer) ends the process. Our install
+ * patches @libp2p/websockets to listen (patches/), but a program that installs the published
+ * packages gets the transport unpatched: here every `ws` socket of the process gets an error that
+ * nobody hears logged instead of thrown. The socket still closes ('close' follows 'error').
+ */
+const GUARDED = Symbol.for('weft.ws.unheard-error-guard')
+const proto = NodeWebSocket.prototype as unknown as Record<symbol, boolean> & { emit: (event: string | symbol, ...args: unknown[]) => boolean }
+if (proto[GUARDED] !== true) {
+  proto[GUARDED] = true
+  const emit = proto.emit
+  proto.emit = function guardedEmit (this: NodeWebSocket, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error' && this.listenerCount('error') === 0) {
+      const err = args[0] as { message?: string } | undefined
+      process.emitWarning(`WebSocket error nobody listened to: ${err?.message ?? String(err)}`, { code: 'WEFT_WS_UNHEARD_ERROR' })
+      return false
+    }
+    return emit.call(this, event, ...args)
+  }
+}
+
 export {}

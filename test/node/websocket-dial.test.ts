@@ -4,7 +4,8 @@
  * its socket and leave the process running: `ws` is an EventEmitter in Node, and an 'error' event
  * nobody listens to ends the process. Each case runs in its own process
  * (test/node/fixtures/websocket-dial.ts), because a crash is what is tested. The fix is the patch
- * of @libp2p/websockets in patches/, applied on install.
+ * of @libp2p/websockets in patches/, applied on install; programs that install the published
+ * packages (unpatched transport) are kept alive by the guard in src/platform/node-polyfills.ts.
  */
 import { describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
@@ -60,6 +61,13 @@ describe('WebSocket dials in Node', () => {
 
   it('a hostile server sending an invalid frame fails the dial without crashing the dialer', async () => {
     expectSurvived(await runScenario('bad-frame'))
+  }, 60_000)
+
+  it('a WebSocket error nobody listens to (the transport as published, without our patch) does not end the process', async () => {
+    const run = await runScenario('unheard-error')
+    expectSurvived(run)
+    expect(run.stdout).toContain('unheard error listeners: 0')
+    expect(run.stderr).toContain('WEFT_WS_UNHEARD_ERROR')
   }, 60_000)
 
   it('a hostile client sending an invalid frame to a WebSocket listener does not crash the listener', async () => {
