@@ -8,7 +8,7 @@
 //   (bundled with its dependencies), core, store (memory, IndexedDB), net, db. No Node-only
 //   dependency.
 // - weftdb-node: what only Node needs — createPeer, LevelDB, the Node 20 polyfills, the relay CLI
-//   (and the hub CLI once it exists). It takes weftdb as a peer dependency of the exact same
+//   and the hub CLI. It takes weftdb as a peer dependency of the exact same
 //   version and reaches the modules it needs from it through weftdb's `./internal/*` exports.
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -49,12 +49,10 @@ export const PACKAGES = [
     name: 'weftdb-node',
     dir: 'packages/weftdb-node',
     platform: 'node',
-    sources: ['src/node/', 'src/store/level.ts', 'src/platform/node-polyfills.ts', 'relay/'],
-    // The hub's CLI goes here the same way: add 'hub/' to `sources` and
-    // 'weft-hub': 'hub/main.ts' to `bins` (and "weft-hub": "./dist/bin/weft-hub.js" to the
-    // package's "bin"), with the hub's runtime dependencies in its package.json.
+    sources: ['src/node/', 'src/store/level.ts', 'src/platform/node-polyfills.ts', 'relay/', 'hub/'],
     bins: {
-      'weft-relay': 'relay/main.ts'
+      'weft-relay': 'relay/main.ts',
+      'weft-hub': 'hub/main.ts'
     }
   }
 ]
