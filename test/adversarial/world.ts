@@ -36,6 +36,12 @@ export const TASKS: CollectionConfig = {
   ].join('\n')
 }
 
+/** A board anyone in the DB may write to: no validator. */
+export const BOARD: CollectionConfig = {
+  name: 'Board',
+  schema: { type: 'object', properties: { _id: { type: 'string' }, text: { type: 'string' } }, required: ['_id', 'text'] }
+}
+
 export interface Honest {
   readonly name: string
   readonly peer: Peer
@@ -117,13 +123,13 @@ export interface Team {
 }
 
 /**
- * An owner's DB of tasks, joined by `members` honest members, handed to `relay` when given; every
+ * An owner's DB of tasks (and a board), joined by `members` honest members, handed to `relay` when given; every
  * member creates one task of its own (`task-<name>`), and everyone holds everything.
  */
 export async function team(names: string[], relay?: RelayProcess, init: PeerInit = {}): Promise<Team> {
   const [ownerName, ...rest] = names
   const owner = await honestPeer(ownerName!, init)
-  const db = await owner.manager.newDB(undefined, { name: 'tasks', collections: [TASKS] })
+  const db = await owner.manager.newDB(undefined, { name: 'tasks', collections: [TASKS, BOARD] })
   if (relay != null) await owner.peer.net.addReplicator(db.id, relay.tcpAddr)
   const info = await owner.manager.getDBInfo(db.id)
   const members: Honest[] = []
