@@ -52,7 +52,7 @@ export interface RawSession {
   sendBytes(bytes: Uint8Array): void
   /** The next frame that is not an answer someone waits for, or 'closed'. */
   read(timeoutMs?: number): Promise<Frame | 'closed'>
-  /** Send a request with a fresh ID and wait for its answer (the first one, for a stream). */
+  /** Send a request with a fresh ID and wait for its answer (the first one, for a stream); 'closed' when the session ends first. */
   ask(req: RequestBody | Record<string, unknown>, timeoutMs?: number): Promise<Response | 'closed'>
   /** Every answer to a request until its `end` or error (a record stream), or 'closed'. */
   askAll(req: RequestBody | Record<string, unknown>, timeoutMs?: number): Promise<Response[] | 'closed'>
@@ -265,7 +265,7 @@ function rawSession(stream: Stream, peer: string, handler: () => RequestHandler 
       const id = nextId++
       let answer: Response | 'closed' = 'closed'
       const done = waitFor(id, timeoutMs, (f) => { answer = f; return false })
-      await session.send({ ...req, id })
+      try { await session.send({ ...req, id }) } catch { waiting.get(id)?.('closed') }
       const r = await done
       return r === 'closed' && answer === 'closed' ? 'closed' : answer
     },
@@ -273,7 +273,7 @@ function rawSession(stream: Stream, peer: string, handler: () => RequestHandler 
       const id = nextId++
       const out: Response[] = []
       const done = waitFor(id, timeoutMs, (f) => { out.push(f); return f.type === 'record' })
-      await session.send({ ...req, id })
+      try { await session.send({ ...req, id }) } catch { waiting.get(id)?.('closed') }
       return (await done) === 'closed' ? 'closed' : out
     },
     credit(id) {
