@@ -221,6 +221,32 @@ describe('a stranger and the relay', () => {
     await honestWriteArrives(t.dbs[1]!, t.dbs[0]!)
   }, 180_000)
 
+  it('records pushed at once to many logs cannot take a thread past its byte quota together', async () => {
+    const relay = await startRelayProcess({ env: { WEFT_RELAY_MAX_THREAD_BYTES: '40000' } })
+    const t = await team(['ann', 'bob'], relay)
+    const key = newThreadKey()
+    const sessions = await Promise.all([0, 1, 2].map(async () => new HostileMember(await startAttacker({ ip: '127.0.0.2' }), newThreadID(), key)))
+    const member = new HostileMember(sessions[0]!.attacker, sessions[0]!.id, key)
+    // 96 logs of her thread, each with a first record of 10 kB, pushed all at once over three peers.
+    const logs = await Promise.all(Array.from({ length: 96 }, async () => {
+      const l = await ForgedLog.create(key)
+      await l.append({ body: randomBytes(10_000) })
+      return l
+    }))
+    expect(await member.announce(relay.tcpAddr, logs[0]!.wire(), key.service)).toMatchObject({ type: 'ok' })
+    const pushers = sessions.map((s) => new HostileMember(s.attacker, member.id, key))
+    for (const [i, l] of logs.entries()) expect(await pushers[i % 3]!.announce(relay.tcpAddr, l.wire())).toMatchObject({ type: 'ok' })
+    const answers = await Promise.all(logs.map(async (l, i) => {
+      const r = await pushers[i % 3]!.push(relay.tcpAddr, l, 1)
+      return r === 'closed' ? r : r.type === 'error' ? r.code : r.type
+    }))
+    const ok = answers.filter((a) => a === 'ok').length
+    expect(answers.filter((a) => a !== 'ok' && a !== 'QUOTA_EXCEEDED')).toEqual([])
+    expect(ok).toBeGreaterThan(0)
+    expect(ok * 10_000).toBeLessThanOrEqual(40_000)
+    await honestWriteArrives(t.dbs[0]!, t.dbs[1]!)
+  }, 120_000)
+
   it('reservations of peers that left are freed and peers rotated on one IP hold at most the per-IP cap', async () => {
     const relay = await startRelayProcess()
     const reservations = async (): Promise<number> => await metric(relay, 'weft_relay_reservations')

@@ -185,20 +185,26 @@ export async function honestWriteArrives(from: Database, to: Database, boundMs =
 }
 
 /**
- * The logs a replicator (or any peer) holds for a thread and their counters, as it answers a
- * member: asked over a raw session by a fresh peer on 127.0.0.1 that proves the service key.
+ * The logs a peer or the relay holds for a thread, as it describes them to a member (counter and
+ * the addresses it gives out): asked over a raw session by a fresh peer on 127.0.0.1 that proves
+ * the service key.
  */
-export async function heldLogs(target: string, id: ThreadID, key: ReadableThreadKey): Promise<Map<string, number>> {
+export async function announcedLogs(target: string, id: ThreadID, key: ReadableThreadKey): Promise<Map<string, { counter: number; addrs: string[] }>> {
   const inspector = await startAttacker()
   try {
     const s = await inspector.session(target)
     const peer = target.slice(target.lastIndexOf('/p2p/') + 5)
     const res = await s.ask({ type: 'getLogs', ...inspector.auth(key.service, id, peer) })
     if (res === 'closed' || res.type !== 'logs') throw new Error(`getLogs answered ${JSON.stringify(res)}`)
-    return new Map(res.logs.map((l) => [logIDFromBytes(l.id), l.counter]))
+    return new Map(res.logs.map((l) => [logIDFromBytes(l.id), { counter: l.counter, addrs: l.addrs }]))
   } finally {
     await inspector.stop()
   }
+}
+
+/** The logs a peer or the relay holds for a thread, and their counters (see {@link announcedLogs}). */
+export async function heldLogs(target: string, id: ThreadID, key: ReadableThreadKey): Promise<Map<string, number>> {
+  return new Map([...(await announcedLogs(target, id, key))].map(([log, { counter }]) => [log, counter]))
 }
 
 /** Resident memory of a process (Linux), bytes. */
