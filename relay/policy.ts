@@ -32,7 +32,8 @@ export const REFUSAL_KINDS = [
   'thread_records',
   'thread_bytes',
   'store_bytes',
-  'reservations_per_ip'
+  'reservations_per_ip',
+  'pending_connections'
 ] as const
 export type RefusalKind = typeof REFUSAL_KINDS[number]
 

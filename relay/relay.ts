@@ -12,6 +12,7 @@ import { listenAddrs, type RelayConfig } from './config.js'
 import { startHttp, type HttpServer, type RelayState } from './http.js'
 import { createRelayMetrics } from './metrics.js'
 import { createRelayPolicy } from './policy.js'
+import { pendingGuard } from './pending.js'
 import { reservationGuard } from './reservations.js'
 
 const log = logger('weft:relay')
@@ -48,6 +49,11 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     maxPerIp: config.maxReservationsPerIp,
     onRefused: () => { policy.countRefusal('reservations_per_ip') }
   })
+  const pending = pendingGuard({
+    maxPending: config.connPending,
+    maxPerIp: config.connPendingPerIp,
+    onEvicted: () => { policy.countRefusal('pending_connections') }
+  })
   const listening: { http?: HttpServer } = {}
   const metrics = createRelayMetrics({
     peer: () => (state === 'running' ? peer : undefined),
@@ -83,7 +89,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       maxIncomingPendingConnections: config.connPending,
       logPrefix: 'relay',
       admission: policy,
-      connectionGater: reservations.gater
+      connectionGater: { ...reservations.gater, ...pending.gater }
     })
     await policy.open(peer.kv, await peer.net.listThreads())
   } catch (err) {

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { connect, type Socket } from 'node:net'
 import { get } from 'node:http'
 import { once } from 'node:events'
+import { multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from '../../src/core/bytes.js'
 import { newThreadID } from '../../src/core/thread-id.js'
 import { newThreadKey, type ReadableThreadKey } from '../../src/core/thread-key.js'
@@ -264,6 +265,43 @@ describe('a stranger and the relay', () => {
     const back = await startAttacker({ ip: '127.0.0.2', relays: [relay.tcpAddr] })
     await until(async () => back.addrs().some((a) => a.includes('/p2p-circuit')), 'a new peer from that IP to get a reservation')
     expect(await reservations()).toBe(2)
+  }, 120_000)
+
+  it('connections that never finish their handshake do not keep honest peers out', async () => {
+    // Each IP may open 20 connections a second; hers open that many and never say a word.
+    const relay = await startRelayProcess({ env: { WEFT_RELAY_CONN_RATE: '20' } })
+    const ports = [relay.tcpAddr, relay.wsAddr].map((a) => Number(/\/tcp\/(\d+)/.exec(a)![1]))
+    const silent: Socket[] = []
+    let connected = 0
+    let attacking = true
+    const floods = ['127.0.0.2', '127.0.0.3'].map(async (ip) => {
+      while (attacking) {
+        for (const port of ports) {
+          const s = connect({ port, host: '127.0.0.1', localAddress: ip })
+          s.on('error', () => undefined)
+          s.once('connect', () => { connected++ })
+          silent.push(s)
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    })
+    try {
+      await until(() => connected >= 40, 'the silent connections to be open')
+      // Honest peers connect, hand a thread over and replicate through the relay meanwhile.
+      const t = await team(['ann', 'bob'], relay)
+      const carol = await honestPeer('carol')
+      const carolDb = await carol.manager.newDBFromAddr(`${relay.wsAddr}/thread/${t.id}`, t.key)
+      await honestWriteArrives(t.dbs[0]!, carolDb)
+      for (const addr of [relay.tcpAddr, relay.wsAddr]) {
+        const dan = await honestPeer('dan')
+        await dan.peer.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(5_000) })
+      }
+    } finally {
+      attacking = false
+      await Promise.all(floods)
+      for (const s of silent) s.destroy()
+    }
+    expect((await refusals(relay)).pending_connections).toBeGreaterThan(20)
   }, 120_000)
 
   it('slow HTTP sockets from several IPs do not keep health probes out', async () => {
