@@ -33,6 +33,7 @@ export const REFUSAL_KINDS = [
   'thread_bytes',
   'store_bytes',
   'reservations_per_ip',
+  'connections_per_ip',
   'pending_connections'
 ] as const
 export type RefusalKind = typeof REFUSAL_KINDS[number]

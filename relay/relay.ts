@@ -12,7 +12,7 @@ import { listenAddrs, type RelayConfig } from './config.js'
 import { startHttp, type HttpServer, type RelayState } from './http.js'
 import { createRelayMetrics } from './metrics.js'
 import { createRelayPolicy } from './policy.js'
-import { pendingGuard } from './pending.js'
+import { inboundGuard } from './inbound.js'
 import { reservationGuard } from './reservations.js'
 
 const log = logger('weft:relay')
@@ -49,9 +49,11 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     maxPerIp: config.maxReservationsPerIp,
     onRefused: () => { policy.countRefusal('reservations_per_ip') }
   })
-  const pending = pendingGuard({
+  const inbound = inboundGuard({
+    maxPerIp: config.connPerIp,
     maxPending: config.connPending,
-    maxPerIp: config.connPendingPerIp,
+    maxPendingPerIp: config.connPendingPerIp,
+    onRefused: () => { policy.countRefusal('connections_per_ip') },
     onEvicted: () => { policy.countRefusal('pending_connections') }
   })
   const listening: { http?: HttpServer } = {}
@@ -89,8 +91,10 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       maxIncomingPendingConnections: config.connPending,
       logPrefix: 'relay',
       admission: policy,
-      connectionGater: { ...reservations.gater, ...pending.gater }
+      connectionGater: { ...reservations.gater, ...inbound.gater }
     })
+    const node = peer.libp2p
+    inbound.attach(() => node.getConnections())
     await policy.open(peer.kv, await peer.net.listThreads())
   } catch (err) {
     await peer?.stop().catch(() => undefined)

@@ -1,12 +1,13 @@
 /**
- * The relay's guard on inbound connections still being set up, as pure logic: an IP past its
- * share loses its oldest, a full pool loses the oldest of the IP holding the most, and upgraded or
- * closed connections stop counting. (The process test is test/adversarial/relay.test.ts.)
+ * The relay's inbound connection limits per IP, as pure logic: an IP holding its share of
+ * connections is refused another; of connections still being set up, an IP past its share loses
+ * its oldest, a full pool loses the oldest of the IP holding the most, and upgraded or closed ones
+ * stop counting. (The process tests are in test/adversarial/relay.test.ts.)
  */
 import { describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { MultiaddrConnection, PeerId } from '@libp2p/interface'
-import { pendingGuard } from '../../relay/pending.js'
+import { inboundGuard } from '../../relay/inbound.js'
 
 interface Fake { conn: MultiaddrConnection; aborted: boolean; close(): void }
 
@@ -26,10 +27,22 @@ function fake(ip: string): Fake {
   return f
 }
 
-describe('connections being set up', () => {
+describe('inbound connections per IP', () => {
+  it('an IP holding its share of connections, set up or being set up, is refused another', async () => {
+    let refused = 0
+    const guard = inboundGuard({ maxPerIp: 3, onRefused: () => { refused++ } })
+    const open = [fake('10.0.0.1'), fake('10.0.0.1')].map((f) => ({ remoteAddr: f.conn.remoteAddr }))
+    guard.attach(() => open as never)
+    const deny = async (f: Fake): Promise<boolean> => await guard.gater.denyInboundConnection!(f.conn)
+    expect(await deny(fake('10.0.0.1'))).toBe(false)
+    expect(await deny(fake('10.0.0.1'))).toBe(true)
+    expect(await deny(fake('10.0.0.2'))).toBe(false)
+    expect(refused).toBe(1)
+  })
+
   it('an IP past its share loses its oldest, and a full pool loses the oldest of the IP holding the most', async () => {
     let evicted = 0
-    const guard = pendingGuard({ maxPending: 6, maxPerIp: 3, onEvicted: () => { evicted++ } })
+    const guard = inboundGuard({ maxPending: 6, maxPendingPerIp: 3, onEvicted: () => { evicted++ } })
     const deny = async (f: Fake): Promise<boolean> => await guard.gater.denyInboundConnection!(f.conn)
     const a = [fake('10.0.0.1'), fake('10.0.0.1'), fake('10.0.0.1'), fake('10.0.0.1')]
     for (const f of a) expect(await deny(f)).toBe(false)
@@ -48,7 +61,7 @@ describe('connections being set up', () => {
   })
 
   it('an upgraded or closed connection stops counting', async () => {
-    const guard = pendingGuard({ maxPending: 3, maxPerIp: 3 })
+    const guard = inboundGuard({ maxPending: 3, maxPendingPerIp: 3 })
     const [x, y] = [fake('10.0.0.1'), fake('10.0.0.1')]
     await guard.gater.denyInboundConnection!(x.conn)
     await guard.gater.denyInboundConnection!(y.conn)
