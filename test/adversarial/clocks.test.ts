@@ -11,7 +11,7 @@ import type { Database } from '../../src/db/index.js'
 import { startAttacker } from './attacker.js'
 import { ForgedLog } from './forge.js'
 import { dbBody, HostileMember } from './member.js'
-import { cleanupWorld, converged, heldLogs, honestPeer, honestWriteArrives, startRelayProcess, tcpOf, team } from './world.js'
+import { cleanupWorld, converged, heldLogs, honestPeer, honestWriteArrives, startRelayProcess, tcpOf, team, until } from './world.js'
 
 afterEach(async () => { await cleanupWorld() })
 
@@ -70,4 +70,49 @@ describe('clocks', () => {
     const carolDb = await carol.manager.newDBFromAddr(`${relay.tcpAddr}/thread/${t.id}`, t.key)
     await converged([...t.dbs, carolDb], async (db) => (await db.findByID('Board', 'headline')).text === 'Bob, after the near attack')
   }, 120_000)
+
+  it('events stamped in the past, pushed one after another, do not keep honest reads and writes waiting', async () => {
+    const t = await team(['ann', 'bob'], undefined, { persistent: true })
+    const [annDb, bobDb] = t.dbs as [Database, Database]
+    const ann = tcpOf(t.owner.peer.addrs())
+    const base = Date.now()
+    const mallory = new HostileMember(await startAttacker({ ip: '127.0.0.2' }), t.id, t.threadKey)
+    // A thousand events of hers, a few seconds ahead (within the drift): each late event below
+    // sorts before all of them, so each one rewinds and replays a thousand events.
+    const bulk = await ForgedLog.create(t.threadKey)
+    for (let i = 0; i < 1000; i++) await bulk.append({ body: dbBody({ t: 'create', c: 'Board', id: `b${i}`, doc: { _id: `b${i}`, text: 'bulk' } }), time: { wall: base + 5_000 + i, counter: 0 } })
+    expect(await mallory.announce(ann, bulk.wire())).toMatchObject({ type: 'ok' })
+    for (let c = 1; c <= bulk.counter; c++) await mallory.push(ann, bulk, c)
+    await until(async () => await annDb.has('Board', ['b999']), 'Ann to apply the thousand events', 60_000)
+
+    // Then late events, one push at a time, for as long as the test looks.
+    const late = await ForgedLog.create(t.threadKey)
+    expect(await mallory.announce(ann, late.wire())).toMatchObject({ type: 'ok' })
+    // One every 50 ms, without waiting for the answers (her pushes queue at Ann as they would
+    // from a peer of her own, whatever Ann is busy with).
+    let sent = 0
+    let chain = Promise.resolve()
+    const timer = setInterval(() => {
+      chain = chain.then(async () => {
+        await late.append({ body: dbBody({ t: 'save', c: 'Board', id: 'b0', patch: { text: `late ${sent}` } }), time: { wall: base + sent + 1, counter: 0 } })
+        void mallory.push(ann, late, late.counter).catch(() => undefined)
+        sent++
+      })
+    }, 50)
+    try {
+      await until(() => sent >= 20, 'the late events to flow')
+      // Ann reads and writes, and Bob's writes reach her, each in a bounded time.
+      for (let i = 0; i < 3; i++) {
+        const t0 = Date.now()
+        expect((await annDb.findByID('Board', 'b1')).text).toBe('bulk')
+        await annDb.create('Board', [{ _id: `ann-${i}`, text: 'during the attack' }])
+        expect(Date.now() - t0, `a read and a write took ${Date.now() - t0} ms`).toBeLessThan(5_000)
+        await honestWriteArrives(bobDb, annDb, 10_000)
+      }
+    } finally {
+      clearInterval(timer)
+      await chain
+    }
+    await converged(t.dbs, async (db) => (await db.findByID('Board', 'b0')).text === `late ${sent - 1}`, 60_000)
+  }, 180_000)
 })

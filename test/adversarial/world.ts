@@ -5,8 +5,8 @@
  * whether their states agree, what the relay stores, that an honest write still arrives while an
  * attack runs, the relay's memory and disk.
  */
-import { readdir, stat } from 'node:fs/promises'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 import { parseThreadKey, type ReadableThreadKey } from '../../src/core/thread-key.js'
@@ -56,15 +56,29 @@ export function dbNetOf(peer: Peer): DBNet {
   return dbNetFromNet(peer.net, peer.logStore, forks)
 }
 
+export interface HonestInit extends PeerInit {
+  /** Keep the log store and the DB in LevelDB under a temporary repo (as a Node program does), not in memory. @default false */
+  persistent?: boolean
+}
+
+const repos: string[] = []
+
 /** An honest peer on 127.0.0.1 (TCP and WebSocket) with a DB manager, as an application runs one. */
-export async function honestPeer(name: string, init: PeerInit = {}): Promise<Honest> {
+export async function honestPeer(name: string, init: HonestInit = {}): Promise<Honest> {
+  const { persistent, ...peerInit } = init
+  let repo: string | undefined
+  if (persistent === true) {
+    repo = await mkdtemp(join(tmpdir(), `weft-adv-${name}-`))
+    repos.push(repo)
+  }
   const peer = await createPeer({
     allowPrivateAddrs: true,
     listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'],
     logPrefix: name,
-    ...init
+    ...(repo != null ? { repo } : {}),
+    ...peerInit
   })
-  const manager = await createDBManager({ net: dbNetOf(peer), kv: memoryStore(), logPrefix: name })
+  const manager = await createDBManager({ net: dbNetOf(peer), kv: repo != null ? peer.kv : memoryStore(), logPrefix: name })
   const h = { name, peer, manager }
   honest.push(h)
   return h
@@ -85,6 +99,7 @@ export async function cleanupWorld(): Promise<void> {
     await h.peer.stop().catch(() => undefined)
   }))
   await cleanupRelays()
+  await Promise.all(repos.splice(0).map(async (d) => { await rm(d, { recursive: true, force: true }) }))
 }
 
 export function tcpOf(addrs: string[]): string {
@@ -126,7 +141,7 @@ export interface Team {
  * An owner's DB of tasks (and a board), joined by `members` honest members, handed to `relay` when given; every
  * member creates one task of its own (`task-<name>`), and everyone holds everything.
  */
-export async function team(names: string[], relay?: RelayProcess, init: PeerInit = {}): Promise<Team> {
+export async function team(names: string[], relay?: RelayProcess, init: HonestInit = {}): Promise<Team> {
   const [ownerName, ...rest] = names
   const owner = await honestPeer(ownerName!, init)
   const db = await owner.manager.newDB(undefined, { name: 'tasks', collections: [TASKS, BOARD] })
