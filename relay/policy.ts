@@ -16,7 +16,6 @@
  * together; a reservation the net never confirms (its append failed) lapses after a minute.
  */
 import { AdmissionRefusedError, QuotaExceededError, type Admission, type AdmissionRequest } from '../src/net/admission.js'
-import type { ThreadID } from '../src/core/types.js'
 import { logger } from '../src/core/logger.js'
 import { ipKeyOfMultiaddr } from './ip.js'
 import type { KVStore } from '../src/store/kv.js'
@@ -69,10 +68,12 @@ export interface Usage {
 }
 
 export interface RelayPolicy extends Admission {
-  recordsStored(thread: ThreadID, records: number, bytes: number): void
+  recordsStored(account: string, records: number, bytes: number): void
   /**
    * Load the accounting from the relay's key space of `kv` and start answering (requests wait
-   * until then). `held` are the threads the store holds: entries of others are dropped.
+   * until then). `held` are the threads the store holds, as it holds them (a thread ID, or
+   * `<thread ID>:<key ID hex>` for a further key: the `account` of requests): entries of others
+   * are dropped.
    */
   open(kv: KVStore, held: readonly string[]): Promise<void>
   /** Refusals since the process started, by kind. */
@@ -180,7 +181,9 @@ export function createRelayPolicy(init: PolicyInit = {}): RelayPolicy {
 
     async adoptThread(req: AdmissionRequest) {
       await opened
-      if (entries.has(req.thread)) return
+      // Accounted per (thread, key): a stranger's hand-over under its own key has an entry of its own.
+      const account = req.account ?? req.thread
+      if (entries.has(account)) return
       if ((allowThreads.size > 0 || allowPeers.size > 0) && !allowThreads.has(req.thread) && !allowPeers.has(req.peer)) {
         refuse('not_allowed', new AdmissionRefusedError(`neither the thread nor the peer ${req.peer} is on the relay's allow-lists`))
       }
@@ -194,15 +197,16 @@ export function createRelayPolicy(init: PolicyInit = {}): RelayPolicy {
       if (totalBytes + reservedBytes >= maxStoreBytes) {
         refuse('store_bytes', new QuotaExceededError(`the relay's store is full (${maxStoreBytes} bytes)`))
       }
-      add(req.thread, { peer: req.peer, ip, records: 0, bytes: 0 })
-      ledger?.touch(req.thread)
+      add(account, { peer: req.peer, ip, records: 0, bytes: 0 })
+      ledger?.touch(account)
     },
 
     async admitRecords(req) {
       await opened
       lapse()
-      const e = entryOf(req.thread)
-      const pending = reserved.get(req.thread)
+      const account = req.account ?? req.thread
+      const e = entryOf(account)
+      const pending = reserved.get(account)
       if (e.records + sum(pending, 'records') + req.records > maxThreadRecords) {
         refuse('thread_records', new QuotaExceededError(`thread ${req.thread} would store more than ${maxThreadRecords} records`))
       }
@@ -213,20 +217,20 @@ export function createRelayPolicy(init: PolicyInit = {}): RelayPolicy {
         refuse('store_bytes', new QuotaExceededError(`the relay's store would hold more than ${maxStoreBytes} bytes`))
       }
       const r: Reservation = { records: req.records, bytes: req.bytes, at: now() }
-      reserved.set(req.thread, [...(pending ?? []), r])
+      reserved.set(account, [...(pending ?? []), r])
       reservedBytes += r.bytes
     },
 
-    recordsStored(thread: ThreadID, records: number, bytes: number) {
+    recordsStored(account: string, records: number, bytes: number) {
       // The batch admitted for these records is stored now: it counts as stored, not reserved.
-      const match = reserved.get(thread)?.find((r) => r.records === records && r.bytes === bytes)
-      if (match != null) release(thread, match)
-      const e = entryOf(thread)
+      const match = reserved.get(account)?.find((r) => r.records === records && r.bytes === bytes)
+      if (match != null) release(account, match)
+      const e = entryOf(account)
       e.records += records
       e.bytes += bytes
       totalRecords += records
       totalBytes += bytes
-      ledger?.touch(thread)
+      ledger?.touch(account)
     },
 
     refusals: () => ({ ...refused }),

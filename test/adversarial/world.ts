@@ -12,7 +12,8 @@ import { expect } from 'vitest'
 import { parseThreadKey, type ReadableThreadKey } from '../../src/core/thread-key.js'
 import type { ThreadID } from '../../src/core/types.js'
 import { logIDFromBytes } from '../../src/core/log-id.js'
-import { createDBManager, dbNetFromNet, type CollectionConfig, type Database, type DBManager, type DBNet, type ForkSource } from '../../src/db/index.js'
+import { createDBManager, dbNetFromNet, type CollectionConfig, type Database, type DBManager, type DBNet } from '../../src/db/index.js'
+import { forkSource } from '../../src/net/index.js'
 import { memoryStore } from '../../src/store/memory.js'
 import { createPeer, type Peer, type PeerInit } from '../../src/node/peer.js'
 import { cleanupRelays, metricByLabel, metricValue, scrape, startRelayProcess, type RelayProcess } from '../relay/harness.js'
@@ -50,10 +51,9 @@ export interface Honest {
 
 const honest: Honest[] = []
 
-/** The DB's view of a peer's net, with the peer's fork source when it has one. */
+/** The DB's view of a peer's net, with the net's forks (as every composition that opens DBs wires it). */
 export function dbNetOf(peer: Peer): DBNet {
-  const forks = (peer as Peer & { forks?: ForkSource }).forks
-  return dbNetFromNet(peer.net, peer.logStore, forks)
+  return dbNetFromNet(peer.net, peer.logStore, forkSource(peer.net))
 }
 
 export interface HonestInit extends PeerInit {
