@@ -10,6 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/index.js'
+import type { Response } from '../../src/net/messages.js'
 import { startAttacker } from './attacker.js'
 import { ForgedLog } from './forge.js'
 import { dbBody, HostileMember } from './member.js'
@@ -22,6 +23,10 @@ afterEach(async () => { await cleanupWorld() })
 /** The forks each DB lists: `<log>:<counter>` of its EquivocationError conflicts. */
 async function forksOf(db: Database): Promise<string[]> {
   return (await db.conflicts()).filter((c) => c.error.name === 'EquivocationError').map((c) => `${c.log}:${c.counter}`).sort()
+}
+
+function outcome(r: Response | 'closed'): string {
+  return r === 'closed' ? r : r.type === 'error' ? `${r.code} ${r.message}` : r.type
 }
 
 /**
@@ -43,12 +48,14 @@ async function equivocate(t: Team): Promise<{ main: ForgedLog; twin: ForgedLog; 
   await twinX.append({ body: dbBody({ t: 'create', c: 'Board', id: 'twin', doc: { _id: 'twin', text: 'X' } }) })
   await twinY.append({ body: dbBody({ t: 'create', c: 'Board', id: 'twin', doc: { _id: 'twin', text: 'Y' } }) })
 
-  for (const [addr, main, twin] of [[annAddr, mainX, twinX], [bobAddr, mainY, twinY]] as const) {
+  // Both at once, so that each holds its branch before the other's comes forwarded.
+  await Promise.all(([[annAddr, mainX, twinX], [bobAddr, mainY, twinY]] as const).map(async ([addr, main, twin]) => {
     expect(await mallory.announce(addr, main.wire())).toMatchObject({ type: 'ok' })
     expect(await mallory.announce(addr, twin.wire())).toMatchObject({ type: 'ok' })
-    for (let c = 1; c <= main.counter; c++) expect(await mallory.push(addr, main, c)).toMatchObject({ type: 'ok' })
-    expect(await mallory.push(addr, twin, 1)).toMatchObject({ type: 'ok' })
-  }
+    // Taken, or — when the other branch came forwarded first — refused as a fork.
+    expect(outcome(await mallory.push(addr, twin, 1))).toMatch(/^ok$|^INVALID_RECORD .*frozen/)
+    for (let c = 1; c <= main.counter; c++) expect(outcome(await mallory.push(addr, main, c))).toMatch(/^ok$|^INVALID_RECORD .*frozen/)
+  }))
   await mallory.attacker.stop()
   return { main: mainX, twin: twinX, forks: [`${mainX.id}:2`, `${twinX.id}:1`].sort() }
 }

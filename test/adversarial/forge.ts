@@ -17,7 +17,9 @@ import { eventNodeValue, headerNodeValue, recordNodeValue, recordSigningPayload,
 import type { RecordBlocks } from '../../src/core/record.js'
 import type { AuthorCertificate } from '../../src/core/author.js'
 import type { ReadableThreadKey } from '../../src/core/thread-key.js'
-import type { LogID } from '../../src/core/types.js'
+import type { LogID, ThreadID } from '../../src/core/types.js'
+import { threadIDToBytes } from '../../src/core/thread-id.js'
+import { signAddrs } from '../../src/net/log-addrs.js'
 import type { WireBlocks, WireLog } from '../../src/net/messages.js'
 
 export interface ForgeInit {
@@ -124,6 +126,12 @@ export class ForgedLog {
     const w: WireLog = { id: this.idBytes, pubKey: this.pubKey, addrs, counter: this.counter }
     if (this.head != null) w.head = this.head
     return w
+  }
+
+  /** The log as its owner announces it in `thread`: the address list signed by the log key. */
+  async signedWire(thread: ThreadID, addrs: string[], seq = 1): Promise<WireLog> {
+    const signed = await signAddrs(this.key, threadIDToBytes(thread), this.idBytes, seq, addrs)
+    return { ...this.wire(signed.addrs), addrSeq: signed.seq, addrSig: signed.sig }
   }
 
   /** A record frame body for `pushRecord` or a `getRecords` stream. */
