@@ -377,6 +377,9 @@ describe('a stranger and the relay', () => {
     expect(streams).toBe(645)
     expect(struck).toBeLessThanOrEqual(64 + Math.ceil(seconds) + 3)
     expect(struck).toBeGreaterThan(0)
+    // The rest were refused before a frame was read: the IP was throttled.
+    expect(await metric(relay, 'weft_relay_throttled_ips_total')).toBeGreaterThanOrEqual(1)
+    expect(await metric(relay, 'weft_relay_refused_sessions_total')).toBeGreaterThan(0)
     // Ann and Bob still replicate through the relay.
     await honestWriteArrives(t.dbs[1]!, t.dbs[0]!)
     const bobLog = (await t.members[0]!.peer.net.getThread(t.id)).logs.find((l) => l.managed)!
