@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { privateKeyFromBytes } from '../src/core/identity.js'
 import { logger } from '../src/core/logger.js'
 import { createDBManager, dbNetFromNet, type DBManager } from '../src/db/index.js'
+import { forkSource } from '../src/net/index.js'
 import { createPeer, type Peer } from '../src/node/peer.js'
 import { startHttp, type HttpServer, type RelayState } from '../relay/http.js'
 import { createHubAuth, type HubAuth } from './auth.js'
@@ -79,7 +80,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       challengeTtlMs: config.idleTimeoutMs,
       requireToken: config.requireToken
     })
-    const manager = await createDBManager({ net: dbNetFromNet(peer.net, peer.logStore), kv: peer.kv, logPrefix: 'hub' })
+    const manager = await createDBManager({ net: dbNetFromNet(peer.net, peer.logStore, forkSource(peer.net)), kv: peer.kv, logPrefix: 'hub' })
     undo.push(async () => { await manager.close() })
     const api = { manager, peer, auth, idleTimeoutMs: config.idleTimeoutMs }
     const router = createApiRouter({ api, metrics, maxMessageBytes: config.maxMessageBytes, shutdownSignal: shutdown.signal })

@@ -27,6 +27,10 @@ export const RELAY_METRIC_NAMES = [
   'weft_relay_bytes_received_total',
   'weft_relay_bytes_served_total',
   'weft_relay_rejected_total',
+  'weft_relay_strikes_total',
+  'weft_relay_bans_total',
+  'weft_relay_throttled_ips_total',
+  'weft_relay_refused_sessions_total',
   'weft_relay_stored_bytes',
   'weft_relay_http_sockets',
   'weft_relay_http_sockets_evicted_total',
@@ -127,6 +131,10 @@ export function createRelayMetrics(init: RelayMetricsInit): RelayMetrics {
   mirroredCounter(registry, 'weft_relay_http_sockets_evicted_total', 'HTTP sockets waiting for a request closed to make room for a new one (per-IP or total socket cap), since the process started.', () => init.httpSockets()?.evicted)
   mirroredCounter(registry, 'weft_relay_http_sockets_refused_total', 'New HTTP sockets refused because every counted socket was busy, since the process started.', () => init.httpSockets()?.refused)
   mirroredCounter(registry, 'weft_relay_rejected_total', 'Requests refused as protocol violations (garbage, bad records), since the process started.', stat('rejected'))
+  mirroredCounter(registry, 'weft_relay_strikes_total', 'Strikes counted against peers for proven violations (undecodable or oversized frames, forged records), since the process started.', stat('strikes'))
+  mirroredCounter(registry, 'weft_relay_bans_total', 'Bans given to peers after repeated proven violations, since the process started.', stat('bans'))
+  mirroredCounter(registry, 'weft_relay_throttled_ips_total', 'Times a remote IP was throttled for too many bad or unknown-thread requests, since the process started.', stat('throttledIps'))
+  mirroredCounter(registry, 'weft_relay_refused_sessions_total', 'Sessions refused before any frame was read (banned peer, throttled IP, too many sessions), since the process started.', stat('refusedSessions'))
 
   return {
     registry,

@@ -15,7 +15,6 @@
  * the batches in flight.
  */
 import { AdmissionRefusedError, QuotaExceededError, type Admission, type AdmissionRequest } from '../src/net/admission.js'
-import type { ThreadID } from '../src/core/types.js'
 import { logger } from '../src/core/logger.js'
 import { ipKeyOfMultiaddr } from './ip.js'
 import type { KVStore } from '../src/store/kv.js'
@@ -59,10 +58,12 @@ export interface Usage {
 }
 
 export interface RelayPolicy extends Admission {
-  recordsStored(thread: ThreadID, records: number, bytes: number): void
+  recordsStored(account: string, records: number, bytes: number): void
   /**
    * Load the accounting from the relay's key space of `kv` and start answering (requests wait
-   * until then). `held` are the threads the store holds: entries of others are dropped.
+   * until then). `held` are the threads the store holds, as it holds them (a thread ID, or
+   * `<thread ID>:<key ID hex>` for a further key: the `account` of requests): entries of others
+   * are dropped.
    */
   open(kv: KVStore, held: readonly string[]): Promise<void>
   /** Refusals since the process started, by kind. */
@@ -143,7 +144,9 @@ export function createRelayPolicy(init: PolicyInit = {}): RelayPolicy {
 
     async adoptThread(req: AdmissionRequest) {
       await opened
-      if (entries.has(req.thread)) return
+      // Accounted per (thread, key): a stranger's hand-over under its own key has an entry of its own.
+      const account = req.account ?? req.thread
+      if (entries.has(account)) return
       if ((allowThreads.size > 0 || allowPeers.size > 0) && !allowThreads.has(req.thread) && !allowPeers.has(req.peer)) {
         refuse('not_allowed', new AdmissionRefusedError(`neither the thread nor the peer ${req.peer} is on the relay's allow-lists`))
       }
@@ -157,13 +160,13 @@ export function createRelayPolicy(init: PolicyInit = {}): RelayPolicy {
       if (totalBytes >= maxStoreBytes) {
         refuse('store_bytes', new QuotaExceededError(`the relay's store is full (${maxStoreBytes} bytes)`))
       }
-      add(req.thread, { peer: req.peer, ip, records: 0, bytes: 0 })
-      ledger?.touch(req.thread)
+      add(account, { peer: req.peer, ip, records: 0, bytes: 0 })
+      ledger?.touch(account)
     },
 
     async admitRecords(req) {
       await opened
-      const e = entryOf(req.thread)
+      const e = entryOf(req.account ?? req.thread)
       if (e.records + req.records > maxThreadRecords) {
         refuse('thread_records', new QuotaExceededError(`thread ${req.thread} would store more than ${maxThreadRecords} records`))
       }
@@ -175,13 +178,13 @@ export function createRelayPolicy(init: PolicyInit = {}): RelayPolicy {
       }
     },
 
-    recordsStored(thread: ThreadID, records: number, bytes: number) {
-      const e = entryOf(thread)
+    recordsStored(account: string, records: number, bytes: number) {
+      const e = entryOf(account)
       e.records += records
       e.bytes += bytes
       totalRecords += records
       totalBytes += bytes
-      ledger?.touch(thread)
+      ledger?.touch(account)
     },
 
     refusals: () => ({ ...refused }),

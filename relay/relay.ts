@@ -85,7 +85,8 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       admission: policy,
       connectionGater: reservations.gater
     })
-    await policy.open(peer.kv, await peer.net.listThreads())
+    // Accounting is per thread as the store holds it (per thread ID and key).
+    await policy.open(peer.kv, (await peer.logStore.listThreads()).map((t) => t.id))
   } catch (err) {
     await peer?.stop().catch(() => undefined)
     await http.close()

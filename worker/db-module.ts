@@ -13,8 +13,9 @@
  *   validator or read filter, not at start.
  */
 import { logger } from '../src/core/logger.js'
-import { privateKeyToBytes } from '../src/core/identity.js'
+import { privateKeyToBytes, publicKeyToBytes } from '../src/core/identity.js'
 import { createDBManager, createSandbox, dbNetFromNet, type DBManager, type DBNet, type Sandbox, type SandboxInit } from '../src/db/index.js'
+import { forkSource } from '../src/net/index.js'
 import type { WorkerModule } from './host.js'
 import { dbApi } from './db-api.js'
 import type { BrowserPeer } from './peer.js'
@@ -53,12 +54,16 @@ function lazySandbox(init: SandboxInit | undefined): Sandbox & { loaded(): boole
   }
 }
 
-/** The Net as the db sees it, with our log in each DB thread keyed by the user identity. */
+/**
+ * The Net as the db sees it: our log in each DB thread keyed by the user identity (so the DB
+ * knows its writer before it makes a thread), and the net's forks.
+ */
 function identityNet(peer: BrowserPeer): DBNet {
-  const base = dbNetFromNet(peer.net, peer.logStore)
+  const base = dbNetFromNet(peer.net, peer.logStore, forkSource(peer.net))
   const logKey = privateKeyToBytes(peer.identity)
   return {
     ...base,
+    writerKey: async () => publicKeyToBytes(peer.identity.publicKey),
     createThread: async (id, options = {}) => await peer.net.createThread(id, { ...options, logKey }),
     addThread: async (address, options) => await peer.net.addThread(address, { ...options, logKey })
   }

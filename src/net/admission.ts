@@ -11,8 +11,15 @@ import type { ThreadID } from '../core/types.js'
 
 /** Who asks, for which thread, from where. */
 export interface AdmissionRequest {
-  /** The thread concerned. */
+  /** The thread concerned (allow-lists name thread IDs). */
   thread: ThreadID
+  /**
+   * What to account the request to: the thread as held, per (thread ID, key) — the thread ID for
+   * the first key a thread is held under, `<thread ID>:<key ID hex>` for each further one — so a
+   * stranger's hand-over of a thread ID under its own key never uses up its owner's quotas.
+   * Absent: `thread`. The net layer always sets it.
+   */
+  account?: string
   /** The peer ID of the requester (authenticated by the transport). */
   peer: string
   /** The requester's remote address as the transport sees it (a multiaddr string, for per-IP limits). */
@@ -24,8 +31,8 @@ export interface Admission {
   adoptThread(req: AdmissionRequest): void | Promise<void>
   /** Records about to be stored in a replicated thread, from `peer`. Throw to refuse. */
   admitRecords(req: AdmissionRequest & { records: number; bytes: number }): void | Promise<void>
-  /** Records were stored (for accounting). */
-  recordsStored?(thread: ThreadID, records: number, bytes: number): void
+  /** Records were stored in the thread held as `account` (see {@link AdmissionRequest.account}). */
+  recordsStored?(account: string, records: number, bytes: number): void
 }
 
 /** A quota would be exceeded: the request is refused with the wire code `QUOTA_EXCEEDED`. */

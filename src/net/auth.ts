@@ -45,12 +45,13 @@ export function proofsEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 /**
  * Digest of a thread's heads: SHA-256 over a tag and the dag-cbor list of `[logID, headCID bytes,
- * counter]` of every log (empty ones too, so a new log changes it) sorted by log ID. Equal digests
- * mean equal heads.
+ * counter]` of every log (empty ones too, so a new log changes it) sorted by log ID, a frozen
+ * log's row with the counter of its fork as a fourth element (so a peer without the proof sees a
+ * difference). Equal digests mean equal heads.
  */
 export function headsDigest(heads: WireHead[]): Uint8Array {
   const rows = [...heads]
     .sort((a, b) => compareBytes(a.id, b.id))
-    .map((h) => [h.id, h.head?.bytes ?? new Uint8Array(0), h.counter])
+    .map((h) => h.fork === undefined ? [h.id, h.head?.bytes ?? new Uint8Array(0), h.counter] : [h.id, h.head?.bytes ?? new Uint8Array(0), h.counter, h.fork])
   return sha256(concatBytes([HEADS_TAG, dagCbor.encode(rows)]))
 }

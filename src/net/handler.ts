@@ -14,15 +14,21 @@ import { authProof, proofsEqual } from './auth.js'
 import { GapError, InvalidMessageError, LogUnknownError, RecordRejectedError, RequestRefusedError } from './errors.js'
 import { blocksFromWire, blocksToWire, recordBytes, type Ingest } from './ingest.js'
 import type { KeyedMutex } from './limiter.js'
-import type { Request } from './messages.js'
+import type { Request, WireLog } from './messages.js'
 import type { Penalties } from './penalties.js'
 import type { ThreadRegistry, ThreadState } from './registry.js'
 import type { Responder, Session } from './session.js'
 import type { Timers } from './timers.js'
 import type { NetRecord, NetStats } from './types.js'
-import { logIdBytes, logIdOf, wireLogs } from './wire.js'
+import { logIdBytes, logIdOf, wireLogsPage } from './wire.js'
 
 export interface HandlerHooks {
+  /** Take a log a peer described (its signed addresses, its fork proof). InvalidMessageError for forged data. */
+  learn(thread: ThreadState, wire: WireLog, from: string): Promise<{ added: boolean }>
+  /** The peer lacks the proof of a fork of `log`: send it. */
+  passProof(thread: ThreadState, peer: string, log: LogID): void
+  /** The peer's copy of `log` differs from ours at or before `counter`: look for the fork with it. */
+  diverged(thread: ThreadState, peer: string, log: LogID, counter: number): void
   /** The peer may hold records we lack: sync with it soon. */
   syncSoon(thread: ThreadState, peer: string): void
   /** A record pushed to us was new: pass it on to the thread's other connected peers. */
@@ -30,7 +36,7 @@ export interface HandlerHooks {
   /** A log new to us arrived from `from`: let the other connected thread peers know. */
   gossip(thread: ThreadState, from: string): void
   /** `peer` holds our log `log` up to `counter`. */
-  delivered(thread: ThreadState, peer: string, counter: number): void
+  delivered(thread: ThreadState, peer: string, log: LogID, counter: number): void
   /** The peer was banned: drop its connections. */
   banned(peer: string): void
 }
@@ -54,6 +60,8 @@ export interface HandlerInit {
   /** Requests for threads we do not hold, per session, in a burst / per second. @default 16 / 1 */
   unknownBurst?: number
   hooks: HandlerHooks
+  /** Told of every strike (monitoring). */
+  onStrike?: (peer: string, reason: string) => void
 }
 
 export interface ProtocolHandler {
@@ -76,6 +84,7 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
   function strike(peer: string, remoteAddr: string, reason: string): void {
     stats.rejected++
     log('strike for %s: %s', peer, reason)
+    try { init.onStrike?.(peer, reason) } catch (err) { log('onStrike failed: %s', (err as Error).message) }
     if (penalties.strike(peer, remoteAddr, reason)) {
       log('banning %s after repeated proven violations', peer)
       hooks.banned(peer)
@@ -112,6 +121,7 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
     const state = await registry.find(req.thread, req.kid)
     if (state == null || !proofsEqual(proofFrom(state, session.peer), req.auth)) throw unknown(session)
     penalties.trust(session.peer)
+    registry.proven(state, session.peer)
     return state
   }
 
@@ -130,8 +140,8 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
     const expected = authProof(serviceKey, req.thread, init.peerBytes(session.peer), init.selfBytes)
     if (!proofsEqual(expected, req.auth)) throw unknown(session)
     try {
-      const state = await registry.adopt(id, serviceKey, async () => {
-        await admit(() => init.admission.adoptThread({ thread: id, peer: session.peer, remoteAddr: session.remoteAddr }))
+      const state = await registry.adopt(id, serviceKey, async (account) => {
+        await admit(() => init.admission.adoptThread({ thread: id, account, peer: session.peer, remoteAddr: session.remoteAddr }))
       })
       penalties.trust(session.peer)
       return state
@@ -157,7 +167,17 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
       if (result.appended > 0) {
         hooks.forward(t, { thread: t.id, log, cid: blocks.record.cid, counter: req.counter, blocks, origin: 'remote' }, session.peer)
       }
+      if (result.dropped > 0 || result.forked !== undefined) {
+        // The log is frozen here: the sender lacks the proof (or just gave it to us). Never its fault.
+        hooks.passProof(t, session.peer, log)
+        throw new RequestRefusedError('INVALID_RECORD', `log ${log} is frozen at record ${t.frozen.get(log) ?? result.forked}: its owner signed two records there`)
+      }
+      if (result.diverged !== undefined) {
+        hooks.diverged(t, session.peer, log, result.diverged)
+        throw new RequestRefusedError('INVALID_RECORD', `record ${req.counter} of log ${log} does not follow our copy of the log`)
+      }
     } catch (err) {
+      if (err instanceof RequestRefusedError) throw err
       if (err instanceof GapError) {
         hooks.syncSoon(t, session.peer)
         throw new RequestRefusedError('GAP', err.message)
@@ -181,8 +201,9 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
     }
     let budget = req.limit
     let more = false
-    let ownServedTo = 0
+    const servedOwn = new Map<LogID, number>()
     for (const log of await registry.heads(t)) {
+      if (req.only === true && !after.has(log.id)) continue
       const from = after.get(log.id) ?? 0
       if (log.head.counter <= from) continue
       if (budget === 0) { more = true; break }
@@ -195,19 +216,20 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
         budget--
         last = entry.counter
       }
-      if (t.own?.id === log.id) ownServedTo = last
+      if (t.owns.has(log.id) && last > 0) servedOwn.set(log.id, last)
       if (last < log.head.counter) more = true
     }
     await responder.reply({ type: 'end', more })
-    // The peer has taken our log up to here: those records no longer wait to be pushed.
-    if (ownServedTo > 0) hooks.delivered(t, session.peer, ownServedTo)
+    // The peer has taken our logs up to here: those records no longer wait to be pushed.
+    for (const [l, c] of servedOwn) hooks.delivered(t, session.peer, l, c)
   }
 
   async function serveOne(session: Session, req: Request, responder: Responder): Promise<void> {
     switch (req.type) {
       case 'getLogs': {
         const t = await authorise(session, req)
-        await responder.reply({ type: 'logs', logs: await wireLogs(registry, t) })
+        const page = await wireLogsPage(registry, t, req.after)
+        await responder.reply({ type: 'logs', logs: page.logs, ...(page.more ? { more: true } : {}) })
         return
       }
       case 'pushLog': {
@@ -216,11 +238,13 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
           ? known
           : await adopt(session, req)
         penalties.trust(session.peer)
+        registry.proven(t, session.peer)
         let isNew: boolean
         try {
-          isNew = await registry.learnLog(t, req.log)
+          isNew = (await hooks.learn(t, req.log, session.peer)).added
         } catch (err) {
           if (err instanceof InvalidMessageError) throw badRequest(session, err.message)
+          if ((err as Error).name === 'LimitExceededError') throw new RequestRefusedError('QUOTA_EXCEEDED', (err as Error).message)
           throw err
         }
         await responder.reply({ type: 'ok' })

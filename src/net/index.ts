@@ -7,8 +7,12 @@ export type { NetComponents } from './net.js'
 export type { NetInit } from './options.js'
 export type {
   Net, NetRecord, NetStats, ThreadInfo, LogInfo, SyncStatus, PeerSyncState, SyncProgress,
-  CreateThreadOptions, AddThreadOptions, SubscribeOptions, ProgressOptions, SignalOptions
+  CreateThreadOptions, AddThreadOptions, SubscribeOptions, ProgressOptions, SignalOptions,
+  AddLogOptions, CreateRecordOptions, Fork, ForkNotice
 } from './types.js'
+export { forkSource, checkForkProof } from './forks.js'
+export type { CheckedFork } from './forks.js'
+export { addrsPayload } from './log-addrs.js'
 export type { Transport, TransportEvents, Channel, ChannelHandlers, ConnectionFacts, Via } from './transport.js'
 export { libp2pTransport } from './libp2p-transport.js'
 export type { Libp2pTransportInit } from './libp2p-transport.js'
@@ -24,5 +28,6 @@ export {
   SessionClosedError, PeerUnreachableError, PeerBannedError, ReplicationIncompleteError, RecordRejectedError
 } from './errors.js'
 export { BusyError } from './limiter.js'
+export { LimitExceededError, LogFrozenError } from '../store/index.js'
 export { QuotaExceededError, AdmissionRefusedError } from './admission.js'
 export type { Admission, AdmissionRequest } from './admission.js'

@@ -8,7 +8,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { describeError, InvalidMessageError, PeerUnreachableError, SessionClosedError } from './errors.js'
 import { MAX_FRAME_BYTES, PROTOCOL } from './messages.js'
 import type { Channel, ChannelHandlers, ConnectionFacts, Transport, TransportEvents, Via } from './transport.js'
@@ -147,11 +147,25 @@ function channelOf(stream: Stream, connection: Connection, direction: 'inbound' 
   }
 }
 
+/** Addresses remembered per peer (the newest). */
+const MAX_REMEMBERED_ADDRS = 32
+
 /** The transport seam over a started libp2p node. */
 export function libp2pTransport(libp2p: Libp2p, init: Libp2pTransportInit = {}): Transport {
   let events: TransportEvents | undefined
+  /** Parsed peer IDs (parsing base58 on every question about a thread's peers adds up). */
+  const ids = new Map<string, PeerId>()
+  const idOf = (peer: string): PeerId => {
+    let id = ids.get(peer)
+    if (id == null) {
+      id = peerIdFromString(peer)
+      if (ids.size >= 10_000) ids.clear()
+      ids.set(peer, id)
+    }
+    return id
+  }
   const openConns = (peer: PeerId | string): Connection[] =>
-    libp2p.getConnections(typeof peer === 'string' ? peerIdFromString(peer) : peer).filter((c) => c.status === 'open')
+    libp2p.getConnections(typeof peer === 'string' ? idOf(peer) : peer).filter((c) => c.status === 'open')
 
   const onOpen = (evt: CustomEvent<Connection>): void => { events?.onConnect(evt.detail.remotePeer.toString()) }
   const onDisconnect = (evt: CustomEvent<PeerId>): void => { events?.onDisconnect(evt.detail.toString()) }
@@ -211,12 +225,22 @@ export function libp2pTransport(libp2p: Libp2p, init: Libp2pTransportInit = {}):
 
     async rememberAddrs(peer, addrs) {
       if (peer === libp2p.peerId.toString()) return
-      const list = []
+      const list: Multiaddr[] = []
       for (const a of addrs) {
         try { list.push(multiaddr(a)) } catch { /* not a multiaddr: skip */ }
       }
       if (list.length === 0) return
-      await libp2p.peerStore.merge(peerIdFromString(peer), { multiaddrs: list })
+      const id = peerIdFromString(peer)
+      let known: Array<{ multiaddr: Multiaddr; isCertified: boolean }> = []
+      try { known = (await libp2p.peerStore.get(id)).addresses } catch { /* a peer new to us */ }
+      // Anyone may name a peer in many address lists: keep what the peer itself certified (its
+      // signed peer record) and the newest of the others, a bounded number of each.
+      const fresh = new Set(list.map((a) => a.toString()))
+      const certified = known.filter((a) => a.isCertified).map((a) => a.multiaddr).slice(0, MAX_REMEMBERED_ADDRS)
+      const told = [...known.filter((a) => !a.isCertified && !fresh.has(a.multiaddr.toString())).map((a) => a.multiaddr), ...list]
+      const kept = [...certified, ...told.filter((a) => !certified.some((c) => c.equals(a))).slice(-MAX_REMEMBERED_ADDRS)]
+      if (kept.length === known.length && kept.every((a, i) => a.equals(known[i]!.multiaddr))) return
+      await libp2p.peerStore.patch(id, { multiaddrs: kept })
     },
 
     connection(peer): ConnectionFacts {

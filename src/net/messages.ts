@@ -20,6 +20,18 @@ export const MAX_ADDRS_PER_LOG = 32
 export const MAX_ADDR_LENGTH = 1024
 /** Most records one `getRecords` may ask for. */
 export const MAX_RECORDS_PER_REQUEST = 10_000
+/** Largest record block (a fork proof holds two). */
+export const MAX_RECORD_BLOCK_BYTES = 4096
+/** Bytes of logs a `logs` answer carries at most before it says `more` (the frame limit, with room). */
+export const LOGS_PAGE_BYTES = 768 * 1024
+
+/** Proof that a log's owner signed two different records at one position. */
+export interface WireFork {
+  /** The position of both records in the log (the receiver checks it against its own chain). */
+  counter: number
+  /** The two record blocks, encrypted with the service key. */
+  records: [Uint8Array, Uint8Array]
+}
 
 /** A log as peers describe it to each other: never a private key. */
 export interface WireLog {
@@ -27,12 +39,21 @@ export interface WireLog {
   id: Uint8Array
   /** libp2p-marshalled public key of the log. */
   pubKey: Uint8Array
-  /** Multiaddr strings of peers that hold the log. */
+  /**
+   * Multiaddr strings of peers that hold the log: the list the log's key signed (`addrSeq`,
+   * `addrSig`); an unsigned list (no `addrSig`) changes nothing at the receiver.
+   */
   addrs: string[]
+  /** Sequence number of the signed address list. */
+  addrSeq?: number
+  /** The log key's signature over the address list (docs/PROTOCOL.md, "Logs and their addresses"). */
+  addrSig?: Uint8Array
   /** CID of the newest record, absent for an empty log. */
   head?: CID
-  /** Number of records in the log. */
+  /** Number of records in the log (for a frozen log: up to its fork). */
   counter: number
+  /** The log is frozen: the proof. */
+  fork?: WireFork
 }
 
 /** A head of one log: enough to tell who is behind. */
@@ -40,6 +61,8 @@ export interface WireHead {
   id: Uint8Array
   head?: CID
   counter: number
+  /** The counter the log is frozen at, when the sender holds a proof of a fork. */
+  fork?: number
 }
 
 /** The four blocks of a record, in order: record, event, header, body. */
@@ -56,7 +79,11 @@ interface Authed {
   auth: Uint8Array
 }
 
-export interface GetLogsRequest extends Authed { type: 'getLogs' }
+export interface GetLogsRequest extends Authed {
+  type: 'getLogs'
+  /** Only logs whose ID bytes sort after these (the next page of a long answer). */
+  after?: Uint8Array
+}
 export interface PushLogRequest extends Authed {
   type: 'pushLog'
   log: WireLog
@@ -76,6 +103,8 @@ export interface GetRecordsRequest extends Authed {
   limit: number
   /** Bytes of record frames the responder may send before it waits for a `credit` frame. */
   credit: number
+  /** Only the logs listed (by default the responder also sends the logs not listed, from the first record). */
+  only?: boolean
 }
 export interface PushRecordRequest extends Authed {
   type: 'pushRecord'
@@ -99,7 +128,12 @@ interface Reply {
   re: number
 }
 export interface OkResponse extends Reply { type: 'ok' }
-export interface LogsResponse extends Reply { type: 'logs'; logs: WireLog[] }
+export interface LogsResponse extends Reply {
+  type: 'logs'
+  logs: WireLog[]
+  /** More logs follow: ask again `after` the last one. */
+  more?: boolean
+}
 export interface HeadsResponse extends Reply {
   type: 'heads'
   /** True when the digests matched: nothing else is sent. */
@@ -180,6 +214,17 @@ function array(v: unknown, field: string, max: number): unknown[] {
   return v
 }
 
+function wireFork(v: unknown): WireFork {
+  if (v == null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidMessageError('log.fork must be a map')
+  const m = v as Record<string, unknown>
+  const records = array(m.records, 'log.fork.records', 2)
+  if (records.length !== 2) throw new InvalidMessageError('a fork proof holds exactly two records')
+  return {
+    counter: uint(m.counter, 'log.fork.counter'),
+    records: [bytes(records[0], 'log.fork.records[0]', 1, MAX_RECORD_BLOCK_BYTES), bytes(records[1], 'log.fork.records[1]', 1, MAX_RECORD_BLOCK_BYTES)]
+  }
+}
+
 function wireLog(v: unknown): WireLog {
   if (v == null || typeof v !== 'object') throw new InvalidMessageError('log must be a map')
   const m = v as Record<string, unknown>
@@ -189,7 +234,12 @@ function wireLog(v: unknown): WireLog {
     addrs: array(m.addrs ?? [], 'log.addrs', MAX_ADDRS_PER_LOG).map((a) => str(a, 'log.addrs[]', MAX_ADDR_LENGTH)),
     counter: uint(m.counter, 'log.counter')
   }
+  if (m.addrSig != null) {
+    log.addrSig = bytes(m.addrSig, 'log.addrSig', 64, 64)
+    log.addrSeq = uint(m.addrSeq, 'log.addrSeq')
+  }
   if (m.head != null) log.head = cid(m.head, 'log.head')
+  if (m.fork != null) log.fork = wireFork(m.fork)
   return log
 }
 
@@ -198,7 +248,14 @@ function wireHead(v: unknown): WireHead {
   const m = v as Record<string, unknown>
   const head: WireHead = { id: bytes(m.id, 'head.id', 2, 128), counter: uint(m.counter, 'head.counter') }
   if (m.head != null) head.head = cid(m.head, 'head.head')
+  if (m.fork != null) head.fork = uint(m.fork, 'head.fork')
   return head
+}
+
+function optionalBool(v: unknown, field: string): boolean | undefined {
+  if (v == null) return undefined
+  if (typeof v !== 'boolean') throw new InvalidMessageError(`${field} must be a boolean`)
+  return v
 }
 
 function wireBlocks(v: unknown): WireBlocks {
@@ -228,8 +285,11 @@ function authed(m: Record<string, unknown>): Authed {
 
 function decodeRequest(m: Record<string, unknown>): Request | Control {
   switch (m.type) {
-    case 'getLogs':
-      return { type: 'getLogs', ...authed(m) }
+    case 'getLogs': {
+      const req: GetLogsRequest = { type: 'getLogs', ...authed(m) }
+      if (m.after != null) req.after = bytes(m.after, 'after', 2, 128)
+      return req
+    }
     case 'pushLog': {
       const req: PushLogRequest = { type: 'pushLog', ...authed(m), log: wireLog(m.log) }
       if (m.serviceKey != null) req.serviceKey = bytes(m.serviceKey, 'serviceKey', 32, 32)
@@ -237,8 +297,8 @@ function decodeRequest(m: Record<string, unknown>): Request | Control {
     }
     case 'heads':
       return { type: 'heads', ...authed(m), digest: bytes(m.digest, 'digest', 32, 32) }
-    case 'getRecords':
-      return {
+    case 'getRecords': {
+      const req: GetRecordsRequest = {
         type: 'getRecords',
         ...authed(m),
         logs: array(m.logs, 'logs', MAX_LOGS_PER_MESSAGE).map((l) => {
@@ -249,6 +309,9 @@ function decodeRequest(m: Record<string, unknown>): Request | Control {
         limit: uint(m.limit, 'limit', MAX_RECORDS_PER_REQUEST),
         credit: uint(m.credit, 'credit', MAX_CREDIT)
       }
+      if (optionalBool(m.only, 'only') === true) req.only = true
+      return req
+    }
     case 'pushRecord':
       return {
         type: 'pushRecord',
@@ -273,8 +336,11 @@ function decodeResponse(m: Record<string, unknown>): Response {
   switch (m.type) {
     case 'ok':
       return { type: 'ok', re }
-    case 'logs':
-      return { type: 'logs', re, logs: array(m.logs, 'logs', MAX_LOGS_PER_MESSAGE).map(wireLog) }
+    case 'logs': {
+      const res: LogsResponse = { type: 'logs', re, logs: array(m.logs, 'logs', MAX_LOGS_PER_MESSAGE).map(wireLog) }
+      if (optionalBool(m.more, 'more') === true) res.more = true
+      return res
+    }
     case 'heads':
       if (typeof m.same !== 'boolean') throw new InvalidMessageError('same must be a boolean')
       return { type: 'heads', re, same: m.same, heads: array(m.heads, 'heads', MAX_LOGS_PER_MESSAGE).map(wireHead) }

@@ -11,18 +11,21 @@ import { createBroadcast } from '../core/channel.js'
 import { AbortError } from '../core/errors.js'
 import { createClock } from '../core/hlc.js'
 import { generateKeyPair, identityToString, privateKeyFromBytes } from '../core/identity.js'
-import { logIDToPublicKey } from '../core/log-id.js'
 import { logger } from '../core/logger.js'
-import { openRecord, sealRecord, type RecordBlocks } from '../core/record.js'
+import { sealRecord, type RecordBlocks } from '../core/record.js'
 import { canRead, newThreadKey, parseThreadKey, threadKeyFromBytes, threadKeyToBytes, threadKeyToString, type ThreadKey } from '../core/thread-key.js'
 import type { ThreadID } from '../core/types.js'
 import type { LogStore } from '../store/logstore-types.js'
 import { openAdmission } from './admission.js'
 import { formatThreadAddress, parseThreadAddress, shareableAddrs } from './address.js'
 import { describeError, InvalidAddressError, LogUnknownError, NotStartedError, ReadOnlyThreadError } from './errors.js'
+import { createForkSearch } from './fork-search.js'
+import { createForkBook } from './forks.js'
 import { createProtocolHandler } from './handler.js'
-import { blocksFromWire, createIngest, toNetRecord } from './ingest.js'
+import { blocksFromWire, createIngest, readRecord, toNetRecord } from './ingest.js'
 import { createKeyedMutex, createLimiter } from './limiter.js'
+import type { WireLog } from './messages.js'
+import { addLogTo } from './own-logs.js'
 import { resolveNetInit, type NetInit } from './options.js'
 import { createPenalties } from './penalties.js'
 import { createThreadRegistry, peerOfAddr, type ThreadState } from './registry.js'
@@ -32,8 +35,11 @@ import { createSessionManager } from './sessions.js'
 import { createSyncOps } from './sync.js'
 import { backoffDelay, systemTimers, type Timers } from './timers.js'
 import type { Transport } from './transport.js'
-import type { AddThreadOptions, CreateThreadOptions, LogInfo, Net, NetRecord, NetStats, PeerSyncState, ProgressOptions, SignalOptions, SubscribeOptions, SyncStatus, ThreadInfo } from './types.js'
-import { toWireLog } from './wire.js'
+import type {
+  AddThreadOptions, CreateRecordOptions, CreateThreadOptions, LogInfo, Net, NetRecord, NetStats, PeerSyncState, ProgressOptions,
+  SignalOptions, SubscribeOptions, SyncStatus, ThreadInfo
+} from './types.js'
+import { logIdOf, wireLog } from './wire.js'
 
 export interface NetComponents {
   /** The network: `libp2pTransport(libp2p)` for real use. */
@@ -99,6 +105,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
     store,
     self,
     log,
+    now: () => timers.now(),
     onAddrs: (peer, addrs) => {
       track(transport.rememberAddrs(peer, addrs).catch((err) => { log('ignoring addresses of %s: %s', peer, describeError(err)) }))
     }
@@ -106,18 +113,31 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
   const penalties = createPenalties({
     timers, maxStrikes: init.maxStrikes, strikeDecayMs: init.strikeDecayMs, banMs: init.banMs, maxBanMs: init.maxBanMs
   })
-  const ingest = createIngest({ store, clock, admission, records, stats, logLock, log, appended: (t) => { registry.appended(t) } })
+  const forks = createForkBook({ registry, log, logLock, frozen: (t, l) => { scheduler.spread(t, l) } })
+  const ingest = createIngest({ store, clock, admission, records, stats, forks, logLock, log, appended: (t) => { registry.appended(t) } })
   const limiter = createLimiter({ total: init.maxConcurrent, perKey: init.maxConcurrentPerPeer })
+
+  /** Take a log a peer described: its newer signed address list (passed on), its fork proof. */
+  async function learn(t: ThreadState, wire: WireLog, from: string): Promise<{ added: boolean }> {
+    const learnt = await registry.learnLog(t, wire)
+    if (wire.fork != null) await forks.receive(t, logIdOf(wire.id), wire.fork)
+    if (learnt.addrs && !learnt.added) scheduler.spread(t, logIdOf(wire.id), from)
+    return { added: learnt.added }
+  }
 
   const handler = createProtocolHandler({
     registry, ingest, penalties, admission, stats, timers, log, selfBytes, peerBytes,
     replicator: init.replicator,
     pushOrder: createKeyedMutex(),
+    ...(netInit.onStrike != null ? { onStrike: netInit.onStrike } : {}),
     hooks: {
+      learn,
+      passProof: (t, peer, l) => { scheduler.passProof(t, peer, l) },
+      diverged: (t, peer, l, counter) => { search.search(t, peer, l, counter) },
       syncSoon: (t, peer) => { scheduler.syncSoon(t, peer) },
       forward: (t, record, from) => { scheduler.forward(t, record, from) },
       gossip: (t, from) => { scheduler.gossip(t, from) },
-      delivered: (t, peer, counter) => { scheduler.delivered(t, peer, counter) },
+      delivered: (t, peer, l, counter) => { scheduler.delivered(t, peer, l, counter) },
       banned: (peer) => {
         sessions.current(peer)?.abort(new NotStartedError(`${peer} is banned`))
         track(transport.hangUp(peer).catch((err) => { log('hang up %s failed: %s', peer, describeError(err)) }))
@@ -146,9 +166,16 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
     ingestBatchSize: init.ingestBatchSize,
     windowBytes: init.windowBytes,
     shutdown: () => controller.signal,
+    learn,
     strike: (peer, remoteAddr, reason) => { handler.strike(peer, remoteAddr, reason) },
-    delivered: (t, peer, counter) => { scheduler.delivered(t, peer, counter) },
-    gossip: (t, from) => { scheduler.gossip(t, from) }
+    delivered: (t, peer, l, counter) => { scheduler.delivered(t, peer, l, counter) },
+    gossip: (t, from) => { scheduler.gossip(t, from) },
+    diverged: (t, peer, l, counter) => { search.search(t, peer, l, counter) }
+  })
+
+  const search = createForkSearch({
+    ingest, forks, ops, timers, log, track,
+    strike: (peer, reason) => { handler.strike(peer, sessions.current(peer)?.remoteAddr ?? '', reason) }
   })
 
   const scheduler = createScheduler({
@@ -178,20 +205,27 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
     return addrs.length > 0 ? addrs : [`/p2p/${self}`]
   }
 
-  /** Our addresses changed: add them to our own logs and tell the connected thread peers. */
+  /** Our addresses changed: sign our logs' address lists again and tell the connected thread peers. */
   async function refreshOwnAddrs(): Promise<void> {
     const addrs = ourLogAddrs()
     for (const state of await registry.list()) {
-      const own = state.own
-      if (own == null) continue
-      if (!await registry.addAddrs(state, own.id, addrs)) continue
-      const wire = (await registry.logs(state)).find((l) => l.id === own.id)
-      if (wire == null) continue
-      for (const peer of (await registry.peers(state)).keys()) {
-        if (!transport.connection(peer).connected) continue
-        track(ops.announce(state, peer, toWireLog(wire)).catch((err) => { log('announce to %s failed: %s', peer, describeError(err)) }))
-      }
+      if (state.owns.size === 0) continue
+      for (const l of await registry.signOwnAddrs(state, addrs)) scheduler.spread(state, l)
     }
+  }
+
+  function logInfo(state: ThreadState, l: Awaited<ReturnType<LogStore['listLogs']>>[number]): LogInfo {
+    const own = state.owns.get(l.id)
+    const info: LogInfo = {
+      id: l.id,
+      publicKey: l.publicKey,
+      addrs: l.addrs,
+      head: { cid: l.head.cid, counter: l.head.counter },
+      managed: l.privateKey != null
+    }
+    if (own != null) info.author = identityToString(own.author ?? own.key.publicKey)
+    if (l.fork != null) info.frozenAt = l.fork.counter
+    return info
   }
 
   function threadInfo(state: ThreadState, logs: Awaited<ReturnType<LogStore['listLogs']>>): ThreadInfo {
@@ -199,13 +233,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       id: state.id,
       key: threadKeyToString(state.key),
       readable: canRead(state.key),
-      logs: logs.map((l): LogInfo => ({
-        id: l.id,
-        publicKey: l.publicKey,
-        addrs: l.addrs,
-        head: { cid: l.head.cid, counter: l.head.counter },
-        managed: l.privateKey != null
-      })),
+      logs: logs.map((l) => logInfo(state, l)),
       addrs: ourAddrs().map((a) => formatThreadAddress(a, state.id))
     }
   }
@@ -305,10 +333,9 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       await transport.rememberAddrs(addr.peerId, [addr.peer.toString()])
       await ops.pull(state, addr.peerId, { ...options, force: true })
       // Tell the peer about our log so it pushes to us and pulls from us.
-      const own = state.own
-      if (own != null) {
-        const mine = (await registry.logs(state)).find((l) => l.id === own.id)
-        if (mine != null) await ops.announce(state, addr.peerId, toWireLog(mine), undefined, { ...options, force: true })
+      for (const own of state.owns.keys()) {
+        const mine = await wireLog(registry, state, own)
+        if (mine != null) await ops.announce(state, addr.peerId, mine, undefined, { ...options, force: true })
       }
       return threadInfo(state, await registry.logs(state))
     },
@@ -346,6 +373,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       const state = await registry.get(id)
       await registry.remove(id)
       scheduler.forget(state)
+      forks.forget(state)
       catchUp.delete(id)
     },
 
@@ -357,26 +385,32 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       const replicatorAddr = multiaddr(peerAddress).toString()
       await transport.rememberAddrs(peer, [replicatorAddr])
       const snapshot = await handOver(replicate, state, peer, { ...options, force: true })
-      // Our logs now name the replicator, so members push to it and pull from it.
-      const own = state.own
-      if (own != null && await registry.addAddrs(state, own.id, [replicatorAddr])) {
-        const wire = (await registry.logs(state)).find((l) => l.id === own.id)
-        for (const p of (await registry.peers(state)).keys()) {
-          if (p === peer || wire == null) continue
-          track(ops.announce(state, p, toWireLog(wire)).catch((err) => { log('announce to %s failed: %s', p, describeError(err)) }))
-        }
-      }
+      // Our logs' signed address lists now name the replicator, so members push to it and pull from it.
+      for (const l of await registry.signOwnAddrs(state, ourLogAddrs(), [replicatorAddr])) scheduler.spread(state, l, peer)
       await awaitReplica(replicate, state, peer, snapshot, { ...options, force: true })
       return peer
     },
 
-    async createRecord(id, body, options: SignalOptions = {}) {
+    async addLog(id, options) {
+      assertStarted()
+      throwIfAborted(options.signal)
+      const state = await registry.get(id)
+      const own = await addLogTo(registry, state, options, ourLogAddrs())
+      scheduler.spread(state, own.id)
+      const l = (await registry.logs(state)).find((x) => x.id === own.id)
+      if (l == null) throw new LogUnknownError(`log ${own.id} vanished while being added`)
+      return logInfo(state, l)
+    },
+
+    async createRecord(id, body, options: CreateRecordOptions = {}) {
       assertStarted()
       throwIfAborted(options.signal)
       const state = await registry.get(id)
       if (!canRead(state.key)) throw new ReadOnlyThreadError('the read key is needed to write events')
-      const own = state.own
-      if (own == null) throw new ReadOnlyThreadError('this peer has no log of its own in the thread')
+      const own = options.log != null ? state.owns.get(options.log) : state.own
+      if (own == null) {
+        throw new ReadOnlyThreadError(options.log != null ? `log ${options.log} is not a log of ours in the thread` : 'this peer has no log of its own in the thread')
+      }
       const record = await logLock.run(`${state.storeId}/${own.id}`, async () => {
         const current = await store.getLog(state.storeId, own.id)
         const time = clock.send()
@@ -384,6 +418,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
           body,
           threadKey: state.key,
           logKey: own.key,
+          ...(own.author != null && own.certificate != null ? { author: own.author, certificate: own.certificate } : {}),
           ...(current.head.cid != null ? { prev: current.head.cid } : {}),
           time
         })
@@ -392,7 +427,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
         stats.recordsCreated++
         const rec: NetRecord = {
           thread: id, log: own.id, cid: blocks.record.cid, counter: current.head.counter + 1, blocks, origin: 'local',
-          time, body, author: identityToString(own.key.publicKey)
+          time, body, author: identityToString(own.author ?? own.key.publicKey)
         }
         return rec
       })
@@ -420,12 +455,16 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       const found = await store.getRecordBlocks(state.storeId, cid)
       if (found == null) throw new LogUnknownError(`record ${cid.toString()} not found in thread ${id}`)
       const blocks: RecordBlocks = found.blocks
-      const opened = await openRecord(blocks, {
-        serviceKey: state.key.service,
-        logPublicKey: logIDToPublicKey(found.logId),
-        ...(canRead(state.key) ? { readKey: state.key.read } : {})
-      })
-      return toNetRecord(state, found.logId, found.counter, blocks, opened, 'local')
+      return toNetRecord(state, found.logId, found.counter, blocks, await readRecord(state, found.logId, blocks), 'local')
+    },
+
+    async forks(id, options: SignalOptions = {}) {
+      throwIfAborted(options.signal)
+      return forks.forks(await registry.get(id))
+    },
+
+    forkNotices(options: SubscribeOptions = {}) {
+      return forks.subscribe(options)
     },
 
     subscribe(options: SubscribeOptions = {}) {

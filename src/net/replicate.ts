@@ -12,7 +12,7 @@ import type { Ingest } from './ingest.js'
 import type { ThreadRegistry, ThreadState } from './registry.js'
 import type { SyncOps } from './sync.js'
 import { sleep, type Timers } from './timers.js'
-import { wireLogs } from './wire.js'
+import { toWireLog } from './wire.js'
 
 export interface ReplicateInit {
   registry: ThreadRegistry
@@ -35,7 +35,7 @@ export type Snapshot = Map<LogID, number>
  */
 export async function handOver(init: ReplicateInit, thread: ThreadState, peer: string, options: { signal?: AbortSignal; force?: boolean } = {}): Promise<Snapshot> {
   const snapshot: Snapshot = new Map((await init.registry.logs(thread)).map((l) => [l.id, l.head.counter]))
-  for (const wire of await wireLogs(init.registry, thread)) await init.ops.announce(thread, peer, wire, thread.key.service, options)
+  for (const l of await init.registry.logs(thread)) await init.ops.announce(thread, peer, toWireLog(l), thread.key.service, options)
   return snapshot
 }
 

@@ -8,24 +8,32 @@
  * are not connected to are dialled, and a pair that fails is retried after an exponential backoff
  * with jitter (capped), per pair and, for dialling, per peer. Failures show in `lastError` as
  * named errors; none of them is held against the peer.
+ *
+ * Addresses cost nothing to announce, so a thread may name many peers that never answer: a new
+ * record is pushed to at most {@link MAX_PUSH_PEERS} peers at once — connected ones first, then
+ * peers we reached before — and peers never reached are dialled at most
+ * {@link MAX_NEW_DIALS_PER_ROUND} per thread per round, so they cannot make an honest write wait.
+ * A sync also passes on the proofs of the forks the peer's heads show it lacks.
  */
 import { AbortError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
-import type { ThreadID } from '../core/types.js'
-import { describeError, PeerBannedError, PeerUnreachableError } from './errors.js'
+import type { LogID, ThreadID } from '../core/types.js'
+import { describeError, PeerBannedError, PeerUnreachableError, RemoteError } from './errors.js'
+import { QuotaExceededError } from './admission.js'
 import type { ThreadRegistry, ThreadState } from './registry.js'
 import type { HeadsOutcome, SyncOps } from './sync.js'
 import { backoffDelay, type TimerHandle, type Timers } from './timers.js'
 import type { Transport } from './transport.js'
 import type { SessionManager } from './sessions.js'
 import type { NetRecord, ProgressOptions } from './types.js'
+import { wireLog } from './wire.js'
 
 export interface SchedulerInit {
   registry: ThreadRegistry
   ops: SyncOps
   transport: Transport
   /** Dial backoff per peer lives with the sessions. */
-  sessions: Pick<SessionManager, 'nextDialAt' | 'resetDials'>
+  sessions: Pick<SessionManager, 'nextDialAt' | 'resetDials' | 'reached'>
   timers: Timers
   /** Uniform in [0, 1): jitter. */
   random: () => number
@@ -72,10 +80,17 @@ export interface Scheduler {
   forward(thread: ThreadState, record: NetRecord, from: string): void
   /** New records or logs came from `from`: the other connected thread peers should look. */
   gossip(thread: ThreadState, from?: string): void
-  /** `peer` holds our log of `thread` up to `counter`. */
-  delivered(thread: ThreadState, peer: string, counter: number): void
-  /** What `peer` is known to hold of our log. */
+  /** `peer` holds our log `log` of `thread` up to `counter`. */
+  delivered(thread: ThreadState, peer: string, log: LogID, counter: number): void
+  /** What `peer` is known to hold of our first log. */
   heldBy(thread: ThreadState, peer: string): number
+  /**
+   * A log changed here (frozen at a fork, a newer signed address list): announce it to the
+   * thread's connected peers (but `except`).
+   */
+  spread(thread: ThreadState, log: LogID, except?: string): void
+  /** Send the proof of the fork of `log` to `peer`. */
+  passProof(thread: ThreadState, peer: string, log: LogID): void
   pendingPush(thread: ThreadState): number
   lastError(thread: ThreadID): { name: string; message: string; at: number } | undefined
   recordError(thread: ThreadID, err: unknown): void
@@ -100,20 +115,21 @@ interface Pair {
 
 /** A peer this far behind on our log pulls it itself before we push record by record. */
 const PUSH_AT_ONCE = 64
+/** Most peers a new record is pushed (or a pushed one forwarded) to at once. */
+export const MAX_PUSH_PEERS = 16
+/** Peers never reached that one round of syncs (start, reconnect, interval) dials per thread. */
+export const MAX_NEW_DIALS_PER_ROUND = 8
 
-function max(m: Map<string, number> | undefined): number {
-  let n = 0
-  for (const v of m?.values() ?? []) if (v > n) n = v
-  return n
-}
 
 export function createScheduler(init: SchedulerInit): Scheduler {
   const { registry, ops, transport, timers, log } = init
   const quietMs = init.quietMs ?? 1000
   const pushBatch = init.pushBatch ?? 256
   const pairs = new Map<string, Pair>()
-  const held = new Map<ThreadID, Map<string, number>>()
-  const pending = new Map<ThreadID, Set<number>>()
+  /** Per thread, per peer, per log of ours: how far the peer holds it. */
+  const held = new Map<ThreadID, Map<string, Map<LogID, number>>>()
+  /** Per thread: records of ours no peer is known to hold, as `${log}/${counter}`. */
+  const pending = new Map<ThreadID, Map<string, { log: LogID; counter: number }>>()
   const errors = new Map<ThreadID, { name: string; message: string; at: number }>()
   let interval: TimerHandle | undefined
   const online = new Set<string>()
@@ -122,6 +138,13 @@ export function createScheduler(init: SchedulerInit): Scheduler {
 
   const pairKey = (t: ThreadState, peer: string): string => `${t.storeId}|${peer}`
   const connected = (peer: string): boolean => transport.connection(peer).connected
+
+  /** The most of our log `l` any peer is known to hold. */
+  function maxHeld(storeId: ThreadID, l: LogID): number {
+    let n = 0
+    for (const logs of held.get(storeId)?.values() ?? []) n = Math.max(n, logs.get(l) ?? 0)
+    return n
+  }
 
   function pair(t: ThreadState, peer: string): Pair {
     const key = pairKey(t, peer)
@@ -137,7 +160,11 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     return backoffDelay(failures, { baseMs: init.minBackoffMs, maxMs: init.maxBackoffMs, jitter: init.jitter, random: init.random })
   }
 
-  function recordError(thread: ThreadID, err: unknown): { name: string; message: string; at: number } {
+  function recordError(thread: ThreadID, failure: unknown): { name: string; message: string; at: number } {
+    // A quota refusal shows as what it is, not as a generic remote error.
+    const err = failure instanceof RemoteError && failure.remoteCode === 'QUOTA_EXCEEDED'
+      ? new QuotaExceededError(`the peer refused a record: ${failure.message}`, { cause: failure })
+      : failure
     const e = err instanceof Error ? err : undefined
     const entry = { name: e?.name ?? 'Error', message: e != null ? e.message : describeError(err), at: timers.now() }
     errors.set(thread, entry)
@@ -188,20 +215,38 @@ export function createScheduler(init: SchedulerInit): Scheduler {
   async function once(t: ThreadState, peer: string, p: Pair, options: ProgressOptions = {}): Promise<{ outcome: HeadsOutcome; pushed: number }> {
     const outcome = await ops.exchangeHeads(t, peer, options)
     let pushed = 0
-    if (t.own != null && outcome.theirs != null) {
-      const theirs = outcome.theirs.get(t.own.id) ?? 0
-      const ours = (await registry.heads(t)).find((l) => l.id === t.own?.id)?.head.counter ?? 0
-      if (ours - theirs > PUSH_AT_ONCE && !p.leftToPull) {
-        p.leftToPull = true
-        retryLater(t, peer, p, timers.now() + 2 * quietMs)
-      } else if (ours > theirs) {
-        p.leftToPull = false
-        pushed = await ops.pushOwn(t, peer, theirs, pushBatch, options)
-      }
-    } else {
+    if (outcome.theirs == null) {
       p.leftToPull = false
+      return { outcome, pushed }
+    }
+    // Forks the peer's heads do not show: it lacks the proof.
+    for (const [log, at] of t.frozen) {
+      if (outcome.theirForks?.get(log) !== at) await passProofNow(t, peer, log, options)
+    }
+    if (t.owns.size === 0) {
+      p.leftToPull = false
+      return { outcome, pushed }
+    }
+    const heads = new Map((await registry.heads(t)).map((l) => [l.id as string, l.head.counter]))
+    let lacking = 0
+    for (const own of t.owns.keys()) lacking = Math.max(lacking, (heads.get(own) ?? 0) - (outcome.theirs.get(own) ?? 0))
+    if (lacking > PUSH_AT_ONCE && !p.leftToPull) {
+      p.leftToPull = true
+      retryLater(t, peer, p, timers.now() + 2 * quietMs)
+      return { outcome, pushed }
+    }
+    p.leftToPull = false
+    for (const own of t.owns.keys()) {
+      const theirs = outcome.theirs.get(own) ?? 0
+      if ((heads.get(own) ?? 0) > theirs) pushed += await ops.pushOwn(t, peer, own, theirs, pushBatch - pushed, options)
+      if (pushed >= pushBatch) break
     }
     return { outcome, pushed }
+  }
+
+  async function passProofNow(t: ThreadState, peer: string, log: LogID, options: ProgressOptions = {}): Promise<void> {
+    const wire = await wireLog(registry, t, log)
+    if (wire?.fork != null) await ops.announce(t, peer, wire, undefined, options)
   }
 
   function run(t: ThreadState, peer: string): void {
@@ -235,12 +280,34 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     })())
   }
 
+  /**
+   * Call `fn` for the pairs of every thread with its peers (or only `only`): peers connected or
+   * reached before, and at most {@link MAX_NEW_DIALS_PER_ROUND} per thread never reached whose dial
+   * backoff has passed (in the registry's order: peers of busier logs first).
+   */
   async function forEachPair(fn: (t: ThreadState, peer: string) => void, only?: string): Promise<void> {
     for (const t of await registry.list()) {
+      let fresh = 0
       for (const peer of (await registry.peers(t)).keys()) {
-        if (only == null || peer === only) fn(t, peer)
+        if (only != null && peer !== only) continue
+        if (only == null && !connected(peer) && !init.sessions.reached(peer)) {
+          if (init.sessions.nextDialAt(peer) > timers.now() || ++fresh > MAX_NEW_DIALS_PER_ROUND) continue
+        }
+        fn(t, peer)
       }
     }
+  }
+
+  /** Up to {@link MAX_PUSH_PEERS} peers of a thread to push to now: connected ones first, then peers reached before. */
+  function pushTargets(peers: Iterable<string>, except?: string): string[] {
+    const near: string[] = []
+    const known: string[] = []
+    for (const peer of peers) {
+      if (peer === except) continue
+      if (connected(peer)) near.push(peer)
+      else if (init.sessions.reached(peer) && reachableNow(peer)) known.push(peer)
+    }
+    return [...near, ...known].slice(0, MAX_PUSH_PEERS)
   }
 
   function all(reason: string, only?: string, fn: (t: ThreadState, peer: string) => void = run): void {
@@ -322,13 +389,13 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     recordCreated(t, record) {
       init.track(registry.peers(t).then((peers) => {
         if (peers.size === 0) return
-        let set = pending.get(t.storeId)
-        if (set == null) pending.set(t.storeId, (set = new Set()))
-        if (record.counter > (max(held.get(t.storeId)))) set.add(record.counter)
-        for (const peer of peers.keys()) {
+        let map = pending.get(t.storeId)
+        if (map == null) pending.set(t.storeId, (map = new Map()))
+        if (record.counter > maxHeld(t.storeId, record.log)) map.set(`${record.log}/${record.counter}`, { log: record.log, counter: record.counter })
+        for (const peer of pushTargets(peers.keys())) {
           const p = pair(t, peer)
           // A pair backing off gets the record when it retries (its sync pushes what the peer lacks).
-          if (p.running || (p.nextAt > timers.now() && !connected(peer)) || !reachableNow(peer)) {
+          if (p.running || (p.nextAt > timers.now() && !connected(peer))) {
             if (p.running) p.again = true
             continue
           }
@@ -344,13 +411,27 @@ export function createScheduler(init: SchedulerInit): Scheduler {
 
     forward(t, record, from) {
       init.track(registry.peers(t).then((peers) => {
-        for (const peer of peers.keys()) {
-          if (peer === from || !connected(peer)) continue
+        for (const peer of pushTargets([...peers.keys()].filter(connected), from)) {
           init.track(ops.pushRecord(t, peer, record.log, record.counter, record.blocks).catch((err: unknown) => {
             log('forward of %s to %s failed: %s', record.cid.toString(), peer, describeError(err))
           }))
         }
       }).catch((err) => { log('forward failed: %s', describeError(err)) }))
+    },
+
+    spread(t, l, except) {
+      init.track((async () => {
+        const wire = await wireLog(registry, t, l)
+        if (wire == null) return
+        for (const peer of (await registry.peers(t)).keys()) {
+          if (peer === except || !connected(peer)) continue
+          init.track(ops.announce(t, peer, wire).catch((err: unknown) => { log('announcing log %s to %s failed: %s', l, peer, describeError(err)) }))
+        }
+      })().catch((err) => { log('announcing log %s failed: %s', l, describeError(err)) }))
+    },
+
+    passProof(t, peer, l) {
+      init.track(passProofNow(t, peer, l).catch((err: unknown) => { log('passing the fork of %s to %s failed: %s', l, peer, describeError(err)) }))
     },
 
     gossip(t, from) {
@@ -359,17 +440,20 @@ export function createScheduler(init: SchedulerInit): Scheduler {
       }).catch((err) => { log('gossip failed: %s', describeError(err)) }))
     },
 
-    delivered(t, peer, counter) {
+    delivered(t, peer, l, counter) {
       let m = held.get(t.storeId)
       if (m == null) held.set(t.storeId, (m = new Map()))
-      if ((m.get(peer) ?? 0) < counter) m.set(peer, counter)
-      const set = pending.get(t.storeId)
-      if (set == null) return
-      for (const c of set) if (c <= counter) set.delete(c)
+      let logs = m.get(peer)
+      if (logs == null) m.set(peer, (logs = new Map()))
+      if ((logs.get(l) ?? 0) < counter) logs.set(l, counter)
+      const map = pending.get(t.storeId)
+      if (map == null) return
+      for (const [k, r] of map) if (r.log === l && r.counter <= counter) map.delete(k)
     },
 
     heldBy(t, peer) {
-      return held.get(t.storeId)?.get(peer) ?? 0
+      const own = t.own
+      return own == null ? 0 : held.get(t.storeId)?.get(peer)?.get(own.id) ?? 0
     },
 
     pendingPush(t) {

@@ -6,6 +6,10 @@
  * The side that opened a draining session closes it once it has been idle for `drainIdleMs`.
  * A request that needs a session and finds none opens one (dialling the peer); sessions from
  * banned peers and throttled IPs are refused before any frame is read.
+ *
+ * Dials wait in a queue of their own, at most `maxDials` at once, peers we reached before (and
+ * explicit calls) ahead of peers never reached: addresses anyone may announce cannot keep us from
+ * dialling the peers we know.
  */
 import type { Logger } from '../core/logger.js'
 import { describeError, PeerBannedError, PeerUnreachableError, SessionClosedError } from './errors.js'
@@ -13,7 +17,7 @@ import type { InvalidMessageError } from './errors.js'
 import type { Request } from './messages.js'
 import type { Penalties } from './penalties.js'
 import { createSession, type Responder, type Session, type SessionLimits } from './session.js'
-import { deadline, type Timers, type TimerHandle } from './timers.js'
+import { deadline, onAbort, type Timers, type TimerHandle } from './timers.js'
 import type { Channel, Transport } from './transport.js'
 
 export interface SessionManagerInit {
@@ -30,6 +34,8 @@ export interface SessionManagerInit {
   maxSessionsPerPeer?: number
   /** The wait before dialling a peer again after `failures` failed dials in a row. */
   dialBackoff(failures: number): number
+  /** Dials in flight at once. @default 8 */
+  maxDials?: number
   serve(session: Session, req: Request, responder: Responder): Promise<void>
   /** The peer sent provably malformed data on a session. */
   onViolation(session: Session, err: InvalidMessageError): void
@@ -46,6 +52,8 @@ export interface SessionManager {
   get(peer: string, options?: { signal?: AbortSignal; force?: boolean }): Promise<Session>
   /** When a dial to `peer` may be tried again (0: now). */
   nextDialAt(peer: string): number
+  /** Whether we had a session with `peer` (since this process started). */
+  reached(peer: string): boolean
   /** Forget every dial backoff (we are back online, or starting). */
   resetDials(): void
   /** The preferred open session to `peer`, if any (no dialling). */
@@ -82,7 +90,49 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
   const drainTimers = new Map<Session, TimerHandle>()
   /** Dials that failed, per peer: one dead peer shared by many threads is dialled once per backoff. */
   const dials = new Map<string, { failures: number; nextAt: number; error: PeerUnreachableError }>()
+  /** Peers we had a session with (the most recent 10,000). */
+  const reached = new Set<string>()
+  const maxDials = init.maxDials ?? 8
+  let dialling = 0
+  /** Dials waiting for a slot: peers we know first. */
+  const waiting: { known: Array<() => void>; fresh: Array<() => void> } = { known: [], fresh: [] }
   let opened = 0
+
+  function remember(peer: string): void {
+    reached.delete(peer)
+    reached.add(peer)
+    if (reached.size > 10_000) reached.delete(reached.values().next().value!)
+  }
+
+  /** Wait for a dial slot (unless connected already: no dial then); returns its release. */
+  async function dialSlot(peer: string, known: boolean, signal?: AbortSignal): Promise<() => void> {
+    if (transport.connection(peer).connected) return () => {}
+    if (dialling >= maxDials) {
+      await new Promise<void>((resolve, reject) => {
+        const queue = known ? waiting.known : waiting.fresh
+        let unwatch = (): void => {}
+        const go = (): void => { unwatch(); resolve() }
+        queue.push(go)
+        if (signal != null) {
+          unwatch = onAbort(signal, () => {
+            const i = queue.indexOf(go)
+            if (i >= 0) queue.splice(i, 1)
+            reject(signal.reason as Error)
+          })
+        }
+      })
+    } else {
+      dialling++
+    }
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const next = waiting.known.shift() ?? waiting.fresh.shift()
+      if (next != null) next()
+      else dialling--
+    }
+  }
 
   function preferred(peer: string): Session | undefined {
     let best: Session | undefined
@@ -139,14 +189,16 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
       }
     })
     byPeer.set(peer, [...(byPeer.get(peer) ?? []), session])
+    remember(peer)
     opened++
     rebalance(peer)
     init.onOpen?.(session)
     return session
   }
 
-  async function open(peer: string, signal?: AbortSignal): Promise<Session> {
+  async function open(peer: string, signal?: AbortSignal, force = false): Promise<Session> {
     if (penalties.isBanned(peer)) throw new PeerBannedError(`${peer} is banned for a while after sending forged or malformed data`)
+    const release = await dialSlot(peer, force || reached.has(peer), signal)
     const limit = deadline(timers, init.openTimeoutMs, `opening a session with ${peer}`, signal)
     try {
       const channel = await transport.open(peer, { signal: limit.signal })
@@ -157,6 +209,7 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
       dials.delete(peer)
       return add(channel)
     } catch (err) {
+      release()
       if ((err as Error).name === 'AbortError' || err instanceof PeerBannedError) throw err
       const unreachable = err instanceof PeerUnreachableError
         ? err
@@ -168,6 +221,7 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
       dials.set(peer, d)
       throw unreachable
     } finally {
+      release()
       limit.clear()
     }
   }
@@ -184,7 +238,7 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
       }
       let pending = opening.get(peer)
       if (pending == null) {
-        pending = open(peer)
+        pending = open(peer, undefined, options.force === true)
         opening.set(peer, pending)
         const done = (): void => { if (opening.get(peer) === pending) opening.delete(peer) }
         pending.then(done, done)
@@ -193,15 +247,17 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
       const signal = options.signal
       signal.throwIfAborted()
       return await new Promise<Session>((resolve, reject) => {
-        const onAbort = (): void => { reject(signal.reason as Error) }
-        signal.addEventListener('abort', onAbort, { once: true })
-        pending.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+        // Many requests may wait on one dial with the net's long-lived signal: one listener for all.
+        const unwatch = onAbort(signal, () => { reject(signal.reason as Error) })
+        pending.then(resolve, reject).finally(unwatch)
       })
     },
 
     current: preferred,
 
     nextDialAt: (peer) => dials.get(peer)?.nextAt ?? 0,
+
+    reached: (peer) => reached.has(peer),
 
     resetDials() { dials.clear() },
 

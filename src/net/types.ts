@@ -6,6 +6,7 @@ import type { HLC } from '../core/hlc.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import type { RecordBlocks } from '../core/record.js'
 import type { ThreadKey } from '../core/thread-key.js'
+import type { AuthorCertificate } from '../core/index.js'
 
 export interface SignalOptions {
   signal?: AbortSignal
@@ -27,11 +28,29 @@ export interface LogInfo {
   id: LogID
   /** libp2p-marshalled public key of the log. */
   publicKey: Uint8Array
-  /** Multiaddrs (ending in /p2p/<peer>) of the peers that hold this log. */
+  /**
+   * Multiaddrs (ending in /p2p/<peer>) of the peers that hold this log: the list its owner signed,
+   * then addresses kept unsigned from older stores.
+   */
   addrs: string[]
   head: { cid: CID | undefined; counter: number }
   /** True when this peer holds the log's private key (it is our log). */
   managed: boolean
+  /** For a log of ours: the identity its records are written as (the log key's, or its certificate's author). */
+  author?: string
+  /** The log is frozen here: its owner signed two records at this counter, and none from there on is valid. */
+  frozenAt?: number
+}
+
+/** A fork of a log: its owner signed two records at `counter`; no record of the log from there on is valid. */
+export interface Fork {
+  log: LogID
+  counter: number
+}
+
+/** A fork found or learnt, as `forkNotices()` reports it. */
+export interface ForkNotice extends Fork {
+  thread: ThreadID
 }
 
 export interface ThreadInfo {
@@ -54,10 +73,17 @@ export interface NetRecord {
   blocks: RecordBlocks
   /** Where it came from: created here, or received from a peer. */
   origin: 'local' | 'remote'
-  /** Only when the read key is held: the event's timestamp, author identity and body. */
+  /** Only when the read key is held: the event's timestamp and body. */
   time?: HLC
+  /** The identity that wrote the record (proven: the log key, or an author it carries a certificate of). */
   author?: string
   body?: unknown
+  /**
+   * Set (instead of `time` and `body`) when the record is valid — its service layer verified — but
+   * its event could not be read: the header or body does not decrypt with the read key, or does
+   * not decode. Such a record is part of its log (stored, served and passed on like any other).
+   */
+  error?: { name: string; message: string }
 }
 
 export interface CreateThreadOptions extends SignalOptions {
@@ -77,6 +103,23 @@ export interface SubscribeOptions extends SignalOptions {
   threads?: ThreadID[]
 }
 
+export interface AddLogOptions extends SignalOptions {
+  /** The log's private key (libp2p-marshalled Ed25519). */
+  logKey: Uint8Array
+  /**
+   * The identity the log writes as, when it is not the log key: a marshalled public key or an
+   * identity string. Needs `certificate`.
+   */
+  author?: Uint8Array | string
+  /** The author's delegation of the log key (`createAuthorCertificate(author, logKey's public key)`). */
+  certificate?: AuthorCertificate
+}
+
+export interface CreateRecordOptions extends SignalOptions {
+  /** The log of ours to write to. @default our first log in the thread */
+  log?: LogID
+}
+
 export interface Net {
   readonly peerId: string
   createThread(id: ThreadID, options?: CreateThreadOptions): Promise<ThreadInfo>
@@ -91,7 +134,18 @@ export interface Net {
    * (`UNAUTHORIZED`, `QUOTA_EXCEEDED`); a replica that stops growing with `ReplicationIncompleteError`.
    */
   addReplicator(id: ThreadID, peerAddress: string, options?: SignalOptions): Promise<string>
-  createRecord(id: ThreadID, body: unknown, options?: SignalOptions): Promise<NetRecord>
+  /**
+   * Add a log of ours to a thread, keyed with `logKey` and, with `author` and `certificate`,
+   * writing as that identity. Resolves with the log (as it was when the key is ours already).
+   * `UnprovenAuthorError` for an author without a valid certificate, `LimitExceededError` past
+   * 4,096 logs in the thread, `LogExistsError` for a log of someone else.
+   */
+  addLog(id: ThreadID, options: AddLogOptions): Promise<LogInfo>
+  /**
+   * Append a record to a log of ours (`options.log`, our first log by default): durable when this
+   * resolves. `LogFrozenError` when that log is frozen at a fork.
+   */
+  createRecord(id: ThreadID, body: unknown, options?: CreateRecordOptions): Promise<NetRecord>
   addRecord(id: ThreadID, logId: LogID, blocks: RecordBlocks, options?: SignalOptions): Promise<NetRecord>
   getRecord(id: ThreadID, cid: CID, options?: SignalOptions): Promise<NetRecord>
   /**
@@ -100,6 +154,13 @@ export interface Net {
    * `stop()` and `start()`.
    */
   subscribe(options?: SubscribeOptions): AsyncIterable<NetRecord>
+  /** The forks of the thread's logs this peer holds proof of (docs/PROTOCOL.md, "Forks"). */
+  forks(id: ThreadID, options?: SignalOptions): Promise<Fork[]>
+  /**
+   * Forks as they are found or learnt from peers. A subscription lives until its signal aborts
+   * (or it falls too far behind: it then ends with `SubscriberOverflowError`; read `forks()`).
+   */
+  forkNotices(options?: SubscribeOptions): AsyncIterable<ForkNotice>
   /** What the sync engine is doing: pending pushes, connected thread peers, last error. */
   syncStatus(id: ThreadID): Promise<SyncStatus>
   /** Counters for monitoring (records and bytes stored and served, rejected requests). */

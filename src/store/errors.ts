@@ -95,3 +95,25 @@ export class BlockNotFoundError extends WeftError {
     super(message, options)
   }
 }
+
+/**
+ * A limit of the log store would be passed: logs per thread, addresses in a signed list, the size
+ * of a record's blocks (docs/STORAGE.md, "Limits"). Nothing is written.
+ */
+export class LimitExceededError extends WeftError {
+  static override readonly code: string = 'ERR_LIMIT_EXCEEDED'
+  constructor(message = 'a limit of the log store would be exceeded', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/**
+ * The log is frozen at a fork (its owner signed two records at one position): no record at or past
+ * the fork is stored. Nothing is written.
+ */
+export class LogFrozenError extends WeftError {
+  static override readonly code: string = 'ERR_LOG_FROZEN'
+  constructor(message = 'the log is frozen at a fork', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

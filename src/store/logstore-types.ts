@@ -18,6 +18,30 @@ export interface Head {
   counter: number
 }
 
+/** An address list signed by the log's key, with its sequence number (the net layer checks it). */
+export interface SignedAddrs {
+  /** A newer list has a greater sequence number. */
+  seq: number
+  /** At most 32 multiaddrs. */
+  addrs: string[]
+  /** The log key's signature over the list. */
+  sig: Uint8Array
+}
+
+/** A fork of a log: two records its owner signed at one position, which freeze the log there. */
+export interface LogFork {
+  /** The position of both records: the log holds no record at or past it. */
+  counter: number
+  /** The two record blocks (record nodes, encrypted with the service key). */
+  records: [Uint8Array, Uint8Array]
+}
+
+/** An author's certificate for a log key (docs/FORMAT.md, "Author certificates"). */
+export interface StoredAuthorCertificate {
+  nonce: Uint8Array
+  signature: Uint8Array
+}
+
 /** A log of a thread: its keys, known addresses and head. */
 export interface LogInfo {
   id: LogID
@@ -25,8 +49,21 @@ export interface LogInfo {
   publicKey: Uint8Array
   /** The log's private key bytes, present only for logs this host writes. */
   privateKey?: Uint8Array
-  /** Multiaddrs where the log can be fetched, deduplicated, in insertion order. */
+  /** For a further log this host writes: its place among them (absent: the first, 0). */
+  own?: number
+  /** The identity this host's log writes as, when it is not the log key (marshalled public key). */
+  author?: Uint8Array
+  /** The author's certificate for the log key, with `author`. */
+  certificate?: StoredAuthorCertificate
+  /**
+   * Multiaddrs where the log can be fetched: those of its signed list, then the unsigned ones
+   * (newest last), deduplicated.
+   */
   addrs: string[]
+  /** The newest address list signed by the log's key that this host holds. */
+  signedAddrs?: SignedAddrs
+  /** Where the log is frozen, with the proof. */
+  fork?: LogFork
   head: Head
 }
 
@@ -34,7 +71,14 @@ export interface AddLogInit {
   id: LogID
   publicKey: Uint8Array
   privateKey?: Uint8Array
+  /** Unsigned addresses (the newest 32 are kept). */
   addrs?: string[]
+  /** An address list signed by the log key (at most 32 addresses). */
+  signedAddrs?: SignedAddrs
+  /** Place among this host's logs in the thread (0, the default, for the first). */
+  own?: number
+  author?: Uint8Array
+  certificate?: StoredAuthorCertificate
 }
 
 /** The four blocks of a record. */
@@ -127,14 +171,33 @@ export interface LogStore {
    */
   deleteThread(id: ThreadID, options?: AbortOptions): Promise<void>
 
-  /** Add a log to a thread (empty head). LogExistsError / ThreadNotFoundError. */
+  /**
+   * Add a log to a thread (empty head). LogExistsError / ThreadNotFoundError; LimitExceededError
+   * past 4,096 logs in the thread or 32 addresses in the signed list.
+   */
   addLog(threadId: ThreadID, init: AddLogInit, options?: AbortOptions): Promise<LogInfo>
   /** The log, or LogNotFoundError / ThreadNotFoundError. */
   getLog(threadId: ThreadID, logId: LogID, options?: AbortOptions): Promise<LogInfo>
   /** The logs of a thread, ordered by ID. */
   listLogs(threadId: ThreadID, options?: AbortOptions): Promise<LogInfo[]>
-  /** Merge addresses into a log's (deduplicated); returns the result. */
+  /**
+   * Merge unsigned addresses into a log's (deduplicated; the newest 32 are kept); returns the
+   * unsigned addresses now held.
+   */
   addAddrs(threadId: ThreadID, logId: LogID, addrs: readonly string[], options?: AbortOptions): Promise<string[]>
+  /**
+   * Keep `signed` as the log's signed address list when its sequence number is greater than the
+   * one held (or none is held); returns whether it was kept. The caller checks the signature.
+   * LimitExceededError past 32 addresses.
+   */
+  setSignedAddrs(threadId: ThreadID, logId: LogID, signed: SignedAddrs, options?: AbortOptions): Promise<boolean>
+  /**
+   * Freeze a log at a fork: keep the proof, drop the records at and past `fork.counter` (the
+   * head moves back to the record before it) and refuse them from then on (LogFrozenError). A log
+   * frozen at an earlier counter stays so. Returns the fork the log is frozen at. The caller
+   * checks the proof.
+   */
+  freezeLog(threadId: ThreadID, logId: LogID, fork: LogFork, options?: AbortOptions): Promise<LogFork>
   getHead(threadId: ThreadID, logId: LogID, options?: AbortOptions): Promise<Head>
   /** The head of every log of the thread, ordered by log ID. */
   getHeads(threadId: ThreadID, options?: AbortOptions): Promise<Array<{ id: LogID; head: Head }>>
@@ -150,7 +213,11 @@ export interface LogStore {
    * not match its CID; nothing is written then. Returns the new head.
    */
   appendRecord(threadId: ThreadID, logId: LogID, record: AppendInput, options?: AbortOptions): Promise<Head>
-  /** Append records that chain from the current head, in one atomic batch. Returns the new head. */
+  /**
+   * Append records that chain from the current head, in one atomic batch. Returns the new head.
+   * LimitExceededError for a block over its size (4 KiB; 1 MiB + 64 bytes for a body),
+   * LogFrozenError for a record at or past the log's fork; nothing is written then.
+   */
   appendRecords(threadId: ThreadID, logId: LogID, records: readonly AppendInput[], options?: AbortOptions): Promise<Head>
   /** The records of a log in order, streamed. LogNotFoundError when the log is absent. */
   readLog(threadId: ThreadID, logId: LogID, options?: ReadLogOptions): AsyncIterable<LogEntry>

@@ -11,32 +11,34 @@ import type { CID } from 'multiformats/cid'
 import { logger } from '../core/logger.js'
 import type { Block, LogID, ThreadID } from '../core/types.js'
 import { checkBlockShape, defaultSha256, toCID, verifyBlocks } from './blocks.js'
+import { allAddrs, checkAddrs, checkBytes, checkCounter, checkId, checkRecord, checkSigned, describe, sameCid } from './logstore-checks.js'
 import {
   BlockNotFoundError,
   CorruptStoreError,
   HeadMismatchError,
-  InvalidBlockError,
   InvalidStoreInputError,
+  LimitExceededError,
   LogExistsError,
+  LogFrozenError,
   LogNotFoundError,
   ThreadExistsError,
-  ThreadNotFoundError,
-  UnsupportedStoreFormatError
+  ThreadNotFoundError
 } from './errors.js'
 import { checkSignal } from './kv-base.js'
-import { decodeUint64, encodeUint64, utf8 } from './keys.js'
+import { utf8 } from './keys.js'
 import type { AbortOptions, BatchOp, KVStore } from './kv.js'
 import * as layout from './log-layout.js'
+import { openFormat } from './log-migrate.js'
 import { keyedLocks, type LockMode } from './lock.js'
 import type {
   AddLogInit,
   Head,
   LogEntry,
+  LogFork,
   LogInfo,
   LogStore,
   LogStoreInit,
   ReadLogOptions,
-  RecordBlocks,
   ThreadInfo
 } from './logstore-types.js'
 
@@ -44,70 +46,21 @@ const log = logger('weft:store:logstore')
 
 export type { LogStore, LogStoreInit } from './logstore-types.js'
 
-/** Cached state of one log: its head and the keys its appends write. */
+/** Cached state of one log: its head, where it is frozen, and the keys its appends write. */
 interface LogState {
   head: Head
+  /** The counter of its fork: no record at or past it is stored. */
+  frozenAt: number | undefined
   headKey: Uint8Array
   entryPrefix: Uint8Array
   recordPrefix: Uint8Array
   logIdBytes: Uint8Array
 }
 
-function checkId(id: unknown, what: string): void {
-  if (typeof id !== 'string' || id.length === 0) throw new InvalidStoreInputError(`${what} must be a non-empty string`)
-}
-
-function checkBytes(value: unknown, what: string): void {
-  if (!(value instanceof Uint8Array)) throw new InvalidStoreInputError(`${what} must be a Uint8Array`)
-}
-
-function checkAddrs(addrs: unknown): asserts addrs is readonly string[] {
-  if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string')) throw new InvalidStoreInputError('addrs must be an array of strings')
-}
-
-function sameCid(a: CID | undefined, b: CID | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : a.equals(b)
-}
-
-function describe(cid: CID | undefined): string {
-  return cid === undefined ? 'none' : cid.toString()
-}
-
-/** Validate an append input; returns it with CIDs normalised. */
-function checkRecord(input: unknown, index: number): { cid: CID; prev: CID | undefined; blocks: RecordBlocks } {
-  const what = `record ${index}`
-  if (input == null || typeof input !== 'object') throw new InvalidStoreInputError(`${what} is not an object`)
-  const { cid, prev, blocks } = input as { cid?: unknown; prev?: unknown; blocks?: unknown }
-  if (blocks == null || typeof blocks !== 'object') throw new InvalidBlockError(`${what} has no blocks`)
-  let b: Record<string, unknown>
-  if (Array.isArray(blocks)) {
-    if (blocks.length !== 4) throw new InvalidBlockError(`${what} must have 4 blocks (record, event, header, body)`)
-    const [record, event, header, body] = blocks as unknown[]
-    b = { record, event, header, body }
-  } else {
-    b = blocks as Record<string, unknown>
-  }
-  const checked: RecordBlocks = {
-    record: checkBlockShape(b.record, `${what} record block`),
-    event: checkBlockShape(b.event, `${what} event block`),
-    header: checkBlockShape(b.header, `${what} header block`),
-    body: checkBlockShape(b.body, `${what} body block`)
-  }
-  const recordCid = toCID(cid, `${what} CID`)
-  if (!recordCid.equals(checked.record.cid)) throw new InvalidBlockError(`${what} CID is not the CID of its record block`)
-  return { cid: recordCid, prev: prev === undefined ? undefined : toCID(prev, `${what} prev`), blocks: checked }
-}
-
-function checkCounter(n: unknown, what: string, allowInfinity: boolean): number {
-  if (typeof n !== 'number' || n < 0 || !(Number.isSafeInteger(n) || (allowInfinity && n === Infinity))) {
-    throw new InvalidStoreInputError(`${what} must be a non-negative integer`)
-  }
-  return n
-}
-
 /**
- * Create a log store over `kv`. Checks (and on a fresh store writes) the storage format version;
- * UnsupportedStoreFormatError for data of another version. The caller keeps ownership of `kv`.
+ * Create a log store over `kv`. Checks (and on a fresh store writes) the storage format version,
+ * migrating a version 1 store in place; UnsupportedStoreFormatError for data of another version.
+ * The caller keeps ownership of `kv`.
  */
 export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Promise<LogStore> {
   const verify = init.verifyBlocks ?? true
@@ -115,30 +68,22 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
   const readPageSize = init.readPageSize ?? 64
   const deleteChunkSize = init.deleteChunkSize ?? 1024
 
-  const stored = await kv.get(layout.versionKey)
-  if (stored === undefined) {
-    await kv.put(layout.versionKey, encodeUint64(layout.FORMAT_VERSION))
-  } else {
-    let version: number
-    try {
-      version = decodeUint64(stored)
-    } catch (err) {
-      throw new UnsupportedStoreFormatError('unreadable log store format version', { cause: err })
-    }
-    if (version !== layout.FORMAT_VERSION) {
-      throw new UnsupportedStoreFormatError(`log store format version ${version} is not supported (expected ${layout.FORMAT_VERSION})`)
-    }
-  }
+  await openFormat(kv)
 
   const locks = keyedLocks()
   const threadLock = (t: ThreadID): string => `t\0${t}`
+  /** Adding logs to a thread (they are counted against the limit one at a time). */
+  const countLock = (t: ThreadID): string => `n\0${t}`
+  /** Logs per thread, counted once from the store and kept while the thread's logs are added under `countLock`. */
+  const logCounts = new Map<ThreadID, number>()
   /** Writes to a log: the thread shared, the log exclusive. */
   const logLocks = (t: ThreadID, l: LogID): Array<[string, LockMode]> => [[threadLock(t), 'shared'], [`l\0${t}\0${l}`, 'exclusive']]
   /** Heads of logs, per thread; written only by lock holders. */
   const cache = new Map<ThreadID, Map<LogID, LogState>>()
 
-  const newState = (t: ThreadID, l: LogID, head: Head): LogState => ({
+  const newState = (t: ThreadID, l: LogID, head: Head, frozenAt: number | undefined): LogState => ({
     head,
+    frozenAt,
     headKey: layout.headKey(t, l),
     entryPrefix: layout.entriesPrefix(t, l),
     recordPrefix: layout.recordsPrefix(t),
@@ -175,11 +120,32 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
   const loadState = async (t: ThreadID, l: LogID, options?: AbortOptions): Promise<LogState> => {
     const hit = cached(t, l)
     if (hit !== undefined) return hit
-    const bytes = await kv.get(layout.headKey(t, l), options)
-    if (bytes === undefined) throw await notFound(t, l, options)
-    const state = newState(t, l, layout.decodeHead(bytes))
+    const [bytes, value] = await kv.getMany([layout.headKey(t, l), layout.logKey(t, l)], options)
+    if (bytes === undefined || value === undefined) throw await notFound(t, l, options)
+    const state = newState(t, l, layout.decodeHead(bytes), layout.decodeLog(value).fork?.counter)
     remember(t, l, state)
     return state
+  }
+
+  /** Read a log value and write it back changed, under the log's lock; `change` returns undefined to write nothing. */
+  const updateLog = async <T>(t: ThreadID, l: LogID, options: AbortOptions | undefined,
+    change: (stored: layout.StoredLog) => { value: layout.StoredLog; result: T } | { result: T }): Promise<T> =>
+    locks.run(logLocks(t, l), async () => {
+      const bytes = await kv.get(layout.logKey(t, l), options)
+      if (bytes === undefined) throw await notFound(t, l, options)
+      const out = change(layout.decodeLog(bytes))
+      if ('value' in out) await kv.put(layout.logKey(t, l), layout.encodeLog(out.value), options)
+      return out.result
+    })
+
+  /** The number of logs of a thread; call under its `countLock`. */
+  const countLogs = async (t: ThreadID, options?: AbortOptions): Promise<number> => {
+    const known = logCounts.get(t)
+    if (known !== undefined) return known
+    let n = 0
+    for await (const _ of kv.range({ prefix: layout.headsPrefix(t), ...options })) n++
+    logCounts.set(t, n)
+    return n
   }
 
   const requireThread = async (t: ThreadID, options?: AbortOptions): Promise<Uint8Array> => {
@@ -218,7 +184,12 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
       id: l,
       publicKey: stored.publicKey,
       ...(stored.privateKey === undefined ? {} : { privateKey: stored.privateKey }),
-      addrs: stored.addrs,
+      ...(stored.own === undefined || stored.own === 0 ? {} : { own: stored.own }),
+      ...(stored.author === undefined ? {} : { author: stored.author }),
+      ...(stored.certificate === undefined ? {} : { certificate: stored.certificate }),
+      addrs: allAddrs(stored),
+      ...(stored.signed === undefined ? {} : { signedAddrs: stored.signed }),
+      ...(stored.fork === undefined ? {} : { fork: stored.fork }),
       head
     }
   }
@@ -230,10 +201,12 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
     const limit = checkCounter(options.limit ?? Infinity, 'limit', true)
     const signal = options.signal
     const abort = signal === undefined ? {} : { signal }
-    await readHead(t, l, abort)
+    const head = await readHead(t, l, abort)
+    if (head.counter <= after || limit === 0) return
     const prefix = layout.entriesPrefix(t, l)
     let page: Array<{ counter: number; cids: layout.EntryCIDs }> = []
-    for await (const [key, value] of kv.range({ prefix, gt: layout.entryKey(prefix, after), limit, ...abort })) {
+    // Up to the head: entries past it (left by a truncation cut short) are not part of the log.
+    for await (const [key, value] of kv.range({ prefix, gt: layout.entryKey(prefix, after), lte: layout.entryKey(prefix, head.counter), limit, ...abort })) {
       page.push({ counter: layout.counterFromEntryKey(key), cids: layout.decodeEntry(value) })
       if (page.length >= readPageSize) {
         for (const entry of await fetchBlocks(page, abort)) yield entry
@@ -241,6 +214,63 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
       }
     }
     if (page.length > 0) for (const entry of await fetchBlocks(page, abort)) yield entry
+  }
+
+  /**
+   * Freeze a log at `fork`: in one batch, the proof and the head moved back to the record before
+   * the fork, with the first records past it; then the rest of those records, in chunks (reads
+   * stop at the head, so a deletion cut short leaves nothing readable).
+   */
+  async function truncate(t: ThreadID, l: LogID, fork: LogFork, options?: AbortOptions): Promise<LogFork> {
+    return locks.run(logLocks(t, l), async () => {
+      const state = await loadState(t, l, options)
+      const bytes = await kv.get(layout.logKey(t, l), options)
+      if (bytes === undefined) throw await notFound(t, l, options)
+      const stored = layout.decodeLog(bytes)
+      if (stored.fork !== undefined && stored.fork.counter <= fork.counter) return stored.fork
+      const old = state.head
+      let head: Head = old
+      if (old.counter >= fork.counter) {
+        if (fork.counter === 1) {
+          head = { cid: undefined, counter: 0 }
+        } else {
+          const entry = await kv.get(layout.entryKey(state.entryPrefix, fork.counter - 1), options)
+          if (entry === undefined) throw new CorruptStoreError(`log ${l} has no record ${fork.counter - 1} below its head`)
+          head = { cid: layout.decodeEntry(entry).record, counter: fork.counter - 1 }
+        }
+      }
+      const first: BatchOp[] = [
+        { type: 'put', key: layout.logKey(t, l), value: layout.encodeLog({ ...stored, fork }) },
+        { type: 'put', key: state.headKey, value: layout.encodeHead(head) }
+      ]
+      let ops: BatchOp[] = first
+      const flush = async (): Promise<void> => {
+        const chunk = ops
+        ops = []
+        await kv.batch(chunk, options)
+        if (chunk === first) {
+          state.head = head
+          state.frozenAt = fork.counter
+        }
+      }
+      try {
+        if (head.counter < old.counter) {
+          const range = { prefix: state.entryPrefix, gt: layout.entryKey(state.entryPrefix, head.counter), lte: layout.entryKey(state.entryPrefix, old.counter) }
+          for await (const [key, value] of kv.range({ ...range, ...(options?.signal === undefined ? {} : { signal: options.signal }) })) {
+            const cids = layout.decodeEntry(value)
+            ops.push({ type: 'del', key }, { type: 'del', key: layout.cidKey(state.recordPrefix, cids.record) })
+            for (const cid of [cids.record, cids.event, cids.header, cids.body]) ops.push({ type: 'del', key: layout.blockKey(cid) })
+            if (ops.length >= deleteChunkSize) await flush()
+          }
+        }
+        if (ops.length > 0 || ops === first) await flush()
+      } catch (err) {
+        forget(t, l)
+        throw err
+      }
+      log('log %s of thread %s frozen at record %d (%d records dropped)', l, t, fork.counter, old.counter - head.counter)
+      return fork
+    })
   }
 
   const store: LogStore = {
@@ -309,6 +339,7 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
           await flush()
         } finally {
           cache.delete(id)
+          logCounts.delete(id)
         }
         log('deleted thread %s', id)
       })
@@ -317,23 +348,45 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
     async addLog(t, init, options) {
       checkId(t, 'thread ID')
       if (init == null || typeof init !== 'object') throw new InvalidStoreInputError('log init must be an object')
-      const { id: l, publicKey, privateKey, addrs = [] } = init as AddLogInit
+      const { id: l, publicKey, privateKey, addrs = [], signedAddrs, own, author, certificate } = init as AddLogInit
       checkId(l, 'log ID')
       checkBytes(publicKey, 'public key')
       if (privateKey !== undefined) checkBytes(privateKey, 'private key')
+      if (author !== undefined) checkBytes(author, 'author')
+      if (certificate !== undefined) {
+        checkBytes(certificate?.nonce, 'certificate nonce')
+        checkBytes(certificate?.signature, 'certificate signature')
+      }
+      if (own !== undefined && (!Number.isSafeInteger(own) || own < 0)) throw new InvalidStoreInputError('own must be a non-negative integer')
       checkAddrs(addrs)
-      return locks.run(logLocks(t, l), async () => {
+      const signed = signedAddrs === undefined ? undefined : checkSigned(signedAddrs)
+      return locks.run([[countLock(t), 'exclusive'], ...logLocks(t, l)], async () => {
         await requireThread(t, options)
         if ((await kv.get(layout.headKey(t, l), options)) !== undefined) throw new LogExistsError(`log ${l} already exists in thread ${t}`)
-        const unique = [...new Set(addrs)]
+        const count = await countLogs(t, options)
+        if (count >= layout.MAX_LOGS_PER_THREAD) {
+          throw new LimitExceededError(`thread ${t} holds ${count} logs, the most a thread may`)
+        }
+        const stored: layout.StoredLog = {
+          publicKey,
+          privateKey,
+          own,
+          author,
+          certificate: certificate === undefined ? undefined : { nonce: certificate.nonce, signature: certificate.signature },
+          signed,
+          addrs: layout.newestAddrs(addrs),
+          fork: undefined
+        }
         const head: Head = { cid: undefined, counter: 0 }
-        const state = newState(t, l, head)
+        const state = newState(t, l, head, undefined)
+        const value = layout.encodeLog(stored)
         await kv.batch([
-          { type: 'put', key: layout.logKey(t, l), value: layout.encodeLog({ publicKey, privateKey, addrs: unique }) },
+          { type: 'put', key: layout.logKey(t, l), value },
           { type: 'put', key: state.headKey, value: layout.encodeHead(head) }
         ], options)
+        logCounts.set(t, count + 1)
         remember(t, l, state)
-        return { id: l, publicKey, ...(privateKey === undefined ? {} : { privateKey }), addrs: unique, head: { ...head } }
+        return toLogInfo(l, value, { ...head })
       })
     },
 
@@ -360,16 +413,37 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
       checkId(t, 'thread ID')
       checkId(l, 'log ID')
       checkAddrs(addrs)
-      return locks.run(logLocks(t, l), async () => {
-        const bytes = await kv.get(layout.logKey(t, l), options)
-        if (bytes === undefined) throw await notFound(t, l, options)
-        const stored = layout.decodeLog(bytes)
-        const merged = [...new Set([...stored.addrs, ...addrs])]
-        if (merged.length !== stored.addrs.length) {
-          await kv.put(layout.logKey(t, l), layout.encodeLog({ ...stored, addrs: merged }), options)
-        }
-        return merged
+      return updateLog(t, l, options, (stored) => {
+        const fresh = addrs.filter((a) => !stored.addrs.includes(a))
+        if (fresh.length === 0) return { result: stored.addrs }
+        const merged = layout.newestAddrs([...stored.addrs, ...fresh])
+        return { value: { ...stored, addrs: merged }, result: merged }
       })
+    },
+
+    async setSignedAddrs(t, l, signed, options) {
+      checkId(t, 'thread ID')
+      checkId(l, 'log ID')
+      const list = checkSigned(signed)
+      return updateLog(t, l, options, (stored) => {
+        if (stored.signed !== undefined && stored.signed.seq >= list.seq) return { result: false }
+        return { value: { ...stored, signed: list }, result: true }
+      })
+    },
+
+    async freezeLog(t, l, fork, options) {
+      checkId(t, 'thread ID')
+      checkId(l, 'log ID')
+      if (fork == null || typeof fork !== 'object') throw new InvalidStoreInputError('a fork must be an object')
+      const counter = checkCounter(fork.counter, 'fork counter', false)
+      if (counter < 1) throw new InvalidStoreInputError('a fork is at counter 1 or later')
+      if (!Array.isArray(fork.records) || fork.records.length !== 2) throw new InvalidStoreInputError('a fork holds two record blocks')
+      for (const r of fork.records) {
+        checkBytes(r, 'fork record')
+        if (r.byteLength > layout.MAX_NODE_BLOCK_BYTES) throw new LimitExceededError(`a record block of ${r.byteLength} bytes is over ${layout.MAX_NODE_BLOCK_BYTES}`)
+      }
+      const proof: LogFork = { counter, records: [fork.records[0], fork.records[1]] }
+      return truncate(t, l, proof, options)
     },
 
     async getHead(t, l, options) {
@@ -424,6 +498,9 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
         const state = await loadState(t, l, options)
         let head = state.head
         if (inputs.length === 0) return { ...head }
+        if (state.frozenAt !== undefined && head.counter + inputs.length >= state.frozenAt) {
+          throw new LogFrozenError(`log ${l} is frozen at record ${state.frozenAt}: nothing at or past it is stored`)
+        }
         const ops: BatchOp[] = []
         for (const [i, rec] of inputs.entries()) {
           if (!sameCid(rec.prev, head.cid)) {
@@ -464,6 +541,8 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
       const ref = await kv.get(layout.cidKey(layout.recordsPrefix(t), recordCid), options)
       if (ref === undefined) return undefined
       const { counter, logId } = layout.decodeRecordRef(ref)
+      // A record past its log's head was dropped by a fork (its deletion was cut short).
+      if (counter > (await readHead(t, logId, options)).counter) return undefined
       const entry = await kv.get(layout.entryKey(layout.entriesPrefix(t, logId), counter), options)
       if (entry === undefined) throw new CorruptStoreError(`record ${recordCid.toString()} has no index entry`)
       const [found] = await fetchBlocks([{ counter, cids: layout.decodeEntry(entry) }], options)
@@ -472,7 +551,10 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
 
     async hasRecord(t, cid, options) {
       checkId(t, 'thread ID')
-      return (await kv.get(layout.cidKey(layout.recordsPrefix(t), toCID(cid, 'record CID')), options)) !== undefined
+      const ref = await kv.get(layout.cidKey(layout.recordsPrefix(t), toCID(cid, 'record CID')), options)
+      if (ref === undefined) return false
+      const { counter, logId } = layout.decodeRecordRef(ref)
+      return counter <= (await readHead(t, logId, options)).counter
     }
   }
   return store

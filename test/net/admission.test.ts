@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { newThreadID } from '../../src/core/thread-id.js'
-import type { ThreadID } from '../../src/core/types.js'
 import { QuotaExceededError, AdmissionRefusedError, type Admission, type AdmissionRequest } from '../../src/net/index.js'
 import { counterOf, startPeer, stopAll, tcpAddr, until } from './helpers.js'
 
@@ -10,12 +9,12 @@ afterEach(async () => { await stopAll() })
 function policy(refuse: { adopt?: Error; records?: (req: AdmissionRequest & { records: number; bytes: number }) => Error | undefined } = {}): Admission & {
   adopted: AdmissionRequest[]
   admitted: Array<AdmissionRequest & { records: number; bytes: number }>
-  stored: Array<{ thread: ThreadID; records: number; bytes: number }>
+  stored: Array<{ account: string; records: number; bytes: number }>
 } {
   const p = {
     adopted: [] as AdmissionRequest[],
     admitted: [] as Array<AdmissionRequest & { records: number; bytes: number }>,
-    stored: [] as Array<{ thread: ThreadID; records: number; bytes: number }>,
+    stored: [] as Array<{ account: string; records: number; bytes: number }>,
     adoptThread(req: AdmissionRequest) {
       p.adopted.push(req)
       if (refuse.adopt != null) throw refuse.adopt
@@ -25,7 +24,7 @@ function policy(refuse: { adopt?: Error; records?: (req: AdmissionRequest & { re
       const err = refuse.records?.(req)
       if (err != null) throw err
     },
-    recordsStored(thread: ThreadID, records: number, bytes: number) { p.stored.push({ thread, records, bytes }) }
+    recordsStored(account: string, records: number, bytes: number) { p.stored.push({ account, records, bytes }) }
   }
   return p
 }
@@ -39,12 +38,13 @@ describe('admission policy of a replicator', () => {
     await a.net.createThread(id)
     await a.net.addReplicator(id, tcpAddr(relay))
     expect(admission.adopted).toHaveLength(1)
-    expect(admission.adopted[0]).toMatchObject({ thread: id, peer: a.peerId })
+    expect(admission.adopted[0]).toMatchObject({ thread: id, account: id, peer: a.peerId })
     expect(admission.adopted[0]!.remoteAddr).toContain('/ip4/127.0.0.1/tcp/')
     await a.net.createRecord(id, { n: 1 })
     await until(async () => (await counterOf(relay, id)) === 1, 10_000, 'the relay to store the record')
     expect(admission.admitted.reduce((n, r) => n + r.records, 0)).toBe(1)
-    expect(admission.stored).toEqual([{ thread: id, records: 1, bytes: admission.admitted[0]!.bytes }])
+    expect(admission.admitted[0]).toMatchObject({ thread: id, account: id })
+    expect(admission.stored).toEqual([{ account: id, records: 1, bytes: admission.admitted[0]!.bytes }])
   })
 
   it('answers a refused hand-over with UNAUTHORIZED and a quota refusal with QUOTA_EXCEEDED, storing nothing', async () => {
@@ -73,5 +73,27 @@ describe('admission policy of a replicator', () => {
     await until(() => admission.admitted.length >= 3, 10_000, 'the third record to be refused')
     expect(await counterOf(relay, id)).toBe(2)
     expect(admission.stored.reduce((n, s) => n + s.records, 0)).toBe(2)
+    // The writer sees why: the refusal is its thread's last error, by name.
+    await until(async () => (await a.net.syncStatus(id)).lastError?.name === 'QuotaExceededError', 10_000, 'the writer to see the refusal')
+    expect((await a.net.syncStatus(id)).lastError?.message).toContain('thread is full')
+  })
+
+  it('accounts a thread per (thread ID, key): a stranger\'s hand-over under its own key has an account of its own', async () => {
+    const admission = policy()
+    const relay = await startPeer({ replicator: true, admission })
+    const owner = await startPeer()
+    const stranger = await startPeer()
+    const id = newThreadID()
+    await stranger.net.createThread(id)
+    await stranger.net.addReplicator(id, tcpAddr(relay))
+    await owner.net.createThread(id)
+    await owner.net.addReplicator(id, tcpAddr(relay))
+    expect(admission.adopted.map((r) => r.thread)).toEqual([id, id])
+    const [first, second] = admission.adopted.map((r) => r.account)
+    expect(first).toBe(id)
+    expect(second).toMatch(new RegExp(`^${id}:[0-9a-f]{32}$`))
+    await owner.net.createRecord(id, { mine: true })
+    await until(() => admission.stored.length === 1, 10_000, 'the owner\'s record to be stored')
+    expect(admission.stored[0]!.account).toBe(second)
   })
 })

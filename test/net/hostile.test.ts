@@ -10,6 +10,7 @@ import { encodeFrame, MAX_FRAME_BYTES, PROTOCOL, type Frame } from '../../src/ne
 import type { Peer, PeerInit } from '../../src/node/peer.js'
 import { counterOf, honestStillSyncs, startPeer, stopAll, until } from './helpers.js'
 import { authFields, rawSession } from './raw.js'
+import { forger } from './forge.js'
 
 afterEach(async () => { await stopAll() })
 
@@ -147,6 +148,15 @@ describe('hostile peers are refused and honest peers keep syncing', () => {
     // the valid first record of that log is accepted: refusals did not wedge the log
     await expect(push(logIDToBytes(ownLog), 1, first)).resolves.toMatchObject({ type: 'ok' })
     expect(await counterOf(a, id)).toBe(head + 1)
+    await honestStillSyncs(a, b, id, 1)
+  })
+
+  it('refuses a record of a newer format version without counting it against the sender', async () => {
+    const { a, b, x, id, key } = await setup()
+    const m = await forger(id, key)
+    const answers = await m.push(x, a, [await m.newer()], 1)
+    expect(answers[1]).toMatchObject({ type: 'error', code: 'INVALID_RECORD' })
+    expect(a.net.stats()).toMatchObject({ strikes: 0, rejected: 0 })
     await honestStillSyncs(a, b, id, 1)
   })
 

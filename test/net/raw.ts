@@ -4,6 +4,8 @@
  */
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { threadIDToBytes } from '../../src/core/thread-id.js'
 import type { ThreadID } from '../../src/core/types.js'
 import { authProof, keyID } from '../../src/net/auth.js'
@@ -21,8 +23,16 @@ export interface RawSession {
   ask(req: RequestBody): Promise<Response | 'closed'>
 }
 
-export async function rawSession(from: Peer, to: Peer): Promise<RawSession> {
-  const stream = await from.libp2p.dialProtocol(to.libp2p.peerId, PROTOCOL)
+/** A peer to talk to: a peer in this process, or one elsewhere (a relay process) by its ID and an address. */
+export type Target = Peer | { peerId: string; addr: string }
+
+function targetId(to: Target): ReturnType<typeof peerIdFromString> {
+  return 'libp2p' in to ? to.libp2p.peerId : peerIdFromString(to.peerId)
+}
+
+export async function rawSession(from: Peer, to: Target): Promise<RawSession> {
+  if (!('libp2p' in to)) await from.libp2p.dial(multiaddr(to.addr))
+  const stream = await from.libp2p.dialProtocol(targetId(to), PROTOCOL)
   const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
   let nextId = 1
   const raw: RawSession = {
@@ -50,11 +60,11 @@ export async function rawSession(from: Peer, to: Peer): Promise<RawSession> {
 }
 
 /** The `thread`, `kid` and `auth` fields `from` would send `to` for a thread. */
-export function authFields(serviceKey: Uint8Array, id: ThreadID, from: Peer, to: Peer): { thread: Uint8Array; kid: Uint8Array; auth: Uint8Array } {
+export function authFields(serviceKey: Uint8Array, id: ThreadID, from: Peer, to: Target): { thread: Uint8Array; kid: Uint8Array; auth: Uint8Array } {
   const thread = threadIDToBytes(id)
   return {
     thread,
     kid: keyID(serviceKey),
-    auth: authProof(serviceKey, thread, from.libp2p.peerId.toMultihash().bytes, to.libp2p.peerId.toMultihash().bytes)
+    auth: authProof(serviceKey, thread, from.libp2p.peerId.toMultihash().bytes, targetId(to).toMultihash().bytes)
   }
 }

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { multiaddr } from '@multiformats/multiaddr'
 import { newThreadID } from '../../src/core/thread-id.js'
 import type { ThreadID } from '../../src/core/types.js'
 import { collect, counterOf, startPeer, stopAll, stopPeer, tcpAddr, until } from './helpers.js'
@@ -121,21 +120,5 @@ describe('net sync between real peers on loopback', () => {
     await b.net.start()
     await until(async () => (await counterOf(b, id)) === 1, 10_000, 'B to pull the record')
     await until(async () => (await a.net.syncStatus(id)).pendingPush === 0, 10_000, 'the pending count to clear')
-  })
-
-  it('adds addresses we gain later (a relay reservation) to our logs and tells the thread peers', async () => {
-    const relay = await startPeer({ relayServer: true, replicator: true })
-    // A listens for relayed connections but knows no relay yet
-    const a = await startPeer({ listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'] })
-    const b = await startPeer()
-    const id = newThreadID()
-    const info = await a.net.createThread(id)
-    await b.net.addThread(info.addrs[0]!, { threadKey: info.key })
-    const aLog = (await a.net.getThread(id)).logs.find((l) => l.managed)!.id
-    expect((await a.net.getThread(id)).logs.find((l) => l.id === aLog)!.addrs.some((x) => x.includes('/p2p-circuit'))).toBe(false)
-    // A takes a reservation on the relay: it gains a /p2p-circuit address
-    await a.libp2p.dial(multiaddr(tcpAddr(relay)))
-    await until(async () => (await a.net.getThread(id)).logs.find((l) => l.id === aLog)!.addrs.some((x) => x.includes('/p2p-circuit')), 20_000, 'A to add its circuit address to its log')
-    await until(async () => (await b.net.getThread(id)).logs.find((l) => l.id === aLog)!.addrs.some((x) => x.includes('/p2p-circuit')), 20_000, 'B to learn it')
   })
 })

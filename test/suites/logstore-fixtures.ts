@@ -47,6 +47,15 @@ export async function makeRecord(label: string, n: number, prev: CID | undefined
   return { cid: record.cid, prev, blocks: { record, event, header, body } }
 }
 
+/** A first record whose header or body block has the given bytes (for size limits). */
+export async function makeRecordWith(label: string, raw: { header?: Uint8Array; body?: Uint8Array }): Promise<TestRecord> {
+  const body = await blockOf(raw.body ?? pattern(`body ${label}`, 48))
+  const header = await blockOf(raw.header ?? pattern(`header ${label}`, 60))
+  const event = await blockOf({ body: body.cid, header: header.cid })
+  const record = await blockOf({ block: event.cid, sig: pattern(`sig ${label}`, 64), pubKey: pattern(`pub ${label}`, 36) })
+  return { cid: record.cid, prev: undefined, blocks: { record, event, header, body } }
+}
+
 /** `count` records of a log chained from `prev`, numbered from `first`. */
 export async function makeChain(label: string, count: number, prev?: CID, first = 1): Promise<TestRecord[]> {
   const out: TestRecord[] = []

@@ -8,8 +8,12 @@ import { encodeTuple, encodeUint64 } from '../../src/store/keys.js'
 import type { KVStore } from '../../src/store/kv.js'
 import { createLogStore } from '../../src/store/logstore.js'
 import type { LogStore, LogStoreInit } from '../../src/store/logstore-types.js'
+import * as dagCbor from '@ipld/dag-cbor'
 import { assertDeepEqual, assertEqual, assertRejects, assertTrue, collect, type Case } from './case.js'
-import { allBlocks, blockOf, dump, failingBatches, makeChain, type TestRecord } from './logstore-fixtures.js'
+import { allBlocks, blockOf, dump, failingBatches, makeChain, makeRecordWith, type TestRecord } from './logstore-fixtures.js'
+
+/** The case `test/store/logstore.test.ts` names (docs/SECURITY.md, G7). */
+export const LOGS_LIMIT_CASE = 'addLog past the logs-per-thread limit rejects with LimitExceededError'
 
 export interface LogStoreSuiteOptions {
   /** Close `kv` and open the same storage again (backends that persist). */
@@ -408,8 +412,150 @@ export function logStoreSuite(makeKV: () => Promise<KVStore>, options: LogStoreS
         const kv = await makeKV()
         try {
           await createLogStore(kv)
-          await kv.put(encodeTuple(['ls', 'v']), encodeUint64(2))
+          await kv.put(encodeTuple(['ls', 'v']), encodeUint64(3))
           await assertRejects(() => createLogStore(kv), 'UnsupportedStoreFormatError')
+        } finally {
+          await kv.close()
+        }
+      }
+    },
+    {
+      name: LOGS_LIMIT_CASE,
+      run: withStore(async (store) => {
+        await store.addThread(T1, { key: KEY })
+        await store.addThread(T2, { key: KEY })
+        const ids = Array.from({ length: 4096 }, (_, i) => `12D3KooWlog${String(i).padStart(5, '0')}` as LogID)
+        // In slices, so the backends see concurrent adds counted one at a time.
+        for (let i = 0; i < ids.length; i += 512) await Promise.all(ids.slice(i, i + 512).map(async (id) => await store.addLog(T1, { id, publicKey: PUB })))
+        await assertRejects(() => store.addLog(T1, { id: L1, publicKey: PUB }), 'LimitExceededError')
+        const extra = await Promise.allSettled([store.addLog(T1, { id: L1, publicKey: PUB }), store.addLog(T1, { id: L2, publicKey: PUB })])
+        assertTrue(extra.every((r) => r.status === 'rejected' && (r.reason as Error).name === 'LimitExceededError'), 'concurrent adds past the limit are refused too')
+        assertEqual((await store.listLogs(T1)).length, 4096)
+        await assertRejects(() => store.getLog(T1, L1), 'LogNotFoundError', 'nothing was written')
+        await store.addLog(T2, { id: L1, publicKey: PUB })
+        assertEqual((await store.listLogs(T2)).length, 1, 'the limit is per thread')
+        await store.deleteThread(T1)
+        await store.addThread(T1, { key: KEY })
+        await store.addLog(T1, { id: L1, publicKey: PUB })
+        assertEqual((await store.listLogs(T1)).length, 1, 'a deleted thread starts counting again')
+      })
+    },
+    {
+      name: 'addAddrs keeps the newest 32 unsigned addresses of a log',
+      run: withStore(async (store) => {
+        await store.addThread(T1, { key: KEY })
+        const many = Array.from({ length: 40 }, (_, i) => `/ip4/10.0.0.${i}/tcp/1`)
+        const added = await store.addLog(T1, { id: L1, publicKey: PUB, addrs: many })
+        assertDeepEqual(added.addrs, many.slice(8), 'addLog keeps the newest 32')
+        let held: string[] = []
+        for (let i = 0; i < 100; i++) held = await store.addAddrs(T1, L1, [`/ip4/10.1.0.${i}/tcp/1`])
+        assertEqual(held.length, 32)
+        assertDeepEqual(held, Array.from({ length: 32 }, (_, i) => `/ip4/10.1.0.${68 + i}/tcp/1`))
+        assertDeepEqual((await store.getLog(T1, L1)).addrs, held)
+      })
+    },
+    {
+      name: 'setSignedAddrs keeps the list with the greatest sequence number and refuses more than 32 addresses',
+      run: withStore(async (store) => {
+        await store.addThread(T1, { key: KEY })
+        const sig = new Uint8Array(64).fill(7)
+        await store.addLog(T1, { id: L1, publicKey: PUB, addrs: ['/unsigned'], signedAddrs: { seq: 5, addrs: ['/a'], sig } })
+        assertDeepEqual((await store.getLog(T1, L1)).addrs, ['/a', '/unsigned'], 'signed addresses first')
+        assertTrue(!(await store.setSignedAddrs(T1, L1, { seq: 5, addrs: ['/b'], sig })), 'the same sequence number changes nothing')
+        assertTrue(!(await store.setSignedAddrs(T1, L1, { seq: 4, addrs: ['/b'], sig })), 'an older list changes nothing')
+        assertTrue(await store.setSignedAddrs(T1, L1, { seq: 6, addrs: ['/c', '/unsigned'], sig }))
+        const log = await store.getLog(T1, L1)
+        assertDeepEqual(log.signedAddrs, { seq: 6, addrs: ['/c', '/unsigned'], sig })
+        assertDeepEqual(log.addrs, ['/c', '/unsigned'])
+        const tooMany = Array.from({ length: 33 }, (_, i) => `/x/${i}`)
+        await assertRejects(() => store.setSignedAddrs(T1, L1, { seq: 7, addrs: tooMany, sig }), 'LimitExceededError')
+        await assertRejects(() => store.addLog(T1, { id: L2, publicKey: PUB, signedAddrs: { seq: 1, addrs: tooMany, sig } }), 'LimitExceededError')
+        assertEqual((await store.getLog(T1, L1)).signedAddrs?.seq, 6)
+      })
+    },
+    {
+      name: 'logs keep their author, certificate and place among this host\'s logs',
+      run: withStore(async (store) => {
+        await store.addThread(T1, { key: KEY })
+        const author = Uint8Array.from({ length: 36 }, (_, i) => i)
+        const certificate = { nonce: new Uint8Array(16).fill(1), signature: new Uint8Array(64).fill(2) }
+        await store.addLog(T1, { id: L1, publicKey: PUB, privateKey: PRIV, own: 2, author, certificate })
+        const got = await store.getLog(T1, L1)
+        assertEqual(got.own, 2)
+        assertDeepEqual(got.author, author)
+        assertDeepEqual(got.certificate, certificate)
+      })
+    },
+    {
+      name: 'appendRecords refuses a block over its size limit with LimitExceededError and writes nothing',
+      run: withLog(async (store, kv) => {
+        const before = await dump(kv)
+        const big = await makeRecordWith('big', { header: new Uint8Array(4200) })
+        await assertRejects(() => store.appendRecord(T1, L1, big), 'LimitExceededError', 'a header over 4 KiB')
+        const huge = await makeRecordWith('huge', { body: new Uint8Array(1024 * 1024 + 100) })
+        await assertRejects(() => store.appendRecord(T1, L1, huge), 'LimitExceededError', 'a body over 1 MiB + 64 bytes')
+        assertDeepEqual(await dump(kv), before, 'nothing written')
+        const fits = await makeRecordWith('fits', { body: new Uint8Array(1024 * 1024) })
+        assertEqual((await store.appendRecord(T1, L1, fits)).counter, 1, 'a full-size body is stored')
+      })
+    },
+    {
+      name: 'freezeLog keeps the proof, drops the records at and past the fork and refuses them from then on',
+      run: withLog(async (store, kv) => {
+        const chain = await makeChain('a', 10)
+        await store.appendRecords(T1, L1, chain)
+        const proof = { counter: 6, records: [chain[5]!.blocks.record.bytes, new Uint8Array([1, 2, 3])] as [Uint8Array, Uint8Array] }
+        assertDeepEqual(await store.freezeLog(T1, L1, proof), proof)
+        const log = await store.getLog(T1, L1)
+        assertDeepEqual(log.fork, proof)
+        assertDeepEqual(log.head, { cid: chain[4]!.cid, counter: 5 })
+        assertDeepEqual((await collect(store.readLog(T1, L1))).map((e) => e.counter), [1, 2, 3, 4, 5])
+        assertEqual(await store.getRecordBlocks(T1, chain[7]!.cid), undefined, 'a dropped record is not found')
+        assertTrue(!(await store.hasRecord(T1, chain[5]!.cid)))
+        assertTrue(!(await store.hasBlock(chain[9]!.blocks.body.cid)), 'its blocks are gone')
+        const held = await dump(kv)
+        await assertRejects(() => store.appendRecord(T1, L1, chain[5]!), 'LogFrozenError', 'the record at the fork')
+        assertDeepEqual(await dump(kv), held, 'nothing written')
+        const later = { counter: 8, records: proof.records }
+        assertDeepEqual(await store.freezeLog(T1, L1, later), proof, 'a later fork leaves the log frozen at the earlier one')
+        const earlier = { counter: 3, records: proof.records }
+        assertDeepEqual(await store.freezeLog(T1, L1, earlier), earlier, 'an earlier fork moves it back')
+        assertDeepEqual(await store.getHead(T1, L1), { cid: chain[1]!.cid, counter: 2 })
+      }, { deleteChunkSize: 5 })
+    },
+    {
+      name: 'a log frozen ahead of its head takes records up to the fork and none at or past it',
+      run: withLog(async (store) => {
+        const chain = await makeChain('a', 6)
+        await store.appendRecords(T1, L1, chain.slice(0, 2))
+        await store.freezeLog(T1, L1, { counter: 5, records: [new Uint8Array([1]), new Uint8Array([2])] })
+        assertEqual((await store.getHead(T1, L1)).counter, 2, 'nothing dropped')
+        await assertRejects(() => store.appendRecords(T1, L1, chain.slice(2, 5)), 'LogFrozenError', 'a batch reaching the fork')
+        assertEqual((await store.appendRecords(T1, L1, chain.slice(2, 4))).counter, 4)
+        await assertRejects(() => store.appendRecord(T1, L1, chain[4]!), 'LogFrozenError')
+      })
+    },
+    {
+      name: 'a version 1 store is migrated in place: addresses stay unsigned, cut to the newest 32',
+      run: async () => {
+        const kv = await makeKV()
+        try {
+          // A version 1 store as it was written: the version, a thread, a log with 40 addresses and its head.
+          const many = Array.from({ length: 40 }, (_, i) => `/ip4/10.0.0.${i}/tcp/1`)
+          await kv.put(encodeTuple(['ls', 'v']), encodeUint64(1))
+          await kv.put(encodeTuple(['ls', 't', T1]), dagCbor.encode({ key: KEY }))
+          await kv.put(encodeTuple(['ls', 'l', T1, L1]), dagCbor.encode({ pub: PUB, priv: PRIV, addrs: many }))
+          await kv.put(encodeTuple(['ls', 'h', T1, L1]), encodeUint64(0))
+          await kv.put(encodeTuple(['ls', 'l', T1, L2]), dagCbor.encode({ pub: PUB, addrs: ['/one'] }))
+          await kv.put(encodeTuple(['ls', 'h', T1, L2]), encodeUint64(0))
+          const store = await createLogStore(kv)
+          assertDeepEqual(await kv.get(encodeTuple(['ls', 'v'])), encodeUint64(2), 'the version is 2')
+          const log = await store.getLog(T1, L1)
+          assertDeepEqual(log, { id: L1, publicKey: PUB, privateKey: PRIV, addrs: many.slice(8), head: { cid: undefined, counter: 0 } })
+          assertEqual(log.signedAddrs, undefined, 'nothing is signed')
+          assertDeepEqual((await store.getLog(T1, L2)).addrs, ['/one'])
+          await createLogStore(kv)
+          assertDeepEqual((await store.getLog(T1, L1)).addrs, many.slice(8), 'opening again changes nothing')
         } finally {
           await kv.close()
         }
