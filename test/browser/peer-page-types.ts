@@ -28,6 +28,8 @@ export interface PeerPage {
   writeTimed(thread: string, count: number, intervalMs: number): Promise<void>
   /** Run `fn` with the client and rethrow errors as `{ name, message }` (names survive evaluate). */
   run<T>(fn: (client: WeftClient) => Promise<T>): Promise<T>
+  /** This tab's direct paths (test/browser/rtc-cut.ts): cut, heal, count. */
+  rtc: { cut(): number; heal(): void; readonly live: number }
 }
 
 declare global {

@@ -3,6 +3,7 @@
  * exposes the client and helpers as `globalThis.weftPeer` for e2e/browser-*.spec.ts.
  * Query: relay (multiaddr), name (peer name), shared=0 (force the fallback), debug (namespaces).
  */
+import { rtcCut } from './rtc-cut.js'
 import * as sdk from '../../src/client/index.js'
 import { generateKeyPair } from '../../src/core/identity.js'
 import type { ClientRecord, ClientSyncStatus, ListenEvent, LogMessage, WeftClient } from '../../src/client/index.js'
@@ -86,7 +87,8 @@ const page: PeerPage = {
   },
   async run(fn) {
     return await fn(need())
-  }
+  },
+  rtc: rtcCut
 }
 
 globalThis.weftPeer = page
