@@ -16,12 +16,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer, request, type Server } from 'node:http'
-import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect, test, type BrowserContext, type Locator, type Page, type TestInfo } from '@playwright/test'
+import { unpluggableNetwork, type Network } from './network.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
@@ -86,65 +85,6 @@ async function ctrlC(started: Started): Promise<{ code: number | null; signal: N
   }
 }
 
-interface Network {
-  /** The proxy address for `browser.newContext({ proxy })`. */
-  server: string
-  /** Cut: every open connection is closed and new ones are refused. */
-  unplug(): void
-  plug(): void
-  close(): Promise<void>
-}
-
-/** A forward HTTP proxy (plain requests and CONNECT tunnels, which carry ws://) that can be unplugged. */
-async function unpluggableNetwork(): Promise<Network> {
-  const sockets = new Set<Socket>()
-  let unplugged = false
-  const track = (socket: Socket): void => {
-    if (sockets.has(socket)) return
-    sockets.add(socket)
-    socket.once('close', () => { sockets.delete(socket) })
-  }
-  const server: Server = createServer((req, res) => {
-    if (unplugged) { req.socket.destroy(); return }
-    const target = new URL(req.url ?? '')
-    const upstream = request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers)
-      answer.pipe(res)
-    })
-    upstream.on('socket', track).on('error', () => { res.destroy() })
-    req.pipe(upstream)
-  })
-  server.on('connection', track)
-  server.on('connect', (req, client: Socket, head: Buffer) => {
-    if (unplugged) { client.destroy(); return }
-    const [host, port] = (req.url ?? '').split(':')
-    const upstream = connect(Number(port), host!, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      upstream.write(head)
-      upstream.pipe(client)
-      client.pipe(upstream)
-    })
-    track(upstream)
-    upstream.on('error', () => { client.destroy() })
-    client.on('error', () => { upstream.destroy() })
-  })
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
-  const address = server.address()
-  if (address == null || typeof address === 'string') throw new Error('the proxy did not bind')
-  return {
-    server: `http://127.0.0.1:${address.port}`,
-    unplug() {
-      unplugged = true
-      for (const s of sockets) s.destroy()
-    },
-    plug() { unplugged = false },
-    async close() {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
-    }
-  }
-}
-
 /** Bob's device loses (or regains) the network: the page and the Weft worker alike. */
 async function setNetwork(context: BrowserContext, network: Network, online: boolean): Promise<void> {
   if (online) network.plug()
@@ -184,7 +124,7 @@ test('npm start serves the board: invite, live sync, offline edit from the servi
   const app = await npmStart(repo)
   const network = await unpluggableNetwork()
   const alice = await browser.newContext()
-  const bob = await browser.newContext({ proxy: { server: network.server, bypass: '<-loopback>' } })
+  const bob = await browser.newContext(network.contextOptions())
   let exit: Awaited<ReturnType<typeof ctrlC>> | undefined
   try {
     // One URL, printed once, with the hint to open a second browser.
