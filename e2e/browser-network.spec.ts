@@ -13,8 +13,9 @@
  */
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test'
 import { cleanupRelays, metricValue, scrape, startRelayProcess, type RelayProcess } from '../test/relay/harness.js'
-import { NOTES, noteIDs, openTab, relayReady, uniqueName } from './browser-helpers.js'
+import { noteIDs, openTab, relayReady, shareDB, uniqueName } from './browser-helpers.js'
 import { pageServer, unpluggableNetwork, type Network } from './network.js'
+import { prng, sleep } from './storm.js'
 
 interface Device { context: BrowserContext; page: Page; peerId: string }
 
@@ -25,37 +26,11 @@ async function device(browser: Browser, relay: string, network?: Network): Promi
   return { context, page, peerId }
 }
 
-/** A DB of `owner` with NOTES, handed to the relay, joined by `other`; its ID. */
-async function share(owner: Page, other: Page, relay: string): Promise<string> {
-  const { id, invite } = await owner.evaluate(async ([r, notes]) => {
-    const c = globalThis.weftPeer!.client()
-    const db = await c.db.newDB(undefined, { name: 'shared', collections: [notes] })
-    await c.net.addReplicator(db.id, r)
-    return { id: db.id, invite: await db.invite() }
-  }, [relay, NOTES] as const)
-  await other.evaluate(async (inv) => { await globalThis.weftPeer!.client().db.join(inv) }, invite)
-  return id
-}
-
 /** Peers this page's status shows struck or banned. */
 async function punished(page: Page, db: string): Promise<Array<{ peer: string; strikes: number; bannedUntil?: number }>> {
   const s = await page.evaluate(async (t) => await globalThis.weftPeer!.client().net.syncStatus(t), db)
   return s.peers.filter((p) => p.strikes > 0 || p.bannedUntil !== undefined).map((p) => ({ peer: p.peer, strikes: p.strikes, ...(p.bannedUntil !== undefined ? { bannedUntil: p.bannedUntil } : {}) }))
 }
-
-/** Seeded PRNG (mulberry32): the same seed gives the same storm. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 test('browsers whose network is unplugged in the middle of requests are never struck or banned, and converge once it is back', async ({ browser }) => {
   test.setTimeout(240_000)
@@ -68,7 +43,7 @@ test('browsers whose network is unplugged in the middle of requests are never st
   try {
     for (const n of networks) devices.push(await device(browser, relay.wsAddr, n))
     const [a, b] = devices as [Device, Device]
-    const db = await share(a.page, b.page, relay.wsAddr)
+    const db = await shareDB(a.page, [b.page], relay.wsAddr)
     await a.page.evaluate((t) => { globalThis.weftPeer!.startWriting(t, 'a', 50) }, db)
     await b.page.evaluate((t) => { globalThis.weftPeer!.startWriting(t, 'b', 50) }, db)
 
@@ -113,7 +88,7 @@ test('the relay killed while browsers write, then started again: every acknowled
     const a = await device(browser, addr)
     const b = await device(browser, addr)
     contexts.push(a.context, b.context)
-    const db = await share(a.page, b.page, addr)
+    const db = await shareDB(a.page, [b.page], addr)
     await a.page.evaluate((t) => { globalThis.weftPeer!.startWriting(t, 'a', 100) }, db)
     await b.page.evaluate((t) => { globalThis.weftPeer!.startWriting(t, 'b', 100) }, db)
     await sleep(2000)

@@ -1,10 +1,10 @@
 /**
  * Browsers that met once find each other again at once: after a reload (the worker restarts with
- * the tab), after the device's worker restarts (its only tab closed and opened again), and after
- * the network comes back, both devices hold a new direct WebRTC connection within 5 s of the
- * returning browser being up — not at the next sync interval (10 s here) or a backoff, and not
- * only once someone writes. The side that stayed drops its stale connection to the browser's
- * previous self (it looks open for seconds) instead of trusting it.
+ * the tab), after the device's worker restarts (its only tab closed and opened again), after its
+ * tab crashes, and after the network comes back, both devices hold a new direct WebRTC
+ * connection within 5 s of the returning browser being up — not at the next sync interval (10 s
+ * here) or a backoff, and not only once someone writes. The side that stayed drops its stale
+ * connection to the browser's previous self (it may look open for seconds) instead of trusting it.
  *
  * Cutting a device's network: everything its browser context connects to goes through a proxy
  * the test unplugs (e2e/network.ts), its direct paths are closed (test/browser/rtc-cut.ts:
@@ -42,7 +42,7 @@ async function expectDirectAgain(x: Device, y: Device, since: number): Promise<n
   return Date.now() - t0
 }
 
-test('a browser that reloads, or whose worker restarts, is directly connected to its peer again within 5 s, on both sides', async ({ browser }) => {
+test('a browser that reloads, whose worker restarts or whose tab crashes is directly connected to its peer again within 5 s, on both sides', async ({ browser }) => {
   const contexts = [await browser.newContext(), await browser.newContext()]
   try {
     const [one, two] = [await device(contexts[0]!, 'ra'), await device(contexts[1]!, 'rb')]
@@ -66,12 +66,23 @@ test('a browser that reloads, or whose worker restarts, is directly connected to
     }
 
     // The worker restarts: the device's only tab closes, a new one opens.
-    const since = Date.now()
+    let since = Date.now()
     await large.page.close()
     large.page = await openTab(large.context, { name: large.name }, large.connect)
     await expectDirectAgain(large, small, since)
-    const stats = await small.page.evaluate(async () => await globalThis.weftPeer!.client().call<{ stale?: number }>('peer.rtcStats', []))
-    expect(stats).toHaveProperty('stale')
+
+    // The tab crashes (its renderer, and the worker with it): no goodbye, and the other side's
+    // connection to it stays open-looking until it is found stale.
+    const crashed = large.page
+    const session = await large.context.newCDPSession(crashed)
+    // Page.crash answers only when the page is gone (or never): do not wait on it.
+    void session.send('Page.crash').catch(() => undefined)
+    await expect.poll(async () => await crashed.evaluate(() => true).catch(() => false), { timeout: 10_000 }).toBe(false)
+    since = Date.now()
+    large.page = await openTab(large.context, { name: large.name }, large.connect)
+    await expectDirectAgain(large, small, since)
+    await write(large.page, db, 'after-crash')
+    await expect.poll(async () => await noteIDs(small.page, db), { timeout: 15_000 }).toContain('after-crash')
   } finally {
     for (const c of contexts) await c.close()
   }
