@@ -79,7 +79,7 @@ export interface ClientJoinOptions extends CallOptions {
   /**
    * Deadline of the whole join, the wait for collections included (ms). When the DB is joined
    * but its collections have not arrived by then, the join rejects with
-   * CollectionsNotReceivedError (the DB stays joined). @default 30000
+   * CollectionsNotReceivedError (the DB stays joined). @default 60000
    */
   timeoutMs?: number
 }

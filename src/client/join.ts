@@ -6,8 +6,8 @@
  * way (they are events of the thread like any other, and may come from another peer than the
  * one the join went through).
  *
- * One deadline covers it all (`timeoutMs`, 30 s by default): each address gets what is left of
- * it, and so does the wait. A DB joined whose collections did not come in time rejects with
+ * One deadline covers it all (`timeoutMs`, 60 s by default: a first join may catch up on a large
+ * DB): each address gets what is left of it, and so does the wait. A DB joined whose collections did not come in time rejects with
  * CollectionsNotReceivedError; the DB stays joined, and joining again returns it.
  */
 import { AbortError, CallTimeoutError, CollectionsNotReceivedError } from './errors.js'
@@ -16,7 +16,7 @@ import type { ClientJoinOptions } from './db-types.js'
 import type { CallOptions } from './rpc.js'
 
 /** Default deadline of a join, the wait for collections included (ms). */
-export const JOIN_TIMEOUT_MS = 30_000
+export const JOIN_TIMEOUT_MS = 60_000
 /** Time kept for the worker to answer past the wait's own deadline (ms). */
 const MARGIN_MS = 2000
 
