@@ -20,8 +20,18 @@
  *   browser_create_single_txn_per_s    sequential one-instance creates from a tab, each its own
  *                                      transaction (one record, durable when it resolves)
  *   browser_create_concurrent_per_s    the same with 100 creates in flight at once
+ *   browser_remeet_after_reload_ms     two browsers direct over WebRTC and sharing a DB; one
+ *                                      reloads: from the reload until both hold a new WebRTC
+ *                                      connection to each other (each run reloads the other side)
+ *   storm_converge_after_heal_ms       three browsers writing, each behind a proxy and cut at
+ *                                      random (proxy unplugged, peer connections closed, page
+ *                                      offline; e2e/storm.ts) for STORM_MS; from the moment all are
+ *                                      back until the three hold every acknowledged write and
+ *                                      the same state hash
  * The cold start ends with the first db query (`db.listDBs()`). The db figures use the collection
  * and instances of bench/db.ts (a schema, a unique index on email), a new DB per run.
+ * `WEFT_BENCH_BROWSER=remeet,storm` (a comma-separated list of: sizes, cold, writes, replication,
+ * remeet, storm) runs only those parts.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -39,6 +49,8 @@ import { buildPackages } from '../scripts/build.mjs'
 import { wasmAsFile } from '../scripts/build-worker.mjs'
 import { median, round, type Metric, type Suite } from './index.js'
 import { PEOPLE } from './fixtures.js'
+import { unpluggableNetwork } from '../e2e/network.js'
+import { convergence, prng, storm, type StormDevice } from '../e2e/storm.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const SAMPLES = 60
@@ -46,6 +58,11 @@ const BULK = 10_000
 const SINGLE = 500
 const CONCURRENT = 2_000
 const IN_FLIGHT = 100
+/** The storm: how long, how long a device stays cut and up (ms). */
+const STORM_MS = 60_000
+const STORM_DOWN_MS = [2000, 15_000] as const
+const STORM_UP_MS = [1000, 8000] as const
+const NOTES = { name: 'notes', schema: { type: 'object', properties: { _id: { type: 'string' }, text: { type: 'string' } } } }
 
 
 function percentile(values: number[], p: number): number {
@@ -174,6 +191,90 @@ async function replication(browser: Browser, url: (name: string) => string, rela
   }
 }
 
+/** A DB of `owner` with NOTES, handed to the relay and joined by `others`; its ID. */
+async function shareNotes(owner: Page, others: Page[], relay: string): Promise<string> {
+  const { id, invite } = await owner.evaluate(async ([r, notes]) => {
+    const c = globalThis.weftPeer!.client()
+    const db = await c.db.newDB(undefined, { name: 'bench', collections: [notes] })
+    await c.net.addReplicator(db.id, r)
+    return { id: db.id, invite: await db.invite() }
+  }, [relay, NOTES] as const)
+  for (const p of others) await p.evaluate(async (inv) => { await globalThis.weftPeer!.client().db.join(inv) }, invite)
+  return id
+}
+
+async function directSince(page: Page, peer: string, since: number): Promise<boolean> {
+  const info = await page.evaluate(async () => await globalThis.weftPeer!.client().info())
+  return info.connections.some((c) => c.peer === peer && c.via === 'webrtc' && c.openedAt >= since)
+}
+
+/** Reload one of two direct browsers, `runs` times (alternating): ms until both are direct again. */
+async function remeet(browser: Browser, url: (name: string) => string, relay: string, runs: number): Promise<number[]> {
+  const a = await openPeer(browser, url(`ra-${Date.now()}`), { syncIntervalMs: 10_000 })
+  const b = await openPeer(browser, url(`rb-${Date.now()}`), { syncIntervalMs: 10_000 })
+  const peers = await Promise.all([a, b].map(async (p) => await p.page.evaluate(() => globalThis.weftPeer!.client().peerId)))
+  const out: number[] = []
+  try {
+    await shareNotes(a.page, [b.page], relay)
+    const wait = async (page: Page, peer: string, since: number): Promise<void> => {
+      const deadline = Date.now() + 60_000
+      while (!(await directSince(page, peer, since))) {
+        if (Date.now() > deadline) throw new Error('no WebRTC connection within 60 s')
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    await wait(a.page, peers[1]!, 0)
+    for (let i = 0; i < runs; i++) {
+      const [reloaded, stayed] = i % 2 === 0 ? [a.page, b.page] : [b.page, a.page]
+      const [self, other] = i % 2 === 0 ? [peers[0]!, peers[1]!] : [peers[1]!, peers[0]!]
+      const since = Date.now()
+      await reloaded.reload()
+      await reloaded.waitForFunction(() => globalThis.weftPeer !== undefined)
+      await reloaded.evaluate(async () => { await globalThis.weftPeer!.connect({ syncIntervalMs: 10_000 }) })
+      await Promise.all([wait(reloaded, other, since), wait(stayed, self, since)])
+      out.push(Date.now() - since)
+    }
+    return out
+  } finally {
+    await a.close()
+    await b.close()
+  }
+}
+
+/** Three browsers in a storm (seeded): ms from the moment all are back until they converge. */
+async function stormConverge(browser: Browser, url: (name: string) => string, relay: string, pageHost: string, seed: number): Promise<number> {
+  const devices: StormDevice[] = []
+  try {
+    for (const name of ['ana', 'ben', 'cy']) {
+      const network = await unpluggableNetwork()
+      const context = await browser.newContext(network.contextOptions([pageHost]))
+      const page = await context.newPage()
+      devices.push({ name, context, page, network })
+      await page.goto(url(`storm-${name}-${Date.now()}`))
+      await page.waitForFunction(() => globalThis.weftPeer !== undefined)
+      await page.evaluate(async () => {
+        await globalThis.weftPeer!.connect()
+        await globalThis.weftPeer!.client().relayReady({ timeoutMs: 30_000 })
+      })
+    }
+    const db = await shareNotes(devices[0]!.page, devices.slice(1).map((d) => d.page), relay)
+    for (const d of devices) await d.page.evaluate(([t, n]) => { globalThis.weftPeer!.startWriting(t, n, 200) }, [db, d.name] as const)
+    await storm(devices, {
+      durationMs: STORM_MS, random: prng(seed),
+      minDownMs: STORM_DOWN_MS[0], maxDownMs: STORM_DOWN_MS[1], minUpMs: STORM_UP_MS[0], maxUpMs: STORM_UP_MS[1]
+    })
+    const healed = Date.now()
+    const written = await Promise.all(devices.map(async (d) => await d.page.evaluate(async () => await globalThis.weftPeer!.stopWriting())))
+    await convergence(devices.map((d) => d.page), db, written.flatMap((w) => w.acked), 120_000)
+    return Date.now() - healed
+  } finally {
+    for (const d of devices) {
+      await d.context.close()
+      await d.network.close()
+    }
+  }
+}
+
 /** Writes per second from a tab: one bulk transaction, sequential and concurrent single creates. */
 async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; single: number; concurrent: number }> {
   const p = await openPeer(browser, url, {})
@@ -212,8 +313,9 @@ async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; 
 
 const suite: Suite = async (runs) => {
   const executablePath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined)
+  const parts = new Set((process.env.WEFT_BENCH_BROWSER ?? 'sizes,cold,writes,replication,remeet,storm').split(',').map((p) => p.trim()))
   const outDir = await mkdtemp(join(tmpdir(), 'weft-bench-browser-'))
-  const sizes = await packageFigures()
+  const sizes = parts.has('sizes') ? await packageFigures() : undefined
   await build({
     configFile: join(root, 'vite.config.ts'),
     root,
@@ -227,46 +329,64 @@ const suite: Suite = async (runs) => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-features=WebRtcHideLocalIpsWithMdns']
   })
+  const out: Metric[] = []
   try {
     const base = server.resolvedUrls?.local[0] ?? ''
     const url = (name: string): string => `${base}test/browser/peer.html?${new URLSearchParams({ relay: relay.wsAddr, name }).toString()}`
-    const cold: number[] = []
-    const ready: number[] = []
-    for (let i = 0; i < runs; i++) {
-      const p = await openPeer(browser, url(`cold-${i}-${Date.now()}`), {})
-      cold.push(p.timings.cold)
-      ready.push(p.timings.ready)
-      await p.close()
+    if (parts.has('cold')) {
+      const cold: number[] = []
+      const ready: number[] = []
+      for (let i = 0; i < runs; i++) {
+        const p = await openPeer(browser, url(`cold-${i}-${Date.now()}`), {})
+        cold.push(p.timings.cold)
+        ready.push(p.timings.ready)
+        await p.close()
+      }
+      out.push({ metric: 'browser_cold_start_ms', value: round(median(cold)), unit: 'ms' })
+      out.push({ metric: 'browser_relay_ready_ms', value: round(median(ready)), unit: 'ms' })
     }
-    const bulk: number[] = []
-    const single: number[] = []
-    const concurrent: number[] = []
-    for (let i = 0; i < runs; i++) {
-      const r = await dbWrites(browser, url(`dbw-${i}-${Date.now()}`))
-      bulk.push(r.bulk)
-      single.push(r.single)
-      concurrent.push(r.concurrent)
+    if (parts.has('replication')) {
+      const webrtc: number[] = []
+      const relayed: number[] = []
+      for (let i = 0; i < Math.max(1, Math.ceil(runs / 2)); i++) {
+        webrtc.push(await replication(browser, url, relay.wsAddr, true))
+        relayed.push(await replication(browser, url, relay.wsAddr, false))
+      }
+      out.push({ metric: 'browser_replication_webrtc_p50_ms', value: round(median(webrtc), 2), unit: 'ms' })
+      out.push({ metric: 'browser_replication_relay_p50_ms', value: round(median(relayed), 2), unit: 'ms' })
     }
-    const webrtc: number[] = []
-    const relayed: number[] = []
-    for (let i = 0; i < Math.max(1, Math.ceil(runs / 2)); i++) {
-      webrtc.push(await replication(browser, url, relay.wsAddr, true))
-      relayed.push(await replication(browser, url, relay.wsAddr, false))
+    if (parts.has('writes')) {
+      const bulk: number[] = []
+      const single: number[] = []
+      const concurrent: number[] = []
+      for (let i = 0; i < runs; i++) {
+        const r = await dbWrites(browser, url(`dbw-${i}-${Date.now()}`))
+        bulk.push(r.bulk)
+        single.push(r.single)
+        concurrent.push(r.concurrent)
+      }
+      out.push({ metric: 'browser_create_bulk_docs_per_s', value: round(median(bulk)), unit: 'docs/s' })
+      out.push({ metric: 'browser_create_single_txn_per_s', value: round(median(single)), unit: 'txn/s' })
+      out.push({ metric: 'browser_create_concurrent_per_s', value: round(median(concurrent)), unit: 'txn/s' })
     }
-    return [
-      { metric: 'browser_cold_start_ms', value: round(median(cold)), unit: 'ms' },
-      { metric: 'browser_relay_ready_ms', value: round(median(ready)), unit: 'ms' },
-      { metric: 'browser_replication_webrtc_p50_ms', value: round(median(webrtc), 2), unit: 'ms' },
-      { metric: 'browser_replication_relay_p50_ms', value: round(median(relayed), 2), unit: 'ms' },
-      { metric: 'browser_create_bulk_docs_per_s', value: round(median(bulk)), unit: 'docs/s' },
-      { metric: 'browser_create_single_txn_per_s', value: round(median(single)), unit: 'txn/s' },
-      { metric: 'browser_create_concurrent_per_s', value: round(median(concurrent)), unit: 'txn/s' },
-      { metric: 'client_bundle_kb_gz', value: round(sizes.client, 2), unit: 'KiB' },
-      { metric: 'client_rtc_host_kb_gz', value: round(sizes.rtcHost, 2), unit: 'KiB' },
-      { metric: 'worker_bundle_kb_gz', value: round(sizes.worker, 1), unit: 'KiB' },
-      { metric: 'worker_wasm_kb_gz', value: round(sizes.wasm, 1), unit: 'KiB' },
-      { metric: 'install_packages_web', value: sizes.installs, unit: 'packages' }
-    ] satisfies Metric[]
+    if (parts.has('remeet')) {
+      out.push({ metric: 'browser_remeet_after_reload_ms', value: round(median(await remeet(browser, url, relay.wsAddr, runs))), unit: 'ms' })
+    }
+    if (parts.has('storm')) {
+      const converge: number[] = []
+      for (let i = 0; i < Math.max(1, Math.ceil(runs / 2)); i++) converge.push(await stormConverge(browser, url, relay.wsAddr, new URL(base).host, 1000 + i))
+      out.push({ metric: 'storm_converge_after_heal_ms', value: round(median(converge)), unit: 'ms' })
+    }
+    if (sizes !== undefined) {
+      out.push(
+        { metric: 'client_bundle_kb_gz', value: round(sizes.client, 2), unit: 'KiB' },
+        { metric: 'client_rtc_host_kb_gz', value: round(sizes.rtcHost, 2), unit: 'KiB' },
+        { metric: 'worker_bundle_kb_gz', value: round(sizes.worker, 1), unit: 'KiB' },
+        { metric: 'worker_wasm_kb_gz', value: round(sizes.wasm, 1), unit: 'KiB' },
+        { metric: 'install_packages_web', value: sizes.installs, unit: 'packages' }
+      )
+    }
+    return out
   } finally {
     await browser.close()
     await cleanupRelays()

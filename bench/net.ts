@@ -11,6 +11,10 @@
  *   resync_after_restart_ms               two Node peers on LevelDB, both stopped, both started again
  *                                          (same repos and ports) and each writes a record at once:
  *                                          from the restart until each holds the other's record
+ *   write_latency_fake_addrs_p50_ms / _p99_ms  createRecord on A until B (connected) has it, after a
+ *                                          member announced 32 logs whose address lists name 1,024
+ *                                          peers that never answer (a closed port); 50 writes
+ *   write_latency_fake_addrs_first_ms     the first of those writes (the one that met the fresh lists)
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -19,6 +23,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../test/helpers/ports.js'
 import { createPeer, type Peer, type PeerInit } from '../src/node/peer.js'
+import { concatBytes, randomBytes } from '../src/core/bytes.js'
+import { generateKeyPair, publicKeyFromRaw, publicKeyToBytes } from '../src/core/identity.js'
+import { logIDFromPublicKey, logIDToBytes } from '../src/core/log-id.js'
+import { parseThreadKey } from '../src/core/thread-key.js'
+import { threadIDToBytes } from '../src/core/thread-id.js'
+import * as dagCbor from '@ipld/dag-cbor'
+import { authFields, rawSession } from '../test/net/raw.js'
 import type { ThreadID } from '../src/core/types.js'
 import { newThreadID } from '../src/core/thread-id.js'
 import { median, round, type Metric, type Suite } from './index.js'
@@ -91,6 +102,51 @@ async function holds(peer: Peer, thread: ThreadID, count: number): Promise<void>
   while ((await peer.net.getThread(thread)).logs.reduce((n, l) => n + l.head.counter, 0) < count) {
     if (performance.now() > deadline) throw new Error(`${peer.peerId} did not get ${count} records`)
     await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/**
+ * Honest write latency while a member has announced logs naming 1,024 peers that never answer: it
+ * signs each list with the log's own key (docs/PROTOCOL.md, "Logs and their addresses"), as the
+ * attack must now; a peer that predates signed lists takes the same lists.
+ */
+export async function fakeAddrsLatency(logs = 32): Promise<{ p50: number; p99: number; first: number }> {
+  const init = { allowPrivateAddrs: true, syncIntervalMs: 0 }
+  const [a, b, x] = await Promise.all([createPeer(init), createPeer(init), createPeer(init)])
+  try {
+    const id = newThreadID()
+    const info = await a.net.createThread(id)
+    await b.net.addThread(info.addrs[0]!, { threadKey: info.key })
+    await x.libp2p.dial(a.libp2p.getMultiaddrs()[0]!)
+    const key = parseThreadKey(info.key)
+    const session = await rawSession(x, a)
+    const auth = authFields(key.service, id, x, a)
+    const dead = await freePort()
+    for (let l = 0; l < logs; l++) {
+      const logKey = await generateKeyPair()
+      const log = logIDToBytes(logIDFromPublicKey(logKey.publicKey))
+      const addrs = Array.from({ length: 32 }, () => `/ip4/127.0.0.1/tcp/${dead}/p2p/${logIDFromPublicKey(publicKeyFromRaw(randomBytes(32)))}`)
+      const seq = Date.now()
+      const u16 = (b: Uint8Array): Uint8Array => concatBytes([new Uint8Array([b.byteLength >> 8, b.byteLength & 0xff]), b])
+      const u64 = new Uint8Array(8)
+      new DataView(u64.buffer).setBigUint64(0, BigInt(seq))
+      const payload = concatBytes([new TextEncoder().encode('weft-log-addrs-v1'), u16(threadIDToBytes(id)), u16(log), u64, dagCbor.encode(addrs)])
+      const addrSig = await logKey.sign(payload)
+      await session.ask({ type: 'pushLog', ...auth, log: { id: log, pubKey: publicKeyToBytes(logKey.publicKey), addrs, addrSeq: seq, addrSig, counter: 0 } as never })
+    }
+    const it = b.net.subscribe({ threads: [id] })[Symbol.asyncIterator]()
+    const samples: number[] = []
+    for (let i = 0; i < 50; i++) {
+      const t0 = performance.now()
+      const next = it.next()
+      await a.net.createRecord(id, { i })
+      await next
+      samples.push(performance.now() - t0)
+    }
+    await it.return?.()
+    return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), first: samples[0]! }
+  } finally {
+    await Promise.all([a, b, x].map(async (p) => { await p.stop() }))
   }
 }
 
@@ -175,6 +231,9 @@ const suite: Suite = async (runs) => {
   const cold: number[] = []
   const coldTsx: number[] = []
   const resync: number[] = []
+  const fakeP50: number[] = []
+  const fakeP99: number[] = []
+  const fakeFirst: number[] = []
   const bundle = bundleRelay()
   for (let r = 0; r < runs; r++) {
     const l = await latency()
@@ -187,6 +246,10 @@ const suite: Suite = async (runs) => {
     cold.push(await relayColdStart([bundle]))
     coldTsx.push(await relayColdStart(['--import', 'tsx', 'relay/main.ts']))
     resync.push(await resyncAfterRestart())
+    const f = await fakeAddrsLatency()
+    fakeP50.push(f.p50)
+    fakeP99.push(f.p99)
+    fakeFirst.push(f.first)
   }
   const out: Metric[] = [
     { metric: 'replication_latency_p50_ms', value: round(median(p50), 2), unit: 'ms' },
@@ -199,6 +262,9 @@ const suite: Suite = async (runs) => {
   out.push({ metric: 'relay_cold_start_ms', value: round(median(cold), 0), unit: 'ms' })
   out.push({ metric: 'relay_cold_start_tsx_ms', value: round(median(coldTsx), 0), unit: 'ms' })
   out.push({ metric: 'resync_after_restart_ms', value: round(median(resync), 0), unit: 'ms' })
+  out.push({ metric: 'write_latency_fake_addrs_p50_ms', value: round(median(fakeP50), 2), unit: 'ms' })
+  out.push({ metric: 'write_latency_fake_addrs_p99_ms', value: round(median(fakeP99), 2), unit: 'ms' })
+  out.push({ metric: 'write_latency_fake_addrs_first_ms', value: round(median(fakeFirst), 1), unit: 'ms' })
   return out
 }
 

@@ -2,9 +2,10 @@
  * The demo app, the way a newcomer meets it: `npm start` (build, relay, static server) is run as a
  * user would, on free ports; two browser contexts (two people, two devices) open the URL it
  * prints. Alice invites Bob; a task Alice adds appears at Bob's (screenshots of both are saved as
- * artifacts); Bob, with the network cut, reloads the app from the service worker and edits the
- * task, and the edit reaches Alice when the network returns; Bob's delete of Alice's task is
- * refused, in the UI and in the data. Ctrl-C (SIGINT to npm's process group) stops it cleanly.
+ * artifacts), with the sync indicator on one line at 1,100 px and the board's owner named; Bob
+ * reloads and the two browsers are direct again within 5 s; Bob, with the network cut, reloads
+ * the app from the service worker and edits the task, and the edit reaches Alice when the network
+ * returns; Bob's delete of Alice's task is refused, in the UI and in the data. Ctrl-C (SIGINT to npm's process group) stops it cleanly.
  *
  * Cutting the network: `context.setOffline(true)` makes the page offline (its requests fail, so it
  * must load from the service worker, and `navigator.onLine` is false), but it does not reach the
@@ -16,12 +17,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer, request, type Server } from 'node:http'
-import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect, test, type BrowserContext, type Locator, type Page, type TestInfo } from '@playwright/test'
+import { unpluggableNetwork, type Network } from './network.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
@@ -86,70 +86,28 @@ async function ctrlC(started: Started): Promise<{ code: number | null; signal: N
   }
 }
 
-interface Network {
-  /** The proxy address for `browser.newContext({ proxy })`. */
-  server: string
-  /** Cut: every open connection is closed and new ones are refused. */
-  unplug(): void
-  plug(): void
-  close(): Promise<void>
-}
-
-/** A forward HTTP proxy (plain requests and CONNECT tunnels, which carry ws://) that can be unplugged. */
-async function unpluggableNetwork(): Promise<Network> {
-  const sockets = new Set<Socket>()
-  let unplugged = false
-  const track = (socket: Socket): void => {
-    if (sockets.has(socket)) return
-    sockets.add(socket)
-    socket.once('close', () => { sockets.delete(socket) })
-  }
-  const server: Server = createServer((req, res) => {
-    if (unplugged) { req.socket.destroy(); return }
-    const target = new URL(req.url ?? '')
-    const upstream = request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers)
-      answer.pipe(res)
-    })
-    upstream.on('socket', track).on('error', () => { res.destroy() })
-    req.pipe(upstream)
-  })
-  server.on('connection', track)
-  server.on('connect', (req, client: Socket, head: Buffer) => {
-    if (unplugged) { client.destroy(); return }
-    const [host, port] = (req.url ?? '').split(':')
-    const upstream = connect(Number(port), host!, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      upstream.write(head)
-      upstream.pipe(client)
-      client.pipe(upstream)
-    })
-    track(upstream)
-    upstream.on('error', () => { client.destroy() })
-    client.on('error', () => { upstream.destroy() })
-  })
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
-  const address = server.address()
-  if (address == null || typeof address === 'string') throw new Error('the proxy did not bind')
-  return {
-    server: `http://127.0.0.1:${address.port}`,
-    unplug() {
-      unplugged = true
-      for (const s of sockets) s.destroy()
-    },
-    plug() { unplugged = false },
-    async close() {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
-    }
-  }
-}
-
 /** Bob's device loses (or regains) the network: the page and the Weft worker alike. */
 async function setNetwork(context: BrowserContext, network: Network, online: boolean): Promise<void> {
   if (online) network.plug()
   else network.unplug()
   await context.setOffline(!online)
+}
+
+/** Whether the sync indicator holds on one line, and its words fit without being cut. */
+async function oneLine(page: Page): Promise<{ oneLine: boolean; fits: boolean }> {
+  return await page.locator('#sync').evaluate((el) => {
+    const line = parseFloat(getComputedStyle(el).lineHeight) || 20
+    const detail = el.querySelector<HTMLElement>('.sync-detail')!
+    return { oneLine: el.getBoundingClientRect().height < line * 1.6, fits: detail.scrollWidth <= detail.clientWidth }
+  })
+}
+
+/** Whether the app's browser holds a direct WebRTC connection to another browser opened at or after `since`. */
+async function directSince(page: Page, since: number): Promise<boolean> {
+  return await page.evaluate(async (t) => {
+    const info = await globalThis.weftApp!.client.info()
+    return info.connections.some((c) => c.via === 'webrtc' && c.openedAt >= t)
+  }, since)
 }
 
 /** The task titles in the open board's database (through the app's console handle). */
@@ -183,8 +141,10 @@ test('npm start serves the board: invite, live sync, offline edit from the servi
   const repo = await mkdtemp(join(tmpdir(), 'weft-app-relay-'))
   const app = await npmStart(repo)
   const network = await unpluggableNetwork()
-  const alice = await browser.newContext()
-  const bob = await browser.newContext({ proxy: { server: network.server, bypass: '<-loopback>' } })
+  // 1,100 px wide: the sync indicator must hold on one line.
+  const viewport = { width: 1100, height: 800 }
+  const alice = await browser.newContext({ viewport })
+  const bob = await browser.newContext({ ...network.contextOptions(), viewport })
   let exit: Awaited<ReturnType<typeof ctrlC>> | undefined
   try {
     // One URL, printed once, with the hint to open a second browser.
@@ -217,11 +177,24 @@ test('npm start serves the board: invite, live sync, offline edit from the servi
     await expect(task(b, 'Buy milk')).toBeVisible({ timeout: 60_000 })
     await expect(task(b, 'Buy milk')).toContainText('by Alice')
     await expect(task(b, 'Buy milk')).not.toContainText('two litres')
-    // The indicator shows the other device (direct WebRTC once it is up, relayed before).
+    // The indicator shows the other device (direct WebRTC once it is up, relayed before), on one line.
     await expect(a.locator('#sync')).toHaveAttribute('data-via', /webrtc|relayed/, { timeout: 60_000 })
     await expect(a.locator('#sync')).toContainText('1 other device')
+    await expect(a.locator('#sync')).toHaveAttribute('data-state', 'online', { timeout: 30_000 })
+    expect(await oneLine(a)).toEqual({ oneLine: true, fits: true })
+    // Who owns the board: Alice made it.
+    await expect(a.locator('#board-owner')).toHaveText('owned by you')
+    await expect(b.locator('#board-owner')).toHaveText(/^owned by Alice \(…\w{6}\)$/, { timeout: 30_000 })
     await screenshot(a, task(a, 'Buy milk'), 'alice-board', testInfo)
     await screenshot(b, task(b, 'Buy milk'), 'bob-board', testInfo)
+
+    // Bob reloads: the two browsers are directly connected again within 5 s, on both sides.
+    await expect.poll(async () => await directSince(a, 0), { timeout: 30_000 }).toBe(true)
+    const reloadedAt = Date.now()
+    await b.reload()
+    await expect(task(b, 'Buy milk')).toBeVisible()
+    await expect.poll(async () => await directSince(b, reloadedAt), { timeout: 5_000, intervals: [100] }).toBe(true)
+    await expect.poll(async () => await directSince(a, reloadedAt), { timeout: 5_000, intervals: [100] }).toBe(true)
 
     // Bob's network goes away; the app reloads from the service worker and takes an edit.
     await expect.poll(async () => await b.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 30_000 }).toBe(true)

@@ -90,3 +90,39 @@ export async function via(page: Page, thread: string, peer: string): Promise<str
     return s.peers.find((x) => x.peer === p)?.via ?? 'none'
   }, [thread, peer] as const)
 }
+
+/** A collection for tests that only need one: notes with a text and a number. */
+export const NOTES = {
+  name: 'notes',
+  schema: { type: 'object', properties: { _id: { type: 'string' }, text: { type: 'string' }, n: { type: 'number' }, from: { type: 'string' } }, required: ['_id'] }
+}
+
+/** A DB of `owner` with NOTES, handed to `relay`, joined by every page of `others`; its ID. */
+export async function shareDB(owner: Page, others: Page[], relay = relayAddr()): Promise<string> {
+  const { id, invite } = await owner.evaluate(async ([r, notes]) => {
+    const c = globalThis.weftPeer!.client()
+    const db = await c.db.newDB(undefined, { name: 'shared', collections: [notes] })
+    await c.net.addReplicator(db.id, r)
+    return { id: db.id, invite: await db.invite() }
+  }, [relay, NOTES] as const)
+  for (const p of others) await p.evaluate(async (inv) => { await globalThis.weftPeer!.client().db.join(inv) }, invite)
+  return id
+}
+
+/** Whether the page holds a WebRTC connection to `peer` opened at or after `since` (ms since the epoch). */
+export async function webrtcSince(page: Page, peer: string, since: number): Promise<boolean> {
+  const info = await page.evaluate(async () => await globalThis.weftPeer!.client().info())
+  return info.connections.some((c) => c.peer === peer && c.via === 'webrtc' && c.openedAt >= since)
+}
+
+/** The note IDs a page's DB holds. */
+export async function noteIDs(page: Page, db: string): Promise<string[]> {
+  return await page.evaluate(async (t) => (await globalThis.weftPeer!.client().db.getDB(t).find('notes')).map((n) => n._id as string).sort(), db)
+}
+
+/** Reload the page and connect its client again (the worker restarts if it was the device's only tab). */
+export async function reloadTab(page: Page, connect: Record<string, unknown> = {}): Promise<void> {
+  await page.reload()
+  await page.waitForFunction(() => globalThis.weftPeer !== undefined)
+  await page.evaluate(async (o) => { await globalThis.weftPeer!.connect(o) }, connect)
+}

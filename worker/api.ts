@@ -12,6 +12,8 @@ import type { ClientSyncStatus, PeerInfo } from '../src/client/protocol.js'
 import type { BrowserPeer } from './peer.js'
 import { cloneable, toClientRecord, toClientThreadInfo } from './convert.js'
 import { connectionKind, peerKind } from './connections.js'
+import { toClientStatus } from './status.js'
+import type { Remeeter } from './remeet.js'
 import type { TokenIssuer } from './token.js'
 
 export interface CallContext {
@@ -45,16 +47,13 @@ function opts(v: unknown): Record<string, unknown> {
 
 export async function syncStatus(peer: BrowserPeer, id: ThreadID): Promise<ClientSyncStatus> {
   const s = await peer.net.syncStatus(id)
-  const relays = peer.relayPeers()
-  const peers = s.peers.map((p) => {
-    const via = peerKind(peer.libp2p, p.peer, relays)
-    return { peer: p.peer, connected: via !== 'none', via }
+  const relayPeers = peer.relayPeers()
+  return toClientStatus(s, {
+    kind: (p) => peerKind(peer.libp2p, p, relayPeers),
+    relayPeers,
+    relays: peer.relays.states(),
+    platformOnline: globalThis.navigator?.onLine ?? true
   })
-  const relayUp = peer.relays.states().some((r) => r.connected)
-  const out: ClientSyncStatus = { thread: s.thread, online: relayUp || peers.some((p) => p.connected), peers, pendingPush: s.pendingPush }
-  if (s.catchUp != null) out.catchUp = { peer: s.catchUp.peer, fetched: s.catchUp.fetched, expected: s.catchUp.expected }
-  if (s.lastError != null) out.lastError = { ...s.lastError }
-  return out
 }
 
 export function peerInfo(peer: BrowserPeer, tabs: number): PeerInfo {
@@ -66,7 +65,7 @@ export function peerInfo(peer: BrowserPeer, tabs: number): PeerInfo {
     relays: peer.relays.states(),
     rtcHost: peer.rtc?.hasHost ?? false,
     connections: peer.libp2p.getConnections().filter((c) => c.status === 'open').map((c) => ({
-      peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), via: connectionKind(c, relays)
+      peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), via: connectionKind(c, relays), openedAt: c.timeline.open
     })),
     tabs,
     kind: peer.kind,
@@ -81,6 +80,9 @@ async function * watchStatus(peer: BrowserPeer, id: ThreadID, signal: AbortSigna
   const poke = (): void => { wake?.() }
   peer.libp2p.addEventListener('connection:open', poke)
   peer.libp2p.addEventListener('connection:close', poke)
+  peer.libp2p.addEventListener('self:peer:update', poke)
+  globalThis.addEventListener?.('online', poke)
+  globalThis.addEventListener?.('offline', poke)
   signal.addEventListener('abort', poke)
   try {
     while (!signal.aborted) {
@@ -99,15 +101,21 @@ async function * watchStatus(peer: BrowserPeer, id: ThreadID, signal: AbortSigna
   } finally {
     peer.libp2p.removeEventListener('connection:open', poke)
     peer.libp2p.removeEventListener('connection:close', poke)
+    peer.libp2p.removeEventListener('self:peer:update', poke)
+    globalThis.removeEventListener?.('online', poke)
+    globalThis.removeEventListener?.('offline', poke)
     signal.removeEventListener('abort', poke)
   }
 }
 
-export function netApi(peer: BrowserPeer, tokens: TokenIssuer): { handlers: HandlerTable; streams: StreamTable } {
+export function netApi(peer: BrowserPeer, tokens: TokenIssuer, remeet?: Remeeter): { handlers: HandlerTable; streams: StreamTable } {
   const { net } = peer
   const handlers: HandlerTable = {
     'peer.info': (_args, ctx) => peerInfo(peer, ctx.tabs()),
-    'peer.kickRelays': () => { peer.relays.kick() },
+    'peer.kickRelays': () => {
+      peer.relays.kick()
+      remeet?.meetAll('a tab asked')
+    },
     'peer.reserved': async (_args, ctx) => { await peer.relays.reserved({ signal: ctx.signal }); return peerInfo(peer, ctx.tabs()) },
     'peer.ping': async ([peerId, count], { signal }) => {
       const ping = (peer.libp2p.services as { ping?: { ping(p: unknown, o?: { signal?: AbortSignal }): Promise<number> } }).ping
@@ -123,6 +131,7 @@ export function netApi(peer: BrowserPeer, tokens: TokenIssuer): { handlers: Hand
     },
     'peer.sessions': (_args, ctx) => ({ tabs: ctx.tabs(), streams: ctx.streams() }),
     'peer.rtcStats': () => ({ hasHost: peer.rtc?.hasHost ?? false, peerConnections: peer.rtc?.peerConnections ?? 0, ...(peer.upgrader?.stats ?? {}) }),
+    'peer.remeetStats': () => ({ ...(remeet?.stats ?? {}) }),
 
     'net.createThread': async ([id, o], { signal }) => {
       const options = opts(o)

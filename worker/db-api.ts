@@ -7,10 +7,10 @@
  */
 import { parseThreadID } from '../src/core/thread-id.js'
 import type { ThreadID } from '../src/core/types.js'
-import { InvalidTokenError } from '../src/client/errors.js'
-import type { TokenClaims, TxnBatch } from '../src/client/protocol.js'
+import { CollectionsNotReceivedError, InvalidTokenError } from '../src/client/errors.js'
+import type { FilterErrorNote, Reported, TokenClaims, TxnBatch } from '../src/client/protocol.js'
 import type {
-  CollectionConfig, Database, DBManager, InstanceID, ListenFilter, QueryJSON, ReadOptions
+  CollectionConfig, Database, DBManager, FilterFailure, InstanceID, ListenEvent, ListenFilter, QueryJSON, ReadOptions
 } from '../src/db/index.js'
 import type { HandlerTable, StreamTable } from './api.js'
 import { createTxnSessions } from './db-txn.js'
@@ -23,7 +23,16 @@ export interface DBApiInit {
   peerId: string
   /** @default 30000 */
   txnIdleMs?: number
+  /** Pull a thread from its peers now (speeds up waiting for a joined DB's collections). */
+  pull?: (id: ThreadID, options: { signal: AbortSignal }) => Promise<void>
 }
+
+/** How often a join that waits for collections looks, and pulls from the thread's peers (ms). */
+const COLLECTIONS_POLL_MS = 200
+const COLLECTIONS_PULL_MS = 2000
+/** Default and longest wait for a joined DB's collections (ms). */
+const COLLECTIONS_WAIT_MS = 30_000
+const MAX_COLLECTIONS_WAIT_MS = 10 * 60_000
 
 /** Verified tokens kept (a token is checked once, then by its expiry). */
 const TOKEN_CACHE = 256
@@ -67,9 +76,49 @@ export function dbApi(init: DBApiInit): { handlers: HandlerTable; streams: Strea
     return claims.sub
   }
 
-  async function reading(o: unknown): Promise<ReadOptions> {
+  async function reading(o: unknown, failures?: FilterFailure[]): Promise<ReadOptions> {
     const identity = await identityOf(opts(o).token)
-    return identity !== undefined ? { identity } : {}
+    return {
+      ...(identity !== undefined ? { identity } : {}),
+      ...(failures !== undefined ? { onFilterError: (f: FilterFailure) => { failures.push(copyFailure(f)) } } : {})
+    }
+  }
+
+  /**
+   * A read whose options may ask for the read filter's failures (`reportFilterErrors`): then it
+   * answers `{ result, filterErrors }`, and the tab calls its `onFilterError` with each.
+   */
+  async function read<T>(o: unknown, run: (options: ReadOptions) => Promise<T>): Promise<T | Reported<T>> {
+    if (opts(o).reportFilterErrors !== true) return await run(await reading(o))
+    const failures: FilterFailure[] = []
+    const result = await run(await reading(o, failures))
+    return { result, filterErrors: failures }
+  }
+
+  /** Resolves once the DB defines its collections (`names`, or any); CollectionsNotReceivedError at the deadline. */
+  async function waitForCollections(id: ThreadID, names: string[] | null, timeoutMs: number, signal: AbortSignal): Promise<string[]> {
+    const d = await db(id)
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const stop = AbortSignal.any([signal, deadline])
+    let lastPull = 0
+    while (true) {
+      const have = (await d.listCollections()).map((c) => c.name)
+      if (names === null ? have.length > 0 : names.every((n) => have.includes(n))) return have
+      if (deadline.aborted) {
+        throw new CollectionsNotReceivedError(`joined ${id}, but ${names === null ? 'no collection definition' : `the definitions of ${names.filter((n) => !have.includes(n)).join(', ')}`} arrived within ${timeoutMs} ms (the DB stays joined: they apply when they arrive)`)
+      }
+      if (signal.aborted) throw signal.reason as Error
+      if (init.pull !== undefined && Date.now() - lastPull >= COLLECTIONS_PULL_MS) {
+        lastPull = Date.now()
+        void init.pull(id, { signal: stop }).catch(() => undefined)
+      }
+      await d.sync({ signal: stop }).catch(() => undefined)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, COLLECTIONS_POLL_MS)
+        function done (): void { clearTimeout(t); stop.removeEventListener('abort', done); resolve() }
+        stop.addEventListener('abort', done, { once: true })
+      })
+    }
   }
 
   async function db(id: unknown): Promise<Database> {
@@ -79,8 +128,8 @@ export function dbApi(init: DBApiInit): { handlers: HandlerTable; streams: Strea
 
   const txns = createTxnSessions({
     idleMs: init.txnIdleMs ?? 30_000,
-    async open(begin) {
-      const [d, options] = await Promise.all([db(begin.thread), reading(begin)])
+    async open(begin, failures) {
+      const [d, options] = await Promise.all([db(begin.thread), reading(begin, failures)])
       return begin.kind === 'write' ? d.writeTransaction(begin.collection, options) : d.readTransaction(begin.collection, options)
     }
   })
@@ -93,7 +142,8 @@ export function dbApi(init: DBApiInit): { handlers: HandlerTable; streams: Strea
         signal,
         ...(options.name != null ? { name: str(options.name, 'name') } : {}),
         ...(options.collections != null ? { collections: list<CollectionConfig>(options.collections, 'collections') } : {}),
-        ...(options.threadKey != null ? { threadKey: str(options.threadKey, 'threadKey') } : {})
+        ...(options.threadKey != null ? { threadKey: str(options.threadKey, 'threadKey') } : {}),
+        ...(options.owner != null ? { owner: str(options.owner, 'owner') } : {})
       })
       return created.id
     },
@@ -102,9 +152,15 @@ export function dbApi(init: DBApiInit): { handlers: HandlerTable; streams: Strea
       const joined = await (await init.manager()).newDBFromAddr(str(address, 'address'), str(key, 'key'), {
         signal,
         ...(options.name != null ? { name: str(options.name, 'name') } : {}),
-        ...(options.collections != null ? { collections: list<CollectionConfig>(options.collections, 'collections') } : {})
+        ...(options.collections != null ? { collections: list<CollectionConfig>(options.collections, 'collections') } : {}),
+        ...(options.owner != null ? { owner: str(options.owner, 'owner') } : {})
       })
       return joined.id
+    },
+    waitForCollections: async ([id, names, o], { signal }) => {
+      const t = opts(o).timeoutMs
+      const timeoutMs = typeof t === 'number' && Number.isFinite(t) ? Math.min(MAX_COLLECTIONS_WAIT_MS, Math.max(0, t)) : COLLECTIONS_WAIT_MS
+      return await waitForCollections(tid(id), names == null ? null : list<string>(names, 'collection names').map((n) => str(n, 'collection name')), timeoutMs, signal)
     },
     getDBInfo: async ([id]) => {
       const thread = tid(id)
@@ -121,15 +177,26 @@ export function dbApi(init: DBApiInit): { handlers: HandlerTable; streams: Strea
     getCollectionIndexes: async ([id, name]) => await (await db(id)).getCollectionIndexes(str(name, 'collection name')),
     listCollections: async ([id]) => await (await db(id)).listCollections(),
 
+    // ---- owners and writers ----
+    getGovernance: async ([id]) => await (await db(id)).getGovernance(),
+    updateOwners: async ([id, change]) => {
+      const c = opts(change)
+      await (await db(id)).updateOwners({
+        ...(c.add != null ? { add: list<string>(c.add, 'owners to add') } : {}),
+        ...(c.remove != null ? { remove: list<string>(c.remove, 'owners to remove') } : {})
+      })
+    },
+    setWriters: async ([id, writers]) => { await (await db(id)).setWriters(writers === null ? null : list<string>(writers, 'writers')) },
+
     // ---- instances and queries (each write its own transaction) ----
     create: async ([id, c, instances, o]) => await (await db(id)).create(str(c, 'collection'), list<object>(instances, 'instances'), await reading(o)),
     save: async ([id, c, instances, o]) => { await (await db(id)).save(str(c, 'collection'), list<object>(instances, 'instances'), await reading(o)) },
     delete: async ([id, c, ids, o]) => { await (await db(id)).delete(str(c, 'collection'), list<InstanceID>(ids, 'ids'), await reading(o)) },
-    has: async ([id, c, ids, o]) => await (await db(id)).has(str(c, 'collection'), list<InstanceID>(ids, 'ids'), await reading(o)),
-    find: async ([id, c, q, o]) => await (await db(id)).find(str(c, 'collection'), query(q), await reading(o)),
-    findByID: async ([id, c, instanceID, o]) => await (await db(id)).findByID(str(c, 'collection'), str(instanceID, 'instance ID'), await reading(o)),
+    has: async ([id, c, ids, o]) => { const d = await db(id); return await read(o, async (r) => await d.has(str(c, 'collection'), list<InstanceID>(ids, 'ids'), r)) },
+    find: async ([id, c, q, o]) => { const d = await db(id); return await read(o, async (r) => await d.find(str(c, 'collection'), query(q), r)) },
+    findByID: async ([id, c, instanceID, o]) => { const d = await db(id); return await read(o, async (r) => await d.findByID(str(c, 'collection'), str(instanceID, 'instance ID'), r)) },
     verify: async ([id, c, instances, o]) => { await (await db(id)).verify(str(c, 'collection'), list<object>(instances, 'instances'), await reading(o)) },
-    explain: async ([id, c, q, o]) => await (await db(id)).explain(str(c, 'collection'), query(q), await reading(o)),
+    explain: async ([id, c, q, o]) => { const d = await db(id); return await read(o, async (r) => await d.explain(str(c, 'collection'), query(q), r)) },
 
     // ---- the rest of a DB ----
     conflicts: async ([id]) => await (await db(id)).conflicts(),
@@ -144,13 +211,48 @@ export function dbApi(init: DBApiInit): { handlers: HandlerTable; streams: Strea
     listen: async ([id, filters, o], { signal }) => {
       const options = opts(o)
       const [d, identity] = await Promise.all([db(id), identityOf(options.token)])
-      return d.listen(filters == null ? [] : list<ListenFilter>(filters, 'filters'), {
+      const report = options.reportFilterErrors === true
+      const failures: FilterFailure[] = []
+      let noted: (() => void) | undefined
+      const source = d.listen(filters == null ? [] : list<ListenFilter>(filters, 'filters'), {
         signal,
         ...(identity !== undefined ? { identity } : {}),
-        ...(typeof options.bufferSize === 'number' ? { bufferSize: options.bufferSize } : {})
+        ...(typeof options.bufferSize === 'number' ? { bufferSize: options.bufferSize } : {}),
+        ...(report ? { onFilterError: (f: FilterFailure) => { failures.push(copyFailure(f)); noted?.() } } : {})
       })
+      return report ? withFilterNotes(source, failures, (fn) => { noted = fn }) : source
     }
   }
 
   return { handlers, streams, close: () => { txns.close() } }
+}
+
+function copyFailure(f: FilterFailure): FilterFailure {
+  return { collection: f.collection, instanceID: f.instanceID, error: { name: f.error.name, message: f.error.message } }
+}
+
+/**
+ * A listener's events with a note for each instance its read filter failed on, in the order they
+ * happened (a note is sent as soon as it happens, even while no event follows).
+ */
+async function * withFilterNotes(
+  source: AsyncIterable<ListenEvent>, failures: FilterFailure[], onNote: (fn: (() => void) | undefined) => void
+): AsyncGenerator<ListenEvent | FilterErrorNote> {
+  const it = source[Symbol.asyncIterator]()
+  try {
+    let next = it.next()
+    while (true) {
+      while (failures.length > 0) yield { type: 'filterError', failure: failures.shift()! }
+      const noted = new Promise<'note'>((resolve) => { onNote(() => { resolve('note') }) })
+      const r = await Promise.race([next, noted])
+      onNote(undefined)
+      if (r === 'note') continue
+      if (r.done === true) break
+      yield r.value
+      next = it.next()
+    }
+    while (failures.length > 0) yield { type: 'filterError', failure: failures.shift()! }
+  } finally {
+    await it.return?.()
+  }
 }

@@ -86,6 +86,7 @@ export function dbModule(init: DBModuleInit = {}): WorkerModule {
         manager,
         tokens: services.tokens,
         peerId: peer.libp2p.peerId.toString(),
+        pull: async (id, options) => { await peer.net.pullThread(id, options) },
         ...(init.txnIdleMs !== undefined ? { txnIdleMs: init.txnIdleMs } : {})
       })
       return {

@@ -11,7 +11,7 @@
  * name them.
  */
 import { ReadOnlyTransactionError, TransactionClosedError, TransactionDiscardedError } from '../src/db/index.js'
-import type { ReadTransaction, WriteTransaction, InstanceID, QueryJSON } from '../src/db/index.js'
+import type { FilterFailure, ReadTransaction, WriteTransaction, InstanceID, QueryJSON } from '../src/db/index.js'
 import { toWireError } from '../src/client/errors.js'
 import type { Envelope, TxnBatch, TxnBegin, TxnOp } from '../src/client/protocol.js'
 import type { CallContext } from './api.js'
@@ -28,13 +28,18 @@ interface Session {
   tail: Promise<void>
   state: 'open' | 'done' | 'expired' | 'abandoned'
   idleMs: number
+  /** Read filter failures not yet reported (when the tab asked for them). */
+  failures?: FilterFailure[]
   timer?: ReturnType<typeof setTimeout>
   forget(): void
 }
 
 export interface TxnSessionsInit {
-  /** Make the (unstarted) src/db transaction a batch's `begin` names. */
-  open(begin: TxnBegin): Promise<AnyTxn>
+  /**
+   * Make the (unstarted) src/db transaction a batch's `begin` names; with `failures`, its read
+   * filter failures are pushed there (each operation's answer carries those it caused).
+   */
+  open(begin: TxnBegin, failures?: FilterFailure[]): Promise<AnyTxn>
   /** Default idle limit (ms). */
   idleMs: number
 }
@@ -151,7 +156,8 @@ export function createTxnSessions(init: TxnSessionsInit): TxnSessions {
         if (s !== undefined) throw new TransactionClosedError('the transaction was already begun')
         const begin = batch.begin
         const idleMs = Math.min(MAX_IDLE_MS, Math.max(1, typeof begin.idleMs === 'number' && Number.isFinite(begin.idleMs) ? begin.idleMs : init.idleMs))
-        const opening = init.open(begin)
+        const failures: FilterFailure[] | undefined = begin.reportFilterErrors === true ? [] : undefined
+        const opening = init.open(begin, failures)
         const created: Session = {
           id: batch.txn,
           kind: begin.kind,
@@ -161,6 +167,7 @@ export function createTxnSessions(init: TxnSessionsInit): TxnSessions {
           tail: opening.then(() => undefined, () => undefined),
           state: 'open',
           idleMs,
+          ...(failures !== undefined ? { failures } : {}),
           forget: () => {
             clearTimeout(created.timer)
             open.delete(created)
@@ -183,11 +190,14 @@ export function createTxnSessions(init: TxnSessionsInit): TxnSessions {
         await session.opening
         const out: Envelope[] = []
         for (const op of batch.ops) {
+          let answer: Envelope
           try {
-            out.push({ ok: true, value: await runOp(session, op) })
+            answer = { ok: true, value: await runOp(session, op) }
           } catch (err) {
-            out.push({ ok: false, error: toWireError(err) })
+            answer = { ok: false, error: toWireError(err) }
           }
+          if (session.failures !== undefined && session.failures.length > 0) answer.filterErrors = session.failures.splice(0)
+          out.push(answer)
         }
         arm(session)
         return out

@@ -21,6 +21,7 @@ import type { AttachInfo, Envelope, LinkMessage, PeerConfig, SubMessage, WorkerA
 import type { FromHost, ToHost } from '../src/platform/rtc-protocol.browser.js'
 import { netApi, type CallContext, type HandlerTable, type StreamTable } from './api.js'
 import { startBrowserPeer, type BrowserPeer } from './peer.js'
+import { keepMeeting } from './remeet.js'
 import { createStreamServer } from './streams.js'
 import { createTokenIssuer, type TokenIssuer } from './token.js'
 
@@ -112,8 +113,11 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
         await new Promise<void>(() => {})
       }).catch(failed)
     })
+    // Meet the thread peers again as soon as a relay reservation is held (and whenever it is again).
+    const remeet = keepMeeting({ libp2p: peer.libp2p, net: peer.net, relays: peer.relays, relayPeers: peer.relayPeers })
+    remeet.meetAll('start')
     const tokens = createTokenIssuer({ peerId: peer.libp2p.peerId.toString(), sign: peer.sign })
-    const api = netApi(peer, tokens)
+    const api = netApi(peer, tokens, remeet)
     const handlers: HandlerTable = { ...api.handlers }
     const streams: StreamTable = { ...api.streams }
     for (const m of init.modules ?? []) {

@@ -1,8 +1,15 @@
 /**
  * Keeps the peer connected to its relays: dials each at start, re-dials with exponential backoff
- * (1 s doubling to 30 s) when the connection drops or a dial fails, and at once when the platform
- * says the network is back (`online`) or a tab asks (`kick`). The reservation itself is taken by
- * the circuit-relay transport (we listen on /p2p-circuit) once the relay is connected.
+ * (0.5 s doubling to 5 s, ±30 % jitter) when the connection drops or a dial fails, and at once
+ * when the platform says the network is back (`online`) or a tab asks (`kick`). The reservation
+ * itself is taken by the circuit-relay transport (we listen on /p2p-circuit) once the relay is
+ * connected; `onReserved` tells when a reservation is (again) held, which is when other browsers
+ * can reach us again.
+ *
+ * The backoff is short on purpose: a dial to a relay that is down fails at once (refused, or no
+ * network), so a retry every few seconds costs nearly nothing, and a browser whose network came
+ * back without the platform noticing (a Wi-Fi that recovers, a proxy, a relay restarted) is back
+ * within seconds. The jitter spreads the browsers of a relay that restarts.
  */
 import type { Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -24,12 +31,18 @@ export interface RelayKeeper {
   states(): RelayState[]
   /** Resolves when a reservation on some relay is held (our addresses include a circuit). */
   reserved(options?: { signal?: AbortSignal }): Promise<void>
+  /** Called with the relay's peer ID each time a reservation on it is newly held. */
+  onReserved(fn: (relayPeer: string) => void): () => void
   stop(): void
 }
 
 export interface RelayKeeperInit {
+  /** First re-dial delay after a drop or a failed dial (ms). @default 500 */
   minBackoffMs?: number
+  /** Longest re-dial delay (ms). @default 5000 */
   maxBackoffMs?: number
+  /** Jitter as a fraction of the delay. @default 0.3 */
+  jitter?: number
 }
 
 function peerOf(addr: string): string {
@@ -38,8 +51,13 @@ function peerOf(addr: string): string {
 }
 
 export function keepRelays(libp2p: Libp2p, relays: string[], init: RelayKeeperInit = {}): RelayKeeper {
-  const min = init.minBackoffMs ?? 1000
-  const max = init.maxBackoffMs ?? 30_000
+  const min = init.minBackoffMs ?? 500
+  const max = init.maxBackoffMs ?? 5000
+  const jitter = init.jitter ?? 0.3
+  const spread = (ms: number): number => Math.round(ms * (1 - jitter + 2 * jitter * Math.random()))
+  const reservedListeners = new Set<(relayPeer: string) => void>()
+  /** Relays we held a reservation on when last looked (to tell when one is newly held). */
+  const held = new Set<string>()
   const entries = new Map<string, { addr: string; peer: string; backoff: number; timer?: ReturnType<typeof setTimeout>; dialing: boolean }>()
   const waiters = new Set<() => void>()
   let stopped = false
@@ -51,7 +69,7 @@ export function keepRelays(libp2p: Libp2p, relays: string[], init: RelayKeeperIn
   function schedule(e: { addr: string; peer: string; backoff: number; timer?: ReturnType<typeof setTimeout>; dialing: boolean }, delay: number): void {
     if (stopped) return
     clearTimeout(e.timer)
-    e.timer = setTimeout(() => { dial(e) }, delay)
+    e.timer = setTimeout(() => { dial(e) }, spread(delay))
   }
 
   function dial(e: { addr: string; peer: string; backoff: number; timer?: ReturnType<typeof setTimeout>; dialing: boolean }): void {
@@ -74,6 +92,16 @@ export function keepRelays(libp2p: Libp2p, relays: string[], init: RelayKeeperIn
     }
   }
   const onUpdate = (): void => {
+    for (const e of entries.values()) {
+      const now = reservedOn(e.peer)
+      if (now && !held.has(e.peer)) {
+        held.add(e.peer)
+        log('reservation held on relay %s', e.peer)
+        for (const fn of [...reservedListeners]) fn(e.peer)
+      } else if (!now) {
+        held.delete(e.peer)
+      }
+    }
     if (!anyReserved()) return
     for (const w of [...waiters]) w()
   }
@@ -121,8 +149,13 @@ export function keepRelays(libp2p: Libp2p, relays: string[], init: RelayKeeperIn
         options.signal?.addEventListener('abort', abort, { once: true })
       })
     },
+    onReserved(fn) {
+      reservedListeners.add(fn)
+      return () => { reservedListeners.delete(fn) }
+    },
     stop() {
       stopped = true
+      reservedListeners.clear()
       for (const e of entries.values()) clearTimeout(e.timer)
       libp2p.removeEventListener('connection:close', onClose as unknown as EventListener)
       libp2p.removeEventListener('self:peer:update', onUpdate)

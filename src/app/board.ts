@@ -30,6 +30,12 @@ export interface Board {
   invite(options?: { signal?: AbortSignal }): Promise<string>
   /** Hand the board to the relays (they keep encrypted copies for members who are offline). */
   replicate(options?: { signal?: AbortSignal }): Promise<void>
+  /**
+   * Who owns the board (may change its rules and its owners): the identities of its owners —
+   * its creator, unless owners were changed. Empty while a joined board's first events are on
+   * their way.
+   */
+  owners(): Promise<string[]>
 }
 
 const REPLICATED_KEY = (id: string): string => `weft-board:replicated:${id}`
@@ -66,13 +72,17 @@ export async function createBoard(client: WeftClient, user: User, relays: string
   return boardFrom(client, user, relays, db, name)
 }
 
-/** Join through an invite; a board this browser already has is opened as it is. */
+/**
+ * Join through an invite; a board this browser already has is opened as it is. `join` resolves
+ * once the board's collection (its definition is an event from the board's owner) is here, so
+ * the first task added after it cannot fail for want of it.
+ */
 export async function joinBoard(client: WeftClient, user: User, relays: string[], invite: string, options: { signal?: AbortSignal } = {}): Promise<Board> {
   const parsed = fromInvite(invite)
   const known = (await listBoards(client)).find((b) => b.id === parsed.thread)
   if (known !== undefined) return openBoard(client, user, relays, known)
   await reachable(client, relays)
-  const db = await client.db.join(invite, { timeoutMs: 30_000, ...options })
+  const db = await client.db.join(invite, { timeoutMs: 30_000, waitForCollections: [TASKS], ...options })
   return boardFrom(client, user, relays, db, parsed.name ?? 'shared-tasks')
 }
 
@@ -139,6 +149,9 @@ function boardFrom(client: WeftClient, user: User, relays: string[], db: ClientD
       const addrs = [...new Set([...viaRelays, ...info.addrs])]
       if (addrs.length === 0) throw new Error('no address to invite through yet: the relay is not reachable (are you offline?)')
       return toInvite({ ...info, name, addrs })
+    },
+    async owners() {
+      return (await db.getGovernance()).owners
     },
     async replicate(options = {}) {
       const done = replicatedTo(db.id)

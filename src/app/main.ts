@@ -39,6 +39,8 @@ interface App {
   status?: ClientSyncStatus | undefined
   /** Ends the open board's subscriptions. */
   session?: AbortController
+  /** The owners shown are not all known by name yet (look again on the next change). */
+  ownersPending?: boolean
   list: TaskList
 }
 
@@ -75,11 +77,9 @@ async function start(): Promise<void> {
   wireControls(app)
   globalThis.weftApp = { client, get board() { return app.board } }
   window.addEventListener('hashchange', () => { void route(app).catch((err: unknown) => { notices.error(err) }) })
-  // The browser says the network is back: re-dial the relays now rather than at the next backoff.
-  window.addEventListener('offline', () => { paintStatus(app) })
+  // The browser says the network is back (the SDK has the worker re-dial its relays and meet the
+  // other devices at once): hand the board to the relay if that had failed.
   window.addEventListener('online', () => {
-    paintStatus(app)
-    void client.reconnect().catch(() => undefined)
     if (app.board !== undefined) void app.board.replicate().catch(() => undefined)
   })
   await route(app)
@@ -148,14 +148,21 @@ async function show(app: App, board: Board): Promise<void> {
   localStorage.setItem(LAST_BOARD_KEY, board.id)
   $('#board-name').textContent = board.name
   $('#invite-panel').hidden = true
+  $('#board-owner').hidden = true
+  app.ownersPending = true
   void refreshBoardList(app)
+  void showOwners(app, board)
 
   // Listen first, then read: no change can fall between the two.
   const changes = board.changes(session.signal)
   await changes.ready
   app.list.reset(await board.list())
   void (async () => {
-    for await (const event of changes) applyChange(app, event)
+    for await (const event of changes) {
+      applyChange(app, event)
+      // A joined board learns its owners, and their names (from their tasks), with its events.
+      if (app.ownersPending) void showOwners(app, board)
+    }
   })().catch((err: unknown) => { if (!session.signal.aborted) notices.error(err) })
 
   const status = board.syncStatus(session.signal)
@@ -172,7 +179,20 @@ async function show(app: App, board: Board): Promise<void> {
 }
 
 function paintStatus(app: App): void {
-  if (app.status !== undefined) renderStatus($('#sync'), describeStatus(app.status, navigator.onLine), app.status)
+  if (app.status !== undefined) renderStatus($('#sync'), describeStatus(app.status), app.status)
+}
+
+/** "owned by you", or by a name from their tasks (else a short identity). */
+async function showOwners(app: App, board: Board): Promise<void> {
+  const owners = await board.owners().catch(() => [])
+  if (app.board !== board || owners.length === 0) return
+  const named = owners.map((o) => o === app.user.identity ? 'you' : app.list.authorName(o))
+  const names = named.map((n, i) => n ?? shortIdentity(owners[i]!))
+  app.ownersPending = named.includes(undefined)
+  const el = $('#board-owner')
+  el.textContent = `owned by ${names.join(', ')}`
+  el.title = owners.map((o) => `owner ${o}`).join('\n')
+  el.hidden = false
 }
 
 function applyChange(app: App, event: ListenEvent): void {

@@ -45,6 +45,12 @@ export class TaskList {
     private readonly actions: TaskActions
   ) {}
 
+  /** The display name an identity gave its tasks here, with its short identity (undefined: no task of theirs). */
+  authorName(identity: string): string | undefined {
+    for (const { task } of this.rows.values()) if (task.author === identity) return `${task.authorName} (${shortIdentity(identity)})`
+    return undefined
+  }
+
   /** Replace everything (a board was opened). */
   reset(tasks: Task[]): void {
     this.rows.clear()

@@ -199,6 +199,12 @@ export async function connect(options: ConnectOptions): Promise<WeftClient> {
 
   const db = createDBClient(call, sub)
 
+  // The network is back, as this tab's platform says: the worker re-dials its relays and meets
+  // its thread peers now rather than at its next retry (a worker may not hear the event itself).
+  const onOnline = (): void => { void call('peer.kickRelays', []).catch(() => undefined) }
+  globalThis.addEventListener?.('online', onOnline)
+  closed.signal.addEventListener('abort', () => { globalThis.removeEventListener?.('online', onOnline) }, { once: true })
+
   const client: WeftClient = {
     peerId: first.info.peerId,
     identity: first.info.identity,

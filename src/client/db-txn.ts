@@ -79,6 +79,9 @@ export function openTransaction(call: Call, kind: 'read' | 'write', begin: Omit<
       }
       pending.forEach((p, i) => {
         const a = answers[i]
+        for (const f of a?.filterErrors ?? []) {
+          try { options.onFilterError?.(f) } catch { /* the caller's callback: its failure is not the read's */ }
+        }
         if (a?.ok === true) p.resolve(a.value)
         else p.reject(a === undefined ? dbError('RemoteWorkerError', 'no answer for the operation') : fromWireError(a.error))
       })

@@ -7,8 +7,8 @@
  */
 import type { ReadTransaction, WriteTransaction } from '../db/txn.js'
 import type {
-  CollectionConfig, CollectionInfo, DBInfo, IndexConfig, InstanceID, JSONObject, ListenEvent, ListenFilter, QueryExplain,
-  QueryJSON, Rejection
+  CollectionConfig, CollectionInfo, DBInfo, FilterFailure, Governance, IndexConfig, InstanceID, JSONObject, ListenEvent, ListenFilter,
+  QueryExplain, QueryJSON, Rejection
 } from '../db/types.js'
 import type { CallOptions } from './rpc.js'
 import type { Subscription } from './stream.js'
@@ -16,7 +16,7 @@ import type { Subscription } from './stream.js'
 export type {
   CollectionConfig, CollectionInfo, DBInfo, IndexConfig, InstanceID, Instance, JSONObject, JSONValue, JSONSchema, ListenEvent,
   ListenFilter, ListenActionType, InstanceChange, Rejection, QueryJSON, CriterionJSON, SortJSON, QueryValue, QueryExplain,
-  OperationCode, OperationName
+  OperationCode, OperationName, Governance, FilterFailure
 } from '../db/types.js'
 
 /** Options of a db call. */
@@ -26,6 +26,12 @@ export interface DBCallOptions extends CallOptions {
    * of the read filter applied to the base of a save). The peer's identity when absent.
    */
   token?: string
+  /**
+   * Told of each instance a read leaves out because the collection's read filter failed on it
+   * (it threw, ran out of time or memory); the other instances are returned. Called in this tab,
+   * before the read resolves.
+   */
+  onFilterError?: (failure: FilterFailure) => void
 }
 
 /** What another peer needs to join a DB, with its thread ID (so it can become an invite). */
@@ -45,15 +51,40 @@ export interface ClientNewDBOptions extends CallOptions {
   collections?: CollectionConfig[]
   /** Thread key (multibase); a new random key by default. */
   threadKey?: string
+  /**
+   * Without a thread ID, the DB is owned by this peer's identity (its ID commits to it), and an
+   * `owner` other than that identity is an InvalidOwnerError. With a thread ID: the identity
+   * that owns the DB (every member must be given the same), or none for an ungoverned DB.
+   */
+  owner?: string
 }
 
 export interface ClientJoinOptions extends CallOptions {
   /** A local label. @default the invite's name, else 'unnamed' */
   name?: string
-  /** Collections to create if the thread does not define them yet. */
+  /**
+   * Collections to create if the thread does not define them yet (when this peer may: in a
+   * governed DB only an owner defines collections; a member gets them from the thread).
+   */
   collections?: CollectionConfig[]
+  /** The owner of a DB whose thread ID does not commit to one (as its creator was given). */
+  owner?: string
+  /**
+   * Resolve only once the DB defines its collections, so that the first write after `join`
+   * finds them: `true` waits for at least one collection, a list of names for those. `false`
+   * resolves as soon as the thread is joined (its collections then arrive with the next sync,
+   * and writes before that fail with CollectionNotFoundError). @default true
+   */
+  waitForCollections?: boolean | string[]
+  /**
+   * Deadline of the whole join, the wait for collections included (ms). When the DB is joined
+   * but its collections have not arrived by then, the join rejects with
+   * CollectionsNotReceivedError (the DB stays joined). @default 60000
+   */
+  timeoutMs?: number
 }
 
+/** Options of a transaction; its `onFilterError` is told of the failures of each of its reads. */
 export interface TxnOptions extends DBCallOptions {
   /**
    * The worker discards the transaction (releasing the DB's lock) after this long without a
@@ -68,6 +99,8 @@ export interface ClientListenOptions {
   token?: string
   /** Events the worker keeps for a slow listener before it ends it with SubscriberOverflowError. @default 10000 */
   bufferSize?: number
+  /** Told of each change not delivered because the read filter failed on its instance. */
+  onFilterError?: (failure: FilterFailure) => void
 }
 
 /**
@@ -107,6 +140,18 @@ export interface ClientDatabase {
   getCollectionInfo(name: string, options?: CallOptions): Promise<CollectionInfo>
   getCollectionIndexes(name: string, options?: CallOptions): Promise<IndexConfig[]>
   listCollections(options?: CallOptions): Promise<CollectionInfo[]>
+  /** Who may change the DB: whether it is governed, its owners, its writer list. */
+  getGovernance(options?: CallOptions): Promise<Governance>
+  /**
+   * Add and remove owners (owners only: NotAnOwnerError; the last owner cannot be removed:
+   * LastOwnerError). Like every change, an event of the thread, applied alike on every peer.
+   */
+  updateOwners(change: { add?: string[]; remove?: string[] }, options?: CallOptions): Promise<void>
+  /**
+   * Set the writer list (owners only): only these identities and the owners may then write
+   * instances (NotAWriterError). `null` lets every member write again.
+   */
+  setWriters(writers: string[] | null, options?: CallOptions): Promise<void>
   collection(name: string): ClientCollection
   create(collection: string, instances: object[], options?: DBCallOptions): Promise<InstanceID[]>
   save(collection: string, instances: object[], options?: DBCallOptions): Promise<void>
@@ -136,9 +181,15 @@ export interface ClientDatabase {
 export interface DBClient {
   /** Create a DB on a new thread (a random thread ID when none is given). */
   newDB(threadID?: string, options?: ClientNewDBOptions): Promise<ClientDatabase>
-  /** Join a DB from a thread address and its key; its collections come with the thread. */
-  newDBFromAddr(address: string, key: string, options?: ClientJoinOptions): Promise<ClientDatabase>
-  /** Join a DB from an invite, trying its addresses in turn; a DB already joined is returned as is. */
+  /**
+   * Join a DB from a thread address and its key; its collections come with the thread (this
+   * call does not wait for them: `join` does).
+   */
+  newDBFromAddr(address: string, key: string, options?: Omit<ClientJoinOptions, 'waitForCollections'>): Promise<ClientDatabase>
+  /**
+   * Join a DB from an invite, trying its addresses in turn; a DB already joined is returned as
+   * is. Resolves once the DB's collection definitions are here (see `waitForCollections`).
+   */
   join(invite: string, options?: ClientJoinOptions): Promise<ClientDatabase>
   /**
    * A handle on a DB this peer holds (no call is made: its calls fail with DBNotFoundError if it

@@ -4,11 +4,14 @@
  * run in the worker (db-txn.ts), listeners as subscriptions. A query built with `where()` crosses
  * as its JSON form.
  */
-import { fromInvite, toInvite } from './invite.js'
+import { toInvite } from './invite.js'
 import type {
-  ClientCollection, ClientDatabase, ClientDBInfo, ClientJoinOptions, DBCallOptions, DBClient, TxnOptions
+  ClientCollection, ClientDatabase, ClientDBInfo, ClientJoinOptions, ClientListenOptions, DBCallOptions, DBClient, FilterFailure,
+  ListenEvent, TxnOptions
 } from './db-types.js'
 import { openTransaction } from './db-txn.js'
+import { joinInvite } from './join.js'
+import type { FilterErrorNote, Reported } from './protocol.js'
 import type { CallOptions } from './rpc.js'
 import type { Subscription } from './stream.js'
 
@@ -29,6 +32,25 @@ function callOptions(o: CallOptions = {}): CallOptions {
   }
 }
 
+/** Hand each read filter failure to `onFilterError` (a throwing callback does not fail the read). */
+function report(failures: FilterFailure[], onFilterError: ((f: FilterFailure) => void) | undefined): void {
+  for (const f of failures) {
+    try { onFilterError?.(f) } catch { /* the caller's callback: its failure is not the read's */ }
+  }
+}
+
+/** A listener's events, with the read filter failures it reports handed to `onFilterError`. */
+function withFilterErrors(sub: Subscription<ListenEvent | FilterErrorNote>, onFilterError: (f: FilterFailure) => void): Subscription<ListenEvent> {
+  async function * events(): AsyncGenerator<ListenEvent> {
+    for await (const item of sub) {
+      if (item.type === 'filterError') { report([item.failure], onFilterError); continue }
+      yield item
+    }
+  }
+  const it = events()
+  return { ready: sub.ready, close: () => { sub.close() }, [Symbol.asyncIterator]: () => it }
+}
+
 export function createDBClient(call: Call, sub: Sub): DBClient {
   const dbCall = async <T>(method: string, args: unknown[], o?: CallOptions): Promise<T> => await call<T>(`db.${method}`, args, callOptions(o))
 
@@ -37,6 +59,17 @@ export function createDBClient(call: Call, sub: Sub): DBClient {
     const tok = (o?: DBCallOptions): { token?: string } => {
       const token = o?.token ?? defaultToken
       return token !== undefined ? { token } : {}
+    }
+    /** A read's options argument: its token, and whether to report read filter failures. */
+    const readArg = (o?: DBCallOptions): { token?: string; reportFilterErrors?: true } =>
+      ({ ...tok(o), ...(o?.onFilterError !== undefined ? { reportFilterErrors: true as const } : {}) })
+    /** A read: when it asked for its read filter failures, they come with the result. */
+    const read = async <T>(method: string, args: unknown[], o?: DBCallOptions): Promise<T> => {
+      const answer = await dbCall<T | Reported<T>>(method, [...args, readArg(o)], o)
+      if (o?.onFilterError === undefined) return answer as T
+      const { result, filterErrors } = answer as Reported<T>
+      report(filterErrors, o.onFilterError)
+      return result
     }
     const txnOptions = (o: TxnOptions = {}): TxnOptions => ({ ...o, ...tok(o) })
 
@@ -48,6 +81,14 @@ export function createDBClient(call: Call, sub: Sub): DBClient {
       getCollectionInfo: async (name, o) => await dbCall('getCollectionInfo', [id, name], o),
       getCollectionIndexes: async (name, o) => await dbCall('getCollectionIndexes', [id, name], o),
       listCollections: async (o) => await dbCall('listCollections', [id], o),
+      getGovernance: async (o) => await dbCall('getGovernance', [id], o),
+      updateOwners: async (change, o) => {
+        await dbCall('updateOwners', [id, {
+          ...(change.add !== undefined ? { add: change.add } : {}),
+          ...(change.remove !== undefined ? { remove: change.remove } : {})
+        }], o)
+      },
+      setWriters: async (writers, o) => { await dbCall('setWriters', [id, writers], o) },
       collection(name): ClientCollection {
         return {
           name,
@@ -66,17 +107,21 @@ export function createDBClient(call: Call, sub: Sub): DBClient {
       create: async (c, instances, o) => await dbCall('create', [id, c, instances, tok(o)], o),
       save: async (c, instances, o) => { await dbCall('save', [id, c, instances, tok(o)], o) },
       delete: async (c, ids, o) => { await dbCall('delete', [id, c, ids, tok(o)], o) },
-      has: async (c, ids, o) => await dbCall('has', [id, c, ids, tok(o)], o),
-      find: async (c, q, o) => await dbCall('find', [id, c, queryJSON(q), tok(o)], o),
-      findByID: async (c, instanceID, o) => await dbCall('findByID', [id, c, instanceID, tok(o)], o),
+      has: async (c, ids, o) => await read('has', [id, c, ids], o),
+      find: async (c, q, o) => await read('find', [id, c, queryJSON(q)], o),
+      findByID: async (c, instanceID, o) => await read('findByID', [id, c, instanceID], o),
       verify: async (c, instances, o) => { await dbCall('verify', [id, c, instances, tok(o)], o) },
-      explain: async (c, q, o) => await dbCall('explain', [id, c, queryJSON(q), tok(o)], o),
-      readTransaction: (c, o) => openTransaction(call, 'read', { thread: id, collection: c, ...tok(o) }, txnOptions(o)),
-      writeTransaction: (c, o) => openTransaction(call, 'write', { thread: id, collection: c, ...tok(o) }, txnOptions(o)),
-      listen: (filters = [], o = {}) => sub('db.listen', [id, filters, {
-        ...tok(o),
-        ...(o.bufferSize !== undefined ? { bufferSize: o.bufferSize } : {})
-      }], o.signal !== undefined ? { signal: o.signal } : {}),
+      explain: async (c, q, o) => await read('explain', [id, c, queryJSON(q)], o),
+      readTransaction: (c, o) => openTransaction(call, 'read', { thread: id, collection: c, ...readArg(o) }, txnOptions(o)),
+      writeTransaction: (c, o) => openTransaction(call, 'write', { thread: id, collection: c, ...readArg(o) }, txnOptions(o)),
+      listen: (filters = [], o: ClientListenOptions = {}) => {
+        const stream = sub<ListenEvent | FilterErrorNote>('db.listen', [id, filters, {
+          ...tok(o),
+          ...(o.bufferSize !== undefined ? { bufferSize: o.bufferSize } : {}),
+          ...(o.onFilterError !== undefined ? { reportFilterErrors: true } : {})
+        }], o.signal !== undefined ? { signal: o.signal } : {})
+        return o.onFilterError !== undefined ? withFilterErrors(stream, o.onFilterError) : stream as Subscription<ListenEvent>
+      },
       conflicts: async (o) => await dbCall('conflicts', [id], o),
       sync: async (o) => { await dbCall('sync', [id], o) },
       stateHash: async (o) => await dbCall('stateHash', [id], o),
@@ -89,38 +134,30 @@ export function createDBClient(call: Call, sub: Sub): DBClient {
   async function joinFrom(address: string, key: string, o: ClientJoinOptions = {}): Promise<ClientDatabase> {
     const options = {
       ...(o.name !== undefined ? { name: o.name } : {}),
-      ...(o.collections !== undefined ? { collections: o.collections } : {})
+      ...(o.collections !== undefined ? { collections: o.collections } : {}),
+      ...(o.owner !== undefined ? { owner: o.owner } : {})
     }
     return handle(await dbCall<string>('newDBFromAddr', [address, key, options], o), undefined)
   }
-
   const client: DBClient = {
     async newDB(threadID, o = {}) {
       const options = {
         ...(o.name !== undefined ? { name: o.name } : {}),
         ...(o.collections !== undefined ? { collections: o.collections } : {}),
-        ...(o.threadKey !== undefined ? { threadKey: o.threadKey } : {})
+        ...(o.threadKey !== undefined ? { threadKey: o.threadKey } : {}),
+        ...(o.owner !== undefined ? { owner: o.owner } : {})
       }
       return handle(await dbCall<string>('newDB', [threadID ?? null, options], o), undefined)
     },
     newDBFromAddr: joinFrom,
     async join(invite, o = {}) {
-      const { thread, key, addrs, name } = fromInvite(invite)
-      const options: ClientJoinOptions = { ...o, ...(o.name === undefined && name !== undefined ? { name } : {}) }
-      const failures: Error[] = []
-      for (const address of addrs) {
-        try {
-          return await joinFrom(address, key, options)
-        } catch (err) {
-          const e = err as Error
-          if (e.name === 'DBExistsError') return handle(thread, undefined)
-          // Our own abort or deadline ends the attempt; an unreachable address tries the next.
-          if (e.name === 'AbortError' || o.signal?.aborted === true) throw e
-          failures.push(e)
+      const id = await joinInvite(invite, o, {
+        joinFrom: async (address, key, options) => (await joinFrom(address, key, options)).id,
+        waitForCollections: async (thread, names, timeoutMs, options) => {
+          await dbCall('waitForCollections', [thread, names, { timeoutMs }], options)
         }
-      }
-      if (failures.length === 1) throw failures[0]!
-      throw new AggregateError(failures, `could not join through any of the invite's ${addrs.length} addresses`)
+      })
+      return handle(id, undefined)
     },
     getDB: (threadID, o = {}) => handle(threadID, o.token),
     getDBInfo: async (threadID, o) => await dbCall<ClientDBInfo>('getDBInfo', [threadID], o),

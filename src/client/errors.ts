@@ -44,6 +44,16 @@ export class InvalidInviteError extends WeftError {
   constructor(message = 'invalid invite', options?: { cause?: unknown }) { super(message, options) }
 }
 
+/**
+ * A DB was joined, but its collection definitions did not arrive before the join's deadline (or
+ * the names asked for are not among them). The DB stays joined: the definitions apply when they
+ * arrive, and joining again returns it.
+ */
+export class CollectionsNotReceivedError extends WeftError {
+  static override readonly code: string = 'ERR_COLLECTIONS_NOT_RECEIVED'
+  constructor(message = 'the collection definitions of the joined DB did not arrive in time', options?: { cause?: unknown }) { super(message, options) }
+}
+
 /** An error from the worker whose class the tab does not have: same name, message and code. */
 export class RemoteWorkerError extends WeftError {
   static override readonly code: string = 'ERR_REMOTE'
@@ -51,7 +61,7 @@ export class RemoteWorkerError extends WeftError {
 
 const KNOWN: Record<string, new (message?: string) => WeftError> = {
   AbortError, CallTimeoutError, WorkerGoneError, WorkerStartError, ClientClosedError, UnknownMethodError,
-  InvalidTokenError, TokenExpiredError, ChallengeFailedError, InvalidInviteError
+  InvalidTokenError, TokenExpiredError, ChallengeFailedError, InvalidInviteError, CollectionsNotReceivedError
 }
 
 /** The wire form of any thrown value (with up to 4 levels of causes). */

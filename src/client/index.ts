@@ -9,7 +9,7 @@ export type {
   SubscribeOptions, CallOptions, Subscription
 } from './types.js'
 export type {
-  ClientRecord, ClientThreadInfo, ClientLogInfo, ClientSyncStatus, PeerStatus, ConnectionKind, PeerInfo,
+  ClientRecord, ClientThreadInfo, ClientLogInfo, ClientSyncStatus, PeerStatus, ConnectionKind, Connectivity, SyncError, PeerInfo,
   TokenClaims, LogMessage
 } from './protocol.js'
 export type {
@@ -17,7 +17,7 @@ export type {
   ClientNewDBOptions, ClientJoinOptions, ClientListenOptions, DBCallOptions, TxnOptions,
   CollectionConfig, CollectionInfo, DBInfo, IndexConfig, InstanceID, Instance, JSONObject, JSONValue, JSONSchema, ListenEvent,
   ListenFilter, ListenActionType, InstanceChange, Rejection, QueryJSON, CriterionJSON, SortJSON, QueryValue, QueryExplain,
-  OperationCode, OperationName
+  OperationCode, OperationName, Governance, FilterFailure
 } from './db-types.js'
 /** The fluent query builder (`where('name').eq('Alice')`): plain data, it crosses the port as JSON. */
 export { where, Where, Query, Criterion } from '../db/builder.js'
@@ -26,5 +26,6 @@ export { toInvite, fromInvite, MAX_INVITE_LENGTH } from './invite.js'
 export type { Invite, InviteSource } from './invite.js'
 export {
   AbortError, CallTimeoutError, WorkerGoneError, WorkerStartError, ClientClosedError, UnknownMethodError,
-  InvalidTokenError, TokenExpiredError, ChallengeFailedError, InvalidInviteError, RemoteWorkerError
+  InvalidTokenError, TokenExpiredError, ChallengeFailedError, InvalidInviteError, RemoteWorkerError, CollectionsNotReceivedError
 } from './errors.js'
+export { JOIN_TIMEOUT_MS } from './join.js'

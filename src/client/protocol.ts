@@ -42,7 +42,30 @@ export interface WireError {
   cause?: WireError
 }
 
-export type Envelope = { ok: true; value: unknown } | { ok: false; error: WireError }
+/** A read filter failure, as src/db reports it (the instance was hidden from the read). */
+export interface FilterFailureWire {
+  collection: string
+  instanceID: string
+  error: { name: string; message: string }
+}
+
+/**
+ * An answer. A transaction operation's answer also carries the read filter failures it caused,
+ * when the transaction asked for them.
+ */
+export type Envelope = ({ ok: true; value: unknown } | { ok: false; error: WireError }) & { filterErrors?: FilterFailureWire[] }
+
+/** The answer of a read that asked for its read filter failures (`reportFilterErrors`). */
+export interface Reported<T> {
+  result: T
+  filterErrors: FilterFailureWire[]
+}
+
+/** An item of a listener that asked for its read filter failures, between its events. */
+export interface FilterErrorNote {
+  type: 'filterError'
+  failure: FilterFailureWire
+}
 
 /** What a tab learns when it attaches. */
 export interface AttachInfo {
@@ -127,21 +150,68 @@ export interface ClientThreadInfo {
 /** How a thread peer is reached right now. */
 export type ConnectionKind = 'webrtc' | 'relayed' | 'relay-replicator' | 'direct' | 'none'
 
+/** A sync failure as the client reports it: a named error with a readable message. */
+export interface SyncError {
+  /** The error's class name (`PeerUnreachableError`, `SessionClosedError`, …): branch on it. */
+  name: string
+  /** What happened, in words (never a stringified object). */
+  message: string
+  /** When it happened (ms since the epoch). */
+  at: number
+}
+
+/** One thread peer as this peer sees it now. */
 export interface PeerStatus {
   peer: string
+  /** Some connection to the peer is open. */
   connected: boolean
+  /** How the peer is reached right now (the best open connection). */
   via: ConnectionKind
+  /** The peer is one of our relays (it keeps an encrypted copy of the thread). */
+  relay: boolean
+  /** Proven protocol violations counted against the peer (they decay). */
+  strikes: number
+  /** Until when the peer is banned (ms since the epoch), while it is. */
+  bannedUntil?: number
+  /** Syncs with the peer that failed in a row (0: the last one succeeded). */
+  failures: number
+  /** When the next attempt is due (ms since the epoch), while backing off after a failure. */
+  nextAttemptAt?: number
+  /** Records of our own log the peer is known to hold. */
+  holds: number
+  /** Why the last sync with the peer failed, while it keeps failing (cleared by a success). */
+  lastError?: SyncError
+}
+
+/** What the peer can reach right now: the facts `online` is made of. */
+export interface Connectivity {
+  /** Relays configured. */
+  relays: number
+  /** Relays connected now. */
+  relaysConnected: number
+  /** A relay reservation is held: other browsers can reach this one. */
+  reserved: boolean
+  /** Thread peers (relays aside) connected now, and how many of them directly (WebRTC or direct). */
+  peersConnected: number
+  direct: number
+  /** The platform's own network flag (`navigator.onLine` in the worker): a hint, not the truth. */
+  platformOnline: boolean
 }
 
 export interface ClientSyncStatus {
   thread: string
-  /** False while no relay is connected and no thread peer either. */
+  /**
+   * A working path exists: a relay or a thread peer is connected right now. From real
+   * connections, not from the platform's network flag (see `connectivity`).
+   */
   online: boolean
+  connectivity: Connectivity
   peers: PeerStatus[]
   /** Records created here not yet acknowledged by any thread peer. */
   pendingPush: number
   catchUp?: { peer: string; fetched: number; expected: number }
-  lastError?: { message: string; name: string; at: number }
+  /** The latest failure of a peer whose syncs still fail; absent once every peer syncs again. */
+  lastError?: SyncError
 }
 
 export interface PeerInfo {
@@ -152,7 +222,8 @@ export interface PeerInfo {
   relays: Array<{ addr: string; peer: string; connected: boolean; reserved: boolean }>
   /** A tab hosts WebRTC for the worker right now. */
   rtcHost: boolean
-  connections: Array<{ peer: string; addr: string; via: ConnectionKind }>
+  /** Open connections, with when each opened (ms since the epoch). */
+  connections: Array<{ peer: string; addr: string; via: ConnectionKind; openedAt: number }>
   tabs: number
   kind: 'shared-worker' | 'dedicated-worker'
   /** ms from worker start to peer ready / to the first relay reservation. */
@@ -191,6 +262,8 @@ export interface TxnBegin {
   token?: string
   /** Discard the transaction after this long without a call (ms). */
   idleMs?: number
+  /** Answer each operation with the read filter failures it caused. */
+  reportFilterErrors?: boolean
 }
 
 /**

@@ -112,7 +112,11 @@ export interface WeftClient {
   getToken(identity?: TokenSigner, options?: CallOptions & { ttlMs?: number }): Promise<string>
   /** The claims of a valid token; InvalidTokenError / TokenExpiredError otherwise. */
   verifyToken(token: string, options?: CallOptions): Promise<TokenClaims>
-  /** Re-dial the relays now (e.g. after the app learns the network is back). */
+  /**
+   * Re-dial the relays and meet the thread peers now. The client does it by itself when its
+   * tab hears the platform's `online` event; call it when the app learns otherwise that the
+   * network is back.
+   */
   reconnect(options?: CallOptions): Promise<void>
   /** A raw call (tests, extensions). */
   call<T = unknown>(method: string, args: unknown[], options?: CallOptions): Promise<T>

@@ -110,6 +110,10 @@ export function createForkBook(init: ForkBookInit): ForkBook {
     async receive(thread, l, proof) {
       const logKey = thread.logKeys.get(l)
       if (logKey == null) return false
+      // Frozen at or before the position it claims: it cannot move the log back (an honest
+      // sender claims the position its own copy gives; a dishonest one only withholds).
+      const at = thread.frozen.get(l)
+      if (at !== undefined && proof.counter >= at) return false
       let checked: CheckedFork
       try {
         checked = await checkForkProof(thread.key.service, logKey, proof.records)

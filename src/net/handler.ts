@@ -60,6 +60,8 @@ export interface HandlerInit {
   /** Requests for threads we do not hold, per session, in a burst / per second. @default 16 / 1 */
   unknownBurst?: number
   hooks: HandlerHooks
+  /** Told of every strike (monitoring). */
+  onStrike?: (peer: string, reason: string) => void
 }
 
 export interface ProtocolHandler {
@@ -82,6 +84,7 @@ export function createProtocolHandler(init: HandlerInit): ProtocolHandler {
   function strike(peer: string, remoteAddr: string, reason: string): void {
     stats.rejected++
     log('strike for %s: %s', peer, reason)
+    try { init.onStrike?.(peer, reason) } catch (err) { log('onStrike failed: %s', (err as Error).message) }
     if (penalties.strike(peer, remoteAddr, reason)) {
       log('banning %s after repeated proven violations', peer)
       hooks.banned(peer)

@@ -153,8 +153,19 @@ const MAX_REMEMBERED_ADDRS = 32
 /** The transport seam over a started libp2p node. */
 export function libp2pTransport(libp2p: Libp2p, init: Libp2pTransportInit = {}): Transport {
   let events: TransportEvents | undefined
+  /** Parsed peer IDs (parsing base58 on every question about a thread's peers adds up). */
+  const ids = new Map<string, PeerId>()
+  const idOf = (peer: string): PeerId => {
+    let id = ids.get(peer)
+    if (id == null) {
+      id = peerIdFromString(peer)
+      if (ids.size >= 10_000) ids.clear()
+      ids.set(peer, id)
+    }
+    return id
+  }
   const openConns = (peer: PeerId | string): Connection[] =>
-    libp2p.getConnections(typeof peer === 'string' ? peerIdFromString(peer) : peer).filter((c) => c.status === 'open')
+    libp2p.getConnections(typeof peer === 'string' ? idOf(peer) : peer).filter((c) => c.status === 'open')
 
   const onOpen = (evt: CustomEvent<Connection>): void => { events?.onConnect(evt.detail.remotePeer.toString()) }
   const onDisconnect = (evt: CustomEvent<PeerId>): void => { events?.onDisconnect(evt.detail.toString()) }

@@ -129,6 +129,7 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
     registry, ingest, penalties, admission, stats, timers, log, selfBytes, peerBytes,
     replicator: init.replicator,
     pushOrder: createKeyedMutex(),
+    ...(netInit.onStrike != null ? { onStrike: netInit.onStrike } : {}),
     hooks: {
       learn,
       passProof: (t, peer, l) => { scheduler.passProof(t, peer, l) },

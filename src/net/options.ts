@@ -46,9 +46,14 @@ export interface NetInit {
    * peer (a public relay's quotas and allow-lists). @default admit everything
    */
   admission?: Admission
+  /**
+   * Told of every strike (a proven violation) against a peer, with why — for monitoring and
+   * alerting; the penalties themselves are the net's. @default nothing
+   */
+  onStrike?: (peer: string, reason: string) => void
 }
 
-export type ResolvedNetInit = Required<Omit<NetInit, 'logPrefix' | 'admission'>>
+export type ResolvedNetInit = Required<Omit<NetInit, 'logPrefix' | 'admission' | 'onStrike'>>
 
 export function resolveNetInit(init: NetInit): ResolvedNetInit {
   return {

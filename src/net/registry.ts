@@ -42,7 +42,7 @@ export interface OwnLog {
   index: number
 }
 
-/** Peers that proved a thread's key to us, kept per thread (the most recent). */
+/** Peers that proved a thread's key to us, kept per thread (the latest to join the set). */
 const MAX_PROVEN_PEERS = 64
 /** Addresses of one peer taken from a thread's logs. */
 const MAX_ADDRS_PER_PEER = 32
@@ -331,12 +331,14 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
       }
       const known = state.logKeys.has(id)
       let signed: SignedAddrs | undefined
-      if (wire.addrSig != null && wire.addrSeq != null && !state.owns.has(id)) {
+      if (wire.addrSig != null && wire.addrSeq != null) {
         const held = known ? (await store.getLog(state.storeId, id)).signedAddrs : undefined
         if (held == null || held.seq < wire.addrSeq) {
           signed = { seq: wire.addrSeq, addrs: wire.addrs, sig: wire.addrSig }
           // Only the log's key makes a list: anything else is a forgery by whoever sent it.
           await verifyAddrs(publicKey, state.idBytes, wire.id, signed)
+          // Our own logs' lists are ours to sign: one made elsewhere with our key is not taken.
+          if (state.owns.has(id)) signed = undefined
         }
       }
       if (known) {
@@ -391,11 +393,7 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
       if (peer === self) return
       let set = provenPeers.get(state.storeId)
       if (set == null) provenPeers.set(state.storeId, (set = new Set()))
-      if (set.has(peer)) {
-        set.delete(peer)
-        set.add(peer)
-        return
-      }
+      if (set.has(peer)) return
       set.add(peer)
       if (set.size > MAX_PROVEN_PEERS) set.delete(set.values().next().value!)
       peerCache.delete(state.storeId)

@@ -17,7 +17,7 @@ import type { InvalidMessageError } from './errors.js'
 import type { Request } from './messages.js'
 import type { Penalties } from './penalties.js'
 import { createSession, type Responder, type Session, type SessionLimits } from './session.js'
-import { deadline, type Timers, type TimerHandle } from './timers.js'
+import { deadline, onAbort, type Timers, type TimerHandle } from './timers.js'
 import type { Channel, Transport } from './transport.js'
 
 export interface SessionManagerInit {
@@ -110,14 +110,16 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
     if (dialling >= maxDials) {
       await new Promise<void>((resolve, reject) => {
         const queue = known ? waiting.known : waiting.fresh
-        const go = (): void => { signal?.removeEventListener('abort', onAbort); resolve() }
-        const onAbort = (): void => {
-          const i = queue.indexOf(go)
-          if (i >= 0) queue.splice(i, 1)
-          reject(signal!.reason as Error)
-        }
+        let unwatch = (): void => {}
+        const go = (): void => { unwatch(); resolve() }
         queue.push(go)
-        signal?.addEventListener('abort', onAbort, { once: true })
+        if (signal != null) {
+          unwatch = onAbort(signal, () => {
+            const i = queue.indexOf(go)
+            if (i >= 0) queue.splice(i, 1)
+            reject(signal.reason as Error)
+          })
+        }
       })
     } else {
       dialling++
@@ -245,9 +247,9 @@ export function createSessionManager(init: SessionManagerInit): SessionManager {
       const signal = options.signal
       signal.throwIfAborted()
       return await new Promise<Session>((resolve, reject) => {
-        const onAbort = (): void => { reject(signal.reason as Error) }
-        signal.addEventListener('abort', onAbort, { once: true })
-        pending.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+        // Many requests may wait on one dial with the net's long-lived signal: one listener for all.
+        const unwatch = onAbort(signal, () => { reject(signal.reason as Error) })
+        pending.then(resolve, reject).finally(unwatch)
       })
     },
 

@@ -28,6 +28,12 @@ export interface PeerPage {
   writeTimed(thread: string, count: number, intervalMs: number): Promise<void>
   /** Run `fn` with the client and rethrow errors as `{ name, message }` (names survive evaluate). */
   run<T>(fn: (client: WeftClient) => Promise<T>): Promise<T>
+  /** This tab's direct paths (test/browser/rtc-cut.ts): cut, heal, count. */
+  rtc: { cut(): number; heal(): void; readonly live: number }
+  /** Create a note `<prefix>-<n>` in `thread`'s `notes` every `intervalMs` until `stopWriting()`. */
+  startWriting(thread: string, prefix: string, intervalMs: number): void
+  /** Stop writing; the notes whose create resolved (acknowledged) and those that failed (with why). */
+  stopWriting(): Promise<{ acked: string[]; failed: string[] }>
 }
 
 declare global {

@@ -3,6 +3,7 @@
  * exposes the client and helpers as `globalThis.weftPeer` for e2e/browser-*.spec.ts.
  * Query: relay (multiaddr), name (peer name), shared=0 (force the fallback), debug (namespaces).
  */
+import { rtcCut } from './rtc-cut.js'
 import * as sdk from '../../src/client/index.js'
 import { generateKeyPair } from '../../src/core/identity.js'
 import type { ClientRecord, ClientSyncStatus, ListenEvent, LogMessage, WeftClient } from '../../src/client/index.js'
@@ -16,6 +17,7 @@ const logs: LogMessage[] = []
 const dbEvents: ListenEvent[] = []
 const latencies: number[] = []
 const now = (): number => performance.timeOrigin + performance.now()
+let writing: { stop: boolean; done: Promise<void>; acked: string[]; failed: string[] } | undefined
 
 function need(): WeftClient {
   if (client == null) throw new Error('connect first')
@@ -86,6 +88,33 @@ const page: PeerPage = {
   },
   async run(fn) {
     return await fn(need())
+  },
+  rtc: rtcCut,
+  startWriting(thread, prefix, intervalMs) {
+    if (writing !== undefined) throw new Error('already writing')
+    const state = { stop: false, acked: [] as string[], failed: [] as string[], done: Promise.resolve() }
+    const db = need().db.getDB(thread)
+    state.done = (async () => {
+      for (let i = 0; !state.stop; i++) {
+        const id = `${prefix}-${String(i).padStart(4, '0')}`
+        try {
+          await db.create('notes', [{ _id: id, text: id }], { timeoutMs: 30_000 })
+          state.acked.push(id)
+        } catch (err) {
+          state.failed.push(`${id}: ${(err as Error).name}`)
+        }
+        await new Promise((r) => setTimeout(r, intervalMs))
+      }
+    })()
+    writing = state
+  },
+  async stopWriting() {
+    const state = writing
+    if (state === undefined) return { acked: [], failed: [] }
+    state.stop = true
+    await state.done
+    writing = undefined
+    return { acked: state.acked, failed: state.failed }
   }
 }
 

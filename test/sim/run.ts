@@ -15,7 +15,8 @@ for (let seed = first; seed <= last; seed++) {
   const o = await runSeed(seed, { verbose: first === last })
   const ms = Math.round(performance.now() - s0)
   process.stdout.write(`seed ${seed}: ${o.failure ?? (o.convergedAfterMs != null ? `converged after ${o.convergedAfterMs} ms` : 'NOT CONVERGED')}, ` +
-    `${o.records} records, strikes ${o.strikes}, bans ${o.bans}, errors [${o.errors.join(', ')}], ${o.framesSent} frames (${o.framesLost} lost), ${ms} ms real\n`)
+    `${o.records} records (${o.expected} kept)${o.scenario.byzantine !== undefined ? `, Byzantine p${o.scenario.byzantine} struck ${o.byzantineStrikes}×` : ''}, ` +
+    `strikes ${o.strikes}, bans ${o.bans}, honest penalised [${o.penalties.join('; ')}], errors [${o.errors.join(', ')}], ${o.framesSent} frames (${o.framesLost} lost), ${ms} ms real\n`)
   if (o.convergedAfterMs == null || o.failure != null) process.stdout.write(`  heads:\n    ${o.heads.join('\n    ')}\n`)
 }
 process.stdout.write(`total ${Math.round(performance.now() - t0)} ms\n`)

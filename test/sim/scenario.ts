@@ -7,6 +7,10 @@
  * measure how long (virtual time) the peers take to hold the same heads, and collect every
  * penalty any honest peer gave another.
  *
+ * Some seeds have a Byzantine member (byzantine.ts): it equivocates, appends records readers
+ * cannot open and forges address lists, and the honest peers must still converge — the same
+ * heads, its log frozen at the same counter everywhere — and penalise nobody honest.
+ *
  * A seed replays the same scenario and the same scheduling (the PRNG drives every choice, the
  * clock is virtual, keys are derived from the seed); only the bytes of records differ between
  * runs, because AES-GCM nonces and body keys come from the platform's random source.
@@ -21,6 +25,7 @@ import type { Net, NetInit } from '../../src/net/index.js'
 import { createLogStore } from '../../src/store/logstore.js'
 import { memoryStore } from '../../src/store/memory.js'
 import type { KVStore } from '../../src/store/kv.js'
+import { equivocate, forgeAddrs, ownLog, poison, type ByzantineCtx } from './byzantine.js'
 import { createRng, createSimNetwork, type Rng, type SimNetwork, type SimNode } from './sim-network.js'
 import { createVirtualClock, type VirtualClock } from './virtual-time.js'
 
@@ -53,11 +58,16 @@ export type SimEvent =
   | { at: number; kind: 'restart'; peer: number; downMs: number }
   | { at: number; kind: 'stopstart'; peer: number; downMs: number }
   | { at: number; kind: 'away'; peer: number; forMs: number; restart: boolean }
+  | { at: number; kind: 'fork'; peer: number; victim: number }
+  | { at: number; kind: 'poison'; peer: number }
+  | { at: number; kind: 'forge'; peer: number; victim: number; other: number }
 
 export interface Scenario {
   seed: number
   members: number
   relay: boolean
+  /** The Byzantine member, if the seed has one (never the thread's creator). */
+  byzantine: number | undefined
   events: SimEvent[]
   /** When the last fault has ended: the network is whole again. */
   healAt: number
@@ -71,6 +81,12 @@ export interface Outcome {
   records: number
   /** Per peer: heads summary at the end. */
   heads: string[]
+  /** Records each peer should hold at the end (a frozen log's up to its fork). */
+  expected: number
+  /** Strikes against honest peers (`<who> struck <whom>: <why>`); the Byzantine member's are not counted. */
+  penalties: string[]
+  /** Strikes against the Byzantine member (by design: it forged). */
+  byzantineStrikes: number
   strikes: number
   bans: number
   rejected: number
@@ -97,6 +113,20 @@ export function makeScenario(seed: number): Scenario {
   for (let p = 0; p < members; p++) {
     const writes = rng.int(1, 5)
     for (let i = 0; i < writes; i++) events.push({ at: rng.int(0, span), kind: 'write', peer: p })
+  }
+  // A Byzantine member in some seeds: one to three misdeeds among its writes.
+  const byzantine = rng.chance(0.25) ? rng.int(1, members - 1) : undefined
+  if (byzantine !== undefined) {
+    const others = Array.from({ length: peers }, (_, k) => k).filter((k) => k !== byzantine)
+    const honestMembers = others.filter((k) => k < members)
+    for (let i = rng.int(1, 3); i > 0; i--) {
+      const at = rng.int(0, span)
+      switch (rng.int(0, 2)) {
+        case 0: events.push({ at, kind: 'fork', peer: byzantine, victim: rng.pick(others) }); break
+        case 1: events.push({ at, kind: 'poison', peer: byzantine }); break
+        default: events.push({ at, kind: 'forge', peer: byzantine, victim: rng.pick(others), other: rng.pick(honestMembers) })
+      }
+    }
   }
   let healAt = span
   const faults = rng.int(1, 4)
@@ -143,17 +173,20 @@ export function makeScenario(seed: number): Scenario {
     }
   }
   events.sort((a, b) => a.at - b.at)
-  return { seed, members, relay, events, healAt }
+  return { seed, members, relay, byzantine, events, healAt }
 }
 
 interface World {
   clock: VirtualClock
   network: SimNetwork
+  rng: Rng
   peers: SimPeer[]
   thread: ThreadID
   key: string
   trace: string[]
   verbose: boolean
+  /** Every strike any peer gave: who, whom (peer ID), why. */
+  strikes: Array<{ by: string; against: string; reason: string }>
 }
 
 async function startNet(w: World, p: SimPeer, i: number, seed: number): Promise<Net> {
@@ -161,7 +194,8 @@ async function startNet(w: World, p: SimPeer, i: number, seed: number): Promise<
   const transport = w.network.transport(p.node)
   const jitter = createRng(seed * 101 + i)
   const net = createNet({ transport, logStore, timers: w.clock, random: () => jitter.next() }, {
-    ...SIM_NET_INIT, replicator: p.replicator, logPrefix: `sim:${p.name}`
+    ...SIM_NET_INIT, replicator: p.replicator, logPrefix: `sim:${p.name}`,
+    onStrike: (peer, reason) => { w.strikes.push({ by: p.name, against: peer, reason }) }
   })
   p.nets.push(net)
   await net.start()
@@ -180,7 +214,20 @@ const START = 1_700_000_000_000
 async function headsOf(p: SimPeer, thread: ThreadID): Promise<string> {
   if (p.net == null) return 'stopped'
   const info = await p.net.getThread(thread)
-  return info.logs.map((l) => `${l.id.slice(-6)}:${l.head.counter}:${l.head.cid?.toString().slice(-6) ?? '-'}`).join(' ')
+  return info.logs.map((l) => `${l.id.slice(-6)}:${l.head.counter}:${l.head.cid?.toString().slice(-6) ?? '-'}${l.frozenAt !== undefined ? `:f${l.frozenAt}` : ''}`).join(' ')
+}
+
+/** The records every peer should hold: each member's written ones, a frozen log's up to its fork. */
+async function expectedRecords(w: World): Promise<number> {
+  const info = await w.peers[0]!.net?.getThread(w.thread)
+  let n = 0
+  for (const p of w.peers) {
+    if (p.replicator) continue
+    const { log } = await ownLog(p)
+    const frozenAt = info?.logs.find((l) => l.id === log)?.frozenAt
+    n += frozenAt !== undefined ? Math.min(p.written, frozenAt - 1) : p.written
+  }
+  return n
 }
 
 /** Run one seed; never throws (failures are in the outcome). */
@@ -189,11 +236,14 @@ export async function runSeed(seed: number, options: { verbose?: boolean } = {})
   const rng = createRng(seed ^ 0x5eed)
   const clock = createVirtualClock(START)
   const network = createSimNetwork({ clock, rng })
-  const w: World = { clock, network, peers: [], thread: threadIDFromBytes(Uint8Array.from([1, 0x55, ...seedBytes(rng)])), key: '', trace: [], verbose: options.verbose ?? false }
+  const w: World = {
+    clock, network, rng, peers: [], thread: threadIDFromBytes(Uint8Array.from([1, 0x55, ...seedBytes(rng)])), key: '', trace: [], verbose: options.verbose ?? false, strikes: []
+  }
   w.key = threadKeyToString(threadKeyFromBytes(seedBytes(rng, 64)))
   const total = scenario.members + (scenario.relay ? 1 : 0)
   const outcome: Outcome = {
-    seed, scenario, convergedAfterMs: undefined, records: 0, heads: [], strikes: 0, bans: 0, rejected: 0, errors: [], virtualMs: 0, framesSent: 0, framesLost: 0
+    seed, scenario, convergedAfterMs: undefined, records: 0, heads: [], expected: 0, penalties: [], byzantineStrikes: 0,
+    strikes: 0, bans: 0, rejected: 0, errors: [], virtualMs: 0, framesSent: 0, framesLost: 0
   }
   const tasks = new Set<Promise<unknown>>()
   const pendingWork = new Set<string>()
@@ -257,12 +307,23 @@ export async function runSeed(seed: number, options: { verbose?: boolean } = {})
   } finally {
     outcome.heads = await Promise.all(w.peers.map(async (p) => await headsOf(p, w.thread).catch((e: Error) => e.message)))
     outcome.records = w.peers.reduce((n, p) => n + p.written, 0)
+    outcome.expected = await expectedRecords(w).catch(() => -1)
+    const byzId = scenario.byzantine !== undefined ? w.peers[scenario.byzantine]?.node.id : undefined
+    const nameOf = (id: string): string => w.peers.find((p) => p.node.id === id)?.name ?? id
+    for (const s of w.strikes) {
+      if (s.against === byzId) outcome.byzantineStrikes++
+      else outcome.penalties.push(`${s.by} struck ${nameOf(s.against)}: ${s.reason}`)
+    }
     for (const p of w.peers) {
       for (const net of p.nets) {
         const s = net.stats()
         outcome.strikes += s.strikes
         outcome.bans += s.bans
         outcome.rejected += s.rejected
+      }
+      // A ban of an honest peer shows in the status of those who gave it.
+      for (const peer of (await p.net?.syncStatus(w.thread).catch(() => undefined))?.peers ?? []) {
+        if (peer.bannedUntil !== undefined && peer.peer !== byzId) outcome.penalties.push(`${p.name} bans ${nameOf(peer.peer)}`)
       }
       const status = await p.net?.syncStatus(w.thread).catch(() => undefined)
       if (status?.lastError != null && !outcome.errors.includes(status.lastError.name)) outcome.errors.push(status.lastError.name)
@@ -280,7 +341,17 @@ export async function runSeed(seed: number, options: { verbose?: boolean } = {})
 
 async function apply(w: World, e: SimEvent, seed: number): Promise<void> {
   const { clock, network, peers } = w
+  const ctx: ByzantineCtx = { clock, rng: w.rng, thread: w.thread, key: w.key }
   switch (e.kind) {
+    case 'fork':
+      log(w, `${peers[e.peer]!.name} (Byzantine) ${await equivocate(ctx, peers[e.peer]!, peers[e.victim]!).catch((err: Error) => `could not fork: ${err.name}: ${err.message}`)}`)
+      return
+    case 'poison':
+      log(w, `${peers[e.peer]!.name} (Byzantine) ${await poison(ctx, peers[e.peer]!).catch((err: Error) => `could not poison: ${err.name}: ${err.message}`)}`)
+      return
+    case 'forge':
+      log(w, `${peers[e.peer]!.name} (Byzantine) ${await forgeAddrs(ctx, peers[e.peer]!, peers[e.victim]!, peers[e.other]!).catch((err: Error) => `could not forge: ${err.name}: ${err.message}`)}`)
+      return
     case 'write': {
       const p = peers[e.peer]!
       if (p.net == null) { log(w, `${p.name} is down: no write`); return }

@@ -1,7 +1,8 @@
 /**
  * Test vectors of the peer protocol `/weft/net/2.0.0` (docs/PROTOCOL.md), from fixed inputs: the
- * key ID, the proof of the service key, the heads digest and the bytes of one frame of every type
- * (the dag-cbor frame, without its length prefix; `framed` shows one with it).
+ * key ID, the proof of the service key, the heads digest (also with a frozen log), the bytes of
+ * one frame of every type (the dag-cbor frame, without its length prefix; `framed` shows one with
+ * it), a signed address list and a fork proof (two records sealed from fixed randomness).
  *
  *   npx tsx test/vectors/generate-protocol.ts     # rewrites test/vectors/protocol-v2.json
  *
@@ -13,7 +14,10 @@ import { CID } from 'multiformats/cid'
 import { concatBytes, fromHex, toHex } from '../../src/core/bytes.js'
 import { privateKeyFromSeed, publicKeyToBytes } from '../../src/core/identity.js'
 import { logIDFromPublicKey, logIDToBytes } from '../../src/core/log-id.js'
+import { sealRecord } from '../../src/core/record.js'
+import { threadKeyFromBytes, type ReadableThreadKey } from '../../src/core/thread-key.js'
 import { authProof, headsDigest, keyID } from '../../src/net/auth.js'
+import { addrsPayload, signAddrs } from '../../src/net/log-addrs.js'
 import { encodeFrame, type Frame } from '../../src/net/messages.js'
 
 const seq = (start: number, n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff)
@@ -23,7 +27,30 @@ export const inputs = {
   thread: `0155${toHex(seq(0x40, 32))}`,
   requesterSeed: toHex(seq(0x80, 32)),
   responderSeed: toHex(seq(0xa0, 32)),
-  head: 'bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+  head: 'bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
+  /** The read key of the thread (the fork's records are sealed with it). */
+  readKey: toHex(seq(0x20, 32)),
+  /** The requester's key is the log key of the address list and the fork. */
+  addrs: { seq: 1764460800000, list: ['/ip4/127.0.0.1/tcp/4006/p2p/12D3KooWLUiuBzCRUaqFZd9Gd6JowEuDDnDSoDR5n7hFhBJtEzQs', '/dns4/relay.example/tcp/443/wss/p2p/12D3KooWEJx1kVjphvnYmZXUrhRQL2apFmnB7ePhhTMUcd7Z2PCg'] },
+  /** Two records at one position of the log, both following `head`: bodies, time and randomness (body key, three nonces). */
+  fork: {
+    time: { wall: 1764460800000, counter: 0 },
+    bodies: [{ branch: 'a' }, { branch: 'b' }],
+    random: [toHex(seq(0x30, 68)), toHex(seq(0x50, 68))]
+  },
+  /** The counter of the fork (one past `head`, the log's record 7). */
+  forkCounter: 8
+}
+
+/** A random source that hands out `hex`'s bytes in order. */
+function fixedRandom(hex: string): (n: number) => Uint8Array {
+  const bytes = fromHex(hex)
+  let at = 0
+  return (n) => {
+    const out = bytes.slice(at, at + n)
+    at += n
+    return out
+  }
 }
 
 function varint(n: number): Uint8Array {
@@ -47,6 +74,16 @@ export async function build(): Promise<Record<string, unknown>> {
     { id: resId, head, counter: 7 },
     { id: reqId, counter: 0 }
   ]
+  const frozenHeads = [
+    { id: resId, head, counter: 7, fork: inputs.forkCounter },
+    { id: reqId, counter: 0 }
+  ]
+  const signed = await signAddrs(requester, thread, reqId, inputs.addrs.seq, inputs.addrs.list)
+  const threadKey = threadKeyFromBytes(concatBytes([serviceKey, fromHex(inputs.readKey)])) as ReadableThreadKey
+  const forked = await Promise.all(inputs.fork.bodies.map(async (body, i) => await sealRecord({
+    body, threadKey, logKey: responder, prev: head, time: inputs.fork.time, random: fixedRandom(inputs.fork.random[i]!)
+  })))
+  const forkRecords: [Uint8Array, Uint8Array] = [forked[0]!.record.bytes, forked[1]!.record.bytes]
   const blocks: [Uint8Array, Uint8Array, Uint8Array, Uint8Array] = [seq(1, 4), seq(2, 4), seq(3, 4), seq(4, 4)]
   const frames: Record<string, Frame> = {
     getLogs: { type: 'getLogs', id: 1, thread, kid, auth },
@@ -63,7 +100,19 @@ export async function build(): Promise<Record<string, unknown>> {
     record: { type: 'record', re: 5, log: resId, counter: 4, blocks },
     end: { type: 'end', re: 5, more: true },
     error: { type: 'error', re: 2, code: 'UNAUTHORIZED', message: 'unauthorized' },
-    quota: { type: 'error', re: 3, code: 'QUOTA_EXCEEDED', message: 'too many threads from this address' }
+    quota: { type: 'error', re: 3, code: 'QUOTA_EXCEEDED', message: 'too many threads from this address' },
+    getLogsPage: { type: 'getLogs', id: 7, thread, kid, auth, after: reqId },
+    logsPage: { type: 'logs', re: 7, logs: [{ id: resId, pubKey: publicKeyToBytes(responder.publicKey), addrs: [], head, counter: 7 }], more: true },
+    getRecordsOnly: { type: 'getRecords', id: 8, thread, kid, auth, logs: [{ id: resId, after: 6 }], limit: 1, credit: 262144, only: true },
+    pushLogSigned: {
+      type: 'pushLog', id: 9, thread, kid, auth,
+      log: { id: reqId, pubKey: publicKeyToBytes(requester.publicKey), addrs: signed.addrs, addrSeq: signed.seq, addrSig: signed.sig, counter: 0 }
+    },
+    pushLogFork: {
+      type: 'pushLog', id: 10, thread, kid, auth,
+      log: { id: resId, pubKey: publicKeyToBytes(responder.publicKey), addrs: [], head, counter: 7, fork: { counter: inputs.forkCounter, records: forkRecords } }
+    },
+    headsFork: { type: 'heads', re: 11, same: false, heads: frozenHeads }
   }
   const okBytes = encodeFrame(frames.ok!)
   return {
@@ -75,6 +124,13 @@ export async function build(): Promise<Record<string, unknown>> {
       kid: toHex(kid),
       auth: toHex(auth),
       headsDigest: toHex(headsDigest(heads)),
+      headsDigestFrozen: toHex(headsDigest(frozenHeads)),
+      addrs: { payload: toHex(addrsPayload(thread, reqId, signed.seq, signed.addrs)), sig: toHex(signed.sig) },
+      fork: {
+        prev: inputs.head,
+        records: forkRecords.map(toHex),
+        cids: forked.map((r) => r.record.cid.toString())
+      },
       frames: Object.fromEntries(Object.entries(frames).map(([k, m]) => [k, toHex(encodeFrame(m))])),
       framed: { ok: toHex(concatBytes([varint(okBytes.byteLength), okBytes])) }
     }

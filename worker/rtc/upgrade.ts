@@ -6,13 +6,21 @@
  * Who dials: the peer with the smaller peer ID at once; the other after `patienceMs` if still only
  * relayed (the first may have no host tab). A peer whose host tab changed re-dials every peer at
  * once (its WebRTC connections died with the old host; the remote may not notice for seconds).
- * Failed dials back off per peer (2 s doubling to 30 s).
+ * Failed dials back off per peer (2 s doubling to 30 s); a new relayed connection from a peer
+ * starts afresh (the peer came back: whatever failed before may work now).
+ *
+ * Stale connections: a peer whose browser reloaded comes back through the relay while our WebRTC
+ * connection to its previous self may still look open (for seconds: its data channels are gone,
+ * the peer connection has not failed yet). So a relayed connection from a peer we hold a WebRTC
+ * connection to makes us probe that connection (a ping on it, `probeMs`); one that does not
+ * answer is closed, and the upgrade goes ahead at once.
  */
-import type { Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { logger } from '../../src/core/logger.js'
 import type { RtcBridge } from '../../src/platform/rtc-standin.browser.js'
 import { connectionKind } from '../connections.js'
+import { probeConnection } from './probe.js'
 
 const log = logger('weft:worker:webrtc')
 
@@ -23,7 +31,10 @@ export interface UpgraderInit {
   patienceMs?: number
   /** Check this often. @default 1000 */
   intervalMs?: number
+  /** Deadline of a WebRTC dial. @default 15000 */
   dialTimeoutMs?: number
+  /** Deadline of the ping that tells a stale WebRTC connection from a live one. @default 1500 */
+  probeMs?: number
 }
 
 export interface Upgrader {
@@ -31,7 +42,7 @@ export interface Upgrader {
   check(): void
   stop(): void
   /** Attempts made and succeeded (for tests and benchmarks). */
-  readonly stats: { attempts: number; upgraded: number; failed: number }
+  readonly stats: { attempts: number; upgraded: number; failed: number; stale: number }
 }
 
 export function upgradeToWebRTC(libp2p: Libp2p, bridge: RtcBridge, init: UpgraderInit): Upgrader {
@@ -43,7 +54,8 @@ export function upgradeToWebRTC(libp2p: Libp2p, bridge: RtcBridge, init: Upgrade
   let forceUntil = 0
   let hadHost = bridge.hasHost
   let stopped = false
-  const stats = { attempts: 0, upgraded: 0, failed: 0 }
+  const probing = new Set<string>()
+  const stats = { attempts: 0, upgraded: 0, failed: 0, stale: 0 }
 
   function check(): void {
     if (stopped || !bridge.hasHost) return
@@ -97,9 +109,35 @@ export function upgradeToWebRTC(libp2p: Libp2p, bridge: RtcBridge, init: Upgrade
     }).finally(() => { inFlight.delete(peer) })
   }
 
+  /** A relayed connection from `peer` opened: probe the WebRTC connections we hold to it. */
+  function relayedOpened(peer: string, conn: Connection): void {
+    backoff.delete(peer)
+    if (probing.has(peer)) return
+    const relays = init.relayPeers()
+    const older = libp2p.getConnections().filter((c) => c !== conn && c.status === 'open' && c.remotePeer.toString() === peer &&
+      connectionKind(c, relays) === 'webrtc')
+    if (older.length === 0) return
+    probing.add(peer)
+    void Promise.all(older.map(async (c) => {
+      if (await probeConnection(c, init.probeMs ?? 1500)) return
+      stats.stale++
+      log('webrtc connection to %s does not answer: closing it', peer)
+      c.abort(new Error('stale WebRTC connection: the peer came back through the relay'))
+    })).finally(() => {
+      probing.delete(peer)
+      check()
+    })
+  }
+
   const timer = setInterval(check, init.intervalMs ?? 1000)
   const onChange = (): void => { queueMicrotask(check) }
-  libp2p.addEventListener('connection:open', onChange)
+  const onOpen = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
+    const peer = conn.remotePeer.toString()
+    if (!stopped && connectionKind(conn, init.relayPeers()) === 'relayed') relayedOpened(peer, conn)
+    onChange()
+  }
+  libp2p.addEventListener('connection:open', onOpen)
   libp2p.addEventListener('peer:identify', onChange)
   const unwatch = bridge.onHostChange((present) => {
     if (!present) return
@@ -119,7 +157,7 @@ export function upgradeToWebRTC(libp2p: Libp2p, bridge: RtcBridge, init: Upgrade
     stop() {
       stopped = true
       clearInterval(timer)
-      libp2p.removeEventListener('connection:open', onChange)
+      libp2p.removeEventListener('connection:open', onOpen)
       libp2p.removeEventListener('peer:identify', onChange)
       unwatch()
     }
