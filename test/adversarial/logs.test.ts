@@ -1,12 +1,12 @@
 /**
  * G7, owner-only log metadata and bounded announcements (docs/SECURITY.md). Mallory, a member,
  * announces Bob's log with addresses of her choosing — unsigned, with Bob's signature over other
- * addresses, an older list of Bob's own, more than 32 — and announces thousands of logs of her own
- * naming unreachable peers that accept connections and never answer. Before this work her
+ * addresses, an older list of Bob's own, more than 32 — and announces a thousand logs of her own,
+ * naming a thousand unreachable peers that accept connections and never answer. Before this work her
  * addresses piled up on Bob's log past 32 until every new member joined without a way to reach
  * Bob, and about a thousand unreachable addresses turned each honest write into 5–10 s. Now only
- * Bob changes Bob's addresses, the stores keep their limits, and honest writes arrive as fast as
- * before the attack.
+ * Bob changes Bob's addresses, no log holds more than 32, and honest writes arrive as fast as
+ * before the attack. (The 4,096 logs a thread may hold are shown by the log store's own tests.)
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { createServer, type Server, type Socket } from 'node:net'
@@ -91,40 +91,47 @@ describe('log announcements', () => {
     await converged([...t.dbs, danDb])
   }, 120_000)
 
-  it('announcing thousands of logs and unreachable addresses leaves honest write latency unchanged', async () => {
+  it('announcing a thousand logs naming a thousand unreachable peers leaves honest write latency unchanged', async () => {
     const t = await team(['ann', 'bob'])
     const [annDb, bobDb] = t.dbs as [Database, Database]
     const baseline: number[] = []
     for (let i = 0; i < 3; i++) baseline.push(await honestWriteArrives(annDb, bobDb))
 
-    // 4,200 logs of hers, each address list signed by its log's key (they are hers to announce):
-    // the first thousand each name a peer that does not exist, at a port that accepts
-    // connections and never answers.
+    // 1,000 logs of hers, each address list signed by its log's key (they are hers to announce):
+    // the first 32 name 32 peers each that do not exist (1,024 in all), at a port that accepts
+    // connections and never answers — every honest write would be pushed to them.
     const port = await tarpit()
-    const fake = await fakePeers(1000, port)
+    const fake = await fakePeers(32 * 32, port)
     const mallory = new HostileMember(await startAttacker({ ip: '127.0.0.2' }), t.id, t.threadKey)
-    const logs = await Promise.all(Array.from({ length: 4200 }, async () => await ForgedLog.create(t.threadKey)))
-    const wires = await Promise.all(logs.map(async (l, i) => await l.signedWire(t.id, i < fake.length ? [fake[i]!] : [])))
+    const logs = await Promise.all(Array.from({ length: 1000 }, async () => await ForgedLog.create(t.threadKey)))
+    const wires = await Promise.all(logs.map(async (l, i) => await l.signedWire(t.id, i < 32 ? fake.slice(i * 32, i * 32 + 32) : [])))
     let announced = 0
-    const flood = Promise.all([tcpOf(t.owner.peer.addrs()), tcpOf(t.members[0]!.peer.addrs())].flatMap((target) => [0, 1, 2, 3].map(async (lane) => {
-      for (let i = lane; i < wires.length; i += 4) {
-        await mallory.announce(target, wires[i]!)
+    // To Ann; Bob learns them from Ann, as members do.
+    const target = tcpOf(t.owner.peer.addrs())
+    const flood = Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(async (lane) => {
+      for (let i = lane; i < wires.length; i += 8) {
+        const res = await mallory.announce(target, wires[i]!)
+        if (res === 'closed' || res.type !== 'ok') throw new Error(`announcement ${i} to ${target}: ${JSON.stringify(res)}`)
         announced++
       }
-    })))
+    }))
 
     // While she announces them, and after: honest writes arrive as they did before.
     const bound = Math.max(2_000, 4 * Math.max(...baseline))
     const during: number[] = []
-    await until(() => announced >= 1_500, 'her first announcements', 60_000)
+    await until(() => announced >= 200, 'her first announcements', 60_000)
     for (let i = 0; i < 4; i++) during.push(await honestWriteArrives(i % 2 === 0 ? annDb : bobDb, i % 2 === 0 ? bobDb : annDb, bound))
     await flood
     for (let i = 0; i < 4; i++) during.push(await honestWriteArrives(i % 2 === 0 ? annDb : bobDb, i % 2 === 0 ? bobDb : annDb, bound))
     expect(Math.max(...during), `baseline ${baseline.join(', ')} ms; during the attack ${during.join(', ')} ms`).toBeLessThanOrEqual(bound)
-    // Neither peer stores more logs than a thread may hold.
-    for (const h of [t.owner, t.members[0]!]) expect((await h.peer.net.getThread(t.id)).logs.length).toBeLessThanOrEqual(4096)
+    // Both peers hold her logs as she signed them: her 1,000 and the two honest ones, 32 addresses at most each.
+    for (const h of [t.owner, t.members[0]!]) {
+      await until(async () => (await h.peer.net.getThread(t.id)).logs.length === 1002, `${h.name} to hold her logs`, 60_000)
+      const held = (await h.peer.net.getThread(t.id)).logs
+      expect(Math.max(...held.map((l) => l.addrs.length))).toBeLessThanOrEqual(32)
+    }
     await converged(t.dbs)
-  }, 180_000)
+  }, 90_000)
 })
 
 function sameSet(a: string[], b: string[]): boolean {
