@@ -35,8 +35,12 @@ export interface RelayConfig {
   connGraceMs: number
   /** Inbound connections accepted per second from one IP (libp2p `inboundConnectionThreshold`). */
   connRatePerHost: number
+  /** Connections set up or being set up from one IP (IPv6: one /64). */
+  connPerIp: number
   /** Inbound connections being upgraded at once (libp2p `maxIncomingPendingConnections`). */
   connPending: number
+  /** Inbound connections being upgraded at once from one IP (IPv6: one /64). */
+  connPendingPerIp: number
   maxReservations: number
   /** Reservations held at once by peers connected from one IP (IPv6: one /64). */
   maxReservationsPerIp: number
@@ -90,7 +94,9 @@ export const RELAY_VARIABLES: readonly VariableDoc[] = [
   { name: 'WEFT_RELAY_CONN_LOW', default: '100', meaning: 'connection low water (go-threads connLowWater); checked to be ≤ high (unset: min(100, high)), NOT used: libp2p 3 has no low water' },
   { name: 'WEFT_RELAY_CONN_GRACE_MS', default: '20000', meaning: 'connection grace period (go-threads connGracePeriod); checked, NOT used: libp2p 3 has no grace period' },
   { name: 'WEFT_RELAY_CONN_RATE', default: '5', meaning: 'inbound connections accepted per second from one IP (libp2p inboundConnectionThreshold); raise it behind a TLS proxy, where every browser arrives from the proxy\'s IP' },
-  { name: 'WEFT_RELAY_CONN_PENDING', default: '10', meaning: 'inbound connections being upgraded (encryption, muxer) at once (libp2p maxIncomingPendingConnections)' },
+  { name: 'WEFT_RELAY_CONN_PER_IP', default: '32', meaning: 'connections held at once by peers connecting from one IP (IPv6: one /64), set up or being set up; past it, new ones from that IP are refused. Raise it behind a TLS proxy' },
+  { name: 'WEFT_RELAY_CONN_PENDING', default: '10', meaning: 'inbound connections being upgraded (encryption, muxer) at once (libp2p maxIncomingPendingConnections); at it, the oldest of the IP holding the most is closed to make room' },
+  { name: 'WEFT_RELAY_CONN_PENDING_PER_IP', default: '4', meaning: 'inbound connections being upgraded at once from one IP (IPv6: one /64); past it, that IP\'s oldest is closed' },
   { name: 'WEFT_RELAY_MAX_RESERVATIONS', default: '128', meaning: 'circuit-relay-v2 reservations held at once (libp2p default 15); 0 refuses all' },
   { name: 'WEFT_RELAY_MAX_RESERVATIONS_PER_IP', default: '8', meaning: 'circuit-relay-v2 reservations held at once by peers connecting from one IP (IPv6: one /64); a reservation is also freed when its peer disconnects' },
   { name: 'WEFT_RELAY_RESERVATION_TTL_MS', default: '7200000', meaning: 'lifetime of a reservation before the client must renew it (2 h)' },
@@ -224,7 +230,9 @@ export function loadConfig(env: Env = process.env): RelayConfig {
     connLow: r.int('WEFT_RELAY_CONN_LOW', 0, 1_000_000),
     connGraceMs: r.int('WEFT_RELAY_CONN_GRACE_MS', 0, MAX_TIMER_MS),
     connRatePerHost: r.int('WEFT_RELAY_CONN_RATE', 1, 1_000_000),
+    connPerIp: r.int('WEFT_RELAY_CONN_PER_IP', 1, 1_000_000),
     connPending: r.int('WEFT_RELAY_CONN_PENDING', 1, 1_000_000),
+    connPendingPerIp: r.int('WEFT_RELAY_CONN_PENDING_PER_IP', 1, 1_000_000),
     maxReservations: r.int('WEFT_RELAY_MAX_RESERVATIONS', 0, 1_000_000),
     maxReservationsPerIp: r.int('WEFT_RELAY_MAX_RESERVATIONS_PER_IP', 0, 1_000_000),
     reservationTtlMs: r.int('WEFT_RELAY_RESERVATION_TTL_MS', 1000, MAX_TIMER_MS),
@@ -275,7 +283,9 @@ function display(config: RelayConfig, name: string): string {
     case 'WEFT_RELAY_CONN_LOW': return `${config.connLow} (not used by libp2p 3)`
     case 'WEFT_RELAY_CONN_GRACE_MS': return `${config.connGraceMs} (not used by libp2p 3)`
     case 'WEFT_RELAY_CONN_RATE': return String(config.connRatePerHost)
+    case 'WEFT_RELAY_CONN_PER_IP': return String(config.connPerIp)
     case 'WEFT_RELAY_CONN_PENDING': return String(config.connPending)
+    case 'WEFT_RELAY_CONN_PENDING_PER_IP': return String(config.connPendingPerIp)
     case 'WEFT_RELAY_MAX_RESERVATIONS': return String(config.maxReservations)
     case 'WEFT_RELAY_MAX_RESERVATIONS_PER_IP': return String(config.maxReservationsPerIp)
     case 'WEFT_RELAY_RESERVATION_TTL_MS': return String(config.reservationTtlMs)

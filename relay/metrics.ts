@@ -104,7 +104,7 @@ export function createRelayMetrics(init: RelayMetricsInit): RelayMetrics {
   mirroredCounter(registry, 'weft_relay_bytes_served_total', 'Record bytes sent to peers, since the process started.', stat('bytesServed'))
   new Counter({
     name: 'weft_relay_refused_total',
-    help: 'Requests refused by policy since the process started, by kind: not_allowed (allow-lists), threads_per_peer, threads_per_ip, thread_records, thread_bytes, store_bytes (quotas, QUOTA_EXCEEDED) and reservations_per_ip.',
+    help: 'Requests refused by policy since the process started, by kind: not_allowed (allow-lists), threads_per_peer, threads_per_ip, thread_records, thread_bytes, store_bytes (quotas, QUOTA_EXCEEDED), reservations_per_ip, connections_per_ip, and pending_connections (connections still being set up, closed to make room).',
     labelNames: ['kind'],
     registers: [registry],
     collect() {

@@ -10,9 +10,10 @@
  * Every refusal is counted by kind for /metrics. Accounting (who handed each thread over, what
  * each thread stores) lives in the relay's ledger (relay/ledger.ts), so it survives restarts; the
  * policy keeps it in memory and the ledger writes it behind. Checks and updates happen without an
- * await between them, so concurrent hand-overs cannot both take the last slot; records are checked
- * against what is stored, so concurrent pushes to one thread can overshoot its quota by at most
- * the batches in flight.
+ * await between them, so concurrent hand-overs cannot both take the last slot. Records admitted
+ * are reserved at once and counted with what is stored until `recordsStored` confirms them, so
+ * concurrent pushes (many logs, many sessions) cannot take a thread or the store past its quota
+ * together; a reservation the net never confirms (its append failed) lapses after a minute.
  */
 import { AdmissionRefusedError, QuotaExceededError, type Admission, type AdmissionRequest } from '../src/net/admission.js'
 import { logger } from '../src/core/logger.js'
@@ -30,7 +31,9 @@ export const REFUSAL_KINDS = [
   'thread_records',
   'thread_bytes',
   'store_bytes',
-  'reservations_per_ip'
+  'reservations_per_ip',
+  'connections_per_ip',
+  'pending_connections'
 ] as const
 export type RefusalKind = typeof REFUSAL_KINDS[number]
 
@@ -49,7 +52,14 @@ export interface PolicyInit {
   maxThreadBytes?: number
   /** Record bytes stored in all threads. @default 4 GiB */
   maxStoreBytes?: number
+  /** An admitted batch not confirmed stored within this long stops counting (its append failed). @default 60_000 */
+  reservationTtlMs?: number
+  /** The clock, ms. @default Date.now */
+  now?: () => number
 }
+
+/** Records admitted and not yet confirmed stored. */
+interface Reservation { records: number; bytes: number; at: number }
 
 export interface Usage {
   threads: number
@@ -84,6 +94,8 @@ export function createRelayPolicy(init: PolicyInit = {}): RelayPolicy {
   const maxThreadRecords = init.maxThreadRecords ?? 100_000
   const maxThreadBytes = init.maxThreadBytes ?? 64 * 1024 * 1024
   const maxStoreBytes = init.maxStoreBytes ?? 4 * 1024 * 1024 * 1024
+  const reservationTtlMs = init.reservationTtlMs ?? 60_000
+  const now = init.now ?? Date.now
 
   const entries = new Map<string, LedgerEntry>()
   const perPeer = new Map<string, number>()
@@ -91,6 +103,31 @@ export function createRelayPolicy(init: PolicyInit = {}): RelayPolicy {
   const refused = Object.fromEntries(REFUSAL_KINDS.map((k) => [k, 0])) as Record<RefusalKind, number>
   let totalBytes = 0
   let totalRecords = 0
+  /** Admitted batches per thread, not yet confirmed stored; and their sums. */
+  const reserved = new Map<string, Reservation[]>()
+  let reservedBytes = 0
+
+  const sum = (list: Reservation[] | undefined, k: 'records' | 'bytes'): number => (list ?? []).reduce((n, r) => n + r[k], 0)
+
+  function release(thread: string, r: Reservation): void {
+    const list = reserved.get(thread)
+    const i = list?.indexOf(r) ?? -1
+    if (list == null || i < 0) return
+    list.splice(i, 1)
+    if (list.length === 0) reserved.delete(thread)
+    reservedBytes -= r.bytes
+  }
+
+  /** Drop reservations whose append never came (they would hold quota for nothing). */
+  function lapse(): void {
+    const cutoff = now() - reservationTtlMs
+    for (const [thread, list] of reserved) {
+      for (const r of list.filter((x) => x.at < cutoff)) {
+        log('a reservation of %d records in %s was never confirmed: released', r.records, thread)
+        release(thread, r)
+      }
+    }
+  }
   let ledger: Ledger | undefined
   let ready!: () => void
   const opened = new Promise<void>((resolve) => { ready = resolve })
@@ -157,7 +194,7 @@ export function createRelayPolicy(init: PolicyInit = {}): RelayPolicy {
       if (ip !== '' && (perIp.get(ip) ?? 0) >= maxThreadsPerIp) {
         refuse('threads_per_ip', new QuotaExceededError(`peers from ${ip} have handed over ${maxThreadsPerIp} threads, the most one IP may`))
       }
-      if (totalBytes >= maxStoreBytes) {
+      if (totalBytes + reservedBytes >= maxStoreBytes) {
         refuse('store_bytes', new QuotaExceededError(`the relay's store is full (${maxStoreBytes} bytes)`))
       }
       add(account, { peer: req.peer, ip, records: 0, bytes: 0 })
@@ -166,19 +203,28 @@ export function createRelayPolicy(init: PolicyInit = {}): RelayPolicy {
 
     async admitRecords(req) {
       await opened
-      const e = entryOf(req.account ?? req.thread)
-      if (e.records + req.records > maxThreadRecords) {
+      lapse()
+      const account = req.account ?? req.thread
+      const e = entryOf(account)
+      const pending = reserved.get(account)
+      if (e.records + sum(pending, 'records') + req.records > maxThreadRecords) {
         refuse('thread_records', new QuotaExceededError(`thread ${req.thread} would store more than ${maxThreadRecords} records`))
       }
-      if (e.bytes + req.bytes > maxThreadBytes) {
+      if (e.bytes + sum(pending, 'bytes') + req.bytes > maxThreadBytes) {
         refuse('thread_bytes', new QuotaExceededError(`thread ${req.thread} would store more than ${maxThreadBytes} bytes`))
       }
-      if (totalBytes + req.bytes > maxStoreBytes) {
+      if (totalBytes + reservedBytes + req.bytes > maxStoreBytes) {
         refuse('store_bytes', new QuotaExceededError(`the relay's store would hold more than ${maxStoreBytes} bytes`))
       }
+      const r: Reservation = { records: req.records, bytes: req.bytes, at: now() }
+      reserved.set(account, [...(pending ?? []), r])
+      reservedBytes += r.bytes
     },
 
     recordsStored(account: string, records: number, bytes: number) {
+      // The batch admitted for these records is stored now: it counts as stored, not reserved.
+      const match = reserved.get(account)?.find((r) => r.records === records && r.bytes === bytes)
+      if (match != null) release(account, match)
       const e = entryOf(account)
       e.records += records
       e.bytes += bytes

@@ -12,6 +12,7 @@ import { listenAddrs, type RelayConfig } from './config.js'
 import { startHttp, type HttpServer, type RelayState } from './http.js'
 import { createRelayMetrics } from './metrics.js'
 import { createRelayPolicy } from './policy.js'
+import { inboundGuard } from './inbound.js'
 import { reservationGuard } from './reservations.js'
 
 const log = logger('weft:relay')
@@ -48,6 +49,13 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     maxPerIp: config.maxReservationsPerIp,
     onRefused: () => { policy.countRefusal('reservations_per_ip') }
   })
+  const inbound = inboundGuard({
+    maxPerIp: config.connPerIp,
+    maxPending: config.connPending,
+    maxPendingPerIp: config.connPendingPerIp,
+    onRefused: () => { policy.countRefusal('connections_per_ip') },
+    onEvicted: () => { policy.countRefusal('pending_connections') }
+  })
   const listening: { http?: HttpServer } = {}
   const metrics = createRelayMetrics({
     peer: () => (state === 'running' ? peer : undefined),
@@ -83,8 +91,10 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       maxIncomingPendingConnections: config.connPending,
       logPrefix: 'relay',
       admission: policy,
-      connectionGater: reservations.gater
+      connectionGater: { ...reservations.gater, ...inbound.gater }
     })
+    const node = peer.libp2p
+    inbound.attach(() => node.getConnections())
     // Accounting is per thread as the store holds it (per thread ID and key).
     await policy.open(peer.kv, (await peer.logStore.listThreads()).map((t) => t.id))
   } catch (err) {

@@ -142,27 +142,41 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     if (forks.length > 0) publish(await engine.freeze(forks))
   }
 
-  async function drain(): Promise<void> {
-    while ((queue.length > 0 || forkQueue.length > 0) && !closed) {
+  /**
+   * Apply the fork notices queued and up to `limit` queued records, a chunk at a time. Called
+   * with the write lock held.
+   */
+  async function drain(limit = queue.length): Promise<void> {
+    let left = limit
+    while ((left > 0 || forkQueue.length > 0) && !closed) {
       if (forkQueue.length > 0) {
         const forks = forkQueue
         forkQueue = []
         publish(await engine.freeze(forks))
         continue
       }
-      const batch = queue.slice(0, APPLY_CHUNK)
+      const batch = queue.slice(0, Math.min(APPLY_CHUNK, left))
       queue = queue.slice(batch.length)
+      left -= batch.length
       await applyRecords(batch)
     }
   }
 
+  /**
+   * Apply received records in the background: one chunk per turn of the write lock, so reads and
+   * local writes waiting for the lock go between two chunks. (Records that keep arriving, say one
+   * stamped in the past every few hundred milliseconds, each rewinding the DB, must never keep the
+   * lock from them.)
+   */
   function schedule(): void {
     if (scheduled || closed) return
     scheduled = true
     void lock.run('write', async () => {
       scheduled = false
-      await drain()
-    }).catch((err: Error) => {
+      await drain(Math.min(queue.length, APPLY_CHUNK))
+    }).then(() => {
+      if (queue.length > 0 || forkQueue.length > 0) schedule()
+    }, (err: Error) => {
       lastError = err
       log.error('applying records failed (they are applied on the next sync): %s', err.message)
     })

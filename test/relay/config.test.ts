@@ -30,7 +30,7 @@ describe('relay configuration', () => {
     expect(c.announce).toEqual([])
     expect(c.http).toEqual({ host: '127.0.0.1', port: 4008 })
     expect(c).toMatchObject({
-      connHigh: 400, connLow: 100, connGraceMs: 20_000, connRatePerHost: 5, connPending: 10, maxReservations: 128, reservationTtlMs: 7_200_000,
+      connHigh: 400, connLow: 100, connGraceMs: 20_000, connRatePerHost: 5, connPerIp: 32, connPending: 10, connPendingPerIp: 4, maxReservations: 128, reservationTtlMs: 7_200_000,
       dataLimitBytes: 16 * 1024 * 1024, durationLimitMs: 600_000, syncIntervalMs: 10_000, allowPrivate: false,
       shutdownTimeoutMs: 20_000, explicit: [], maxReservationsPerIp: 8, allowThreads: [], allowPeers: [],
       maxThreadsPerPeer: 64, maxThreadsPerIp: 256, maxThreadBytes: 64 * 1024 * 1024, maxThreadRecords: 100_000,
@@ -43,7 +43,7 @@ describe('relay configuration', () => {
       WEFT_RELAY_REPO: '/data', WEFT_RELAY_TCP: '/ip4/127.0.0.1/tcp/0', WEFT_RELAY_WS: '/ip6/::/tcp/9/ws',
       WEFT_RELAY_ANNOUNCE: '/dns4/relay.example.com/tcp/4006, /dns4/relay.example.com/tcp/443/wss',
       WEFT_RELAY_HTTP: '[::1]:0', WEFT_RELAY_CONN_LOW: '5', WEFT_RELAY_CONN_HIGH: '10', WEFT_RELAY_CONN_GRACE_MS: '0',
-      WEFT_RELAY_CONN_RATE: '50', WEFT_RELAY_CONN_PENDING: '20',
+      WEFT_RELAY_CONN_RATE: '50', WEFT_RELAY_CONN_PENDING: '20', WEFT_RELAY_CONN_PENDING_PER_IP: '2', WEFT_RELAY_CONN_PER_IP: '7',
       WEFT_RELAY_MAX_RESERVATIONS: '0', WEFT_RELAY_RESERVATION_TTL_MS: '60000', WEFT_RELAY_DATA_LIMIT_BYTES: '1048576',
       WEFT_RELAY_DURATION_LIMIT_MS: '30000', WEFT_RELAY_SYNC_INTERVAL_MS: '0', WEFT_RELAY_ALLOW_PRIVATE: 'yes',
       WEFT_RELAY_SHUTDOWN_TIMEOUT_MS: '5000', DEBUG: 'weft:*',
@@ -54,7 +54,7 @@ describe('relay configuration', () => {
     expect(c).toMatchObject({
       repo: '/data', tcp: '/ip4/127.0.0.1/tcp/0', ws: '/ip6/::/tcp/9/ws', http: { host: '::1', port: 0 },
       announce: ['/dns4/relay.example.com/tcp/4006', '/dns4/relay.example.com/tcp/443/wss'],
-      connLow: 5, connHigh: 10, connGraceMs: 0, connRatePerHost: 50, connPending: 20, maxReservations: 0, reservationTtlMs: 60_000, dataLimitBytes: 1_048_576,
+      connLow: 5, connHigh: 10, connGraceMs: 0, connRatePerHost: 50, connPerIp: 7, connPending: 20, connPendingPerIp: 2, maxReservations: 0, reservationTtlMs: 60_000, dataLimitBytes: 1_048_576,
       durationLimitMs: 30_000, syncIntervalMs: 0, allowPrivate: true, shutdownTimeoutMs: 5000, debug: 'weft:*',
       maxReservationsPerIp: 2, allowThreads: [THREAD, THREAD], allowPeers: [PEER], maxThreadsPerPeer: 1, maxThreadsPerIp: 3,
       maxThreadBytes: 1000, maxThreadRecords: 10, maxStoreBytes: 0, httpMaxSockets: 4, httpMaxSocketsPerIp: 2

@@ -92,6 +92,30 @@ describe('relay policy', () => {
     expect(await refusal(() => policy.adoptThread({ thread: newThreadID(), peer: PEER_B, remoteAddr: ADDR_2 }))).toBe('QuotaExceededError')
   })
 
+  it('counts batches admitted but not yet stored, so concurrent pushes cannot pass a quota together', async () => {
+    let clock = 1_000
+    const policy = await opened({ maxThreadBytes: 1000, maxStoreBytes: 1500, reservationTtlMs: 60_000, now: () => clock })
+    const [t1, t2] = [newThreadID(), newThreadID()]
+    for (const thread of [t1, t2]) await policy.adoptThread({ thread, peer: PEER_A, remoteAddr: ADDR_1 })
+    const admit = (thread: ThreadID, bytes: number): Promise<string> =>
+      refusal(async () => { await policy.admitRecords({ thread, peer: PEER_A, remoteAddr: ADDR_1, records: 1, bytes }) })
+    // Four batches of 300 bytes in flight at once (none stored yet): the fourth would pass 1000.
+    expect(await Promise.all([admit(t1, 300), admit(t1, 300), admit(t1, 300), admit(t1, 300)]))
+      .toEqual(['admitted', 'admitted', 'admitted', 'QuotaExceededError'])
+    // In flight counts against the store budget too (900 + 300 + 301 > 1500).
+    expect(await admit(t2, 300)).toBe('admitted')
+    expect(await admit(t2, 301)).toBe('QuotaExceededError')
+    // Confirmed batches move from reserved to stored; the totals stay within the quotas.
+    policy.recordsStored(t1, 1, 300)
+    policy.recordsStored(t1, 1, 300)
+    expect(policy.usage()).toMatchObject({ records: 2, bytes: 600 })
+    expect(await admit(t1, 101)).toBe('QuotaExceededError')
+    // A batch never confirmed (its append failed) stops counting after the reservation's lifetime.
+    clock += 60_001
+    expect(await admit(t1, 400)).toBe('admitted')
+    expect(policy.usage()).toMatchObject({ records: 2, bytes: 600 })
+  })
+
   it('keeps its accounting across a reopen on the same store and forgets threads the store does not hold', async () => {
     const kv = memoryStore()
     const first = await opened({ maxThreadsPerPeer: 2, maxThreadBytes: 1000 }, kv)
