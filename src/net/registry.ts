@@ -212,6 +212,17 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
     return state
   }
 
+  /** Add the peers `addrs` name to `peers`, after what it holds (a peer keeps its first addresses). */
+  function addPeers(peers: Map<string, string[]>, addrs: readonly string[]): void {
+    for (const a of addrs) {
+      const p = peerOfAddr(a)
+      if (p == null || p === self) continue
+      const list = peers.get(p)
+      if (list == null) peers.set(p, [a])
+      else if (list.length < MAX_ADDRS_PER_PEER && !list.includes(a)) list.push(a)
+    }
+  }
+
   function announceAddrs(addrs: string[]): void {
     const byPeer = new Map<string, string[]>()
     for (const a of addrs) {
@@ -352,9 +363,12 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
       } catch (err) {
         if ((err as Error).name !== 'LogExistsError') throw err
       } finally {
-        peerCache.delete(state.storeId)
         changed(state.storeId)
       }
+      // A new log has no records, so its addresses rank last: they extend the cached peers as they
+      // are (rebuilding from every log would make each announcement cost the whole thread).
+      const cachedPeers = peerCache.get(state.storeId)
+      if (cachedPeers != null && signed != null) addPeers(cachedPeers, signed.addrs)
       state.logKeys.set(id, publicKey)
       if (signed != null) announceAddrs(signed.addrs)
       return { added: true, addrs: signed != null }
@@ -433,16 +447,7 @@ export function createThreadRegistry(init: RegistryInit): ThreadRegistry {
       // Our logs' lists first (the replicators we use), then the logs with more records.
       const logs = (await store.listLogs(state.storeId)).sort((a, b) =>
         Number(b.privateKey != null) - Number(a.privateKey != null) || b.head.counter - a.head.counter)
-      for (const log of logs) {
-        for (const a of log.addrs) {
-          const p = peerOfAddr(a)
-          if (p == null || p === self) continue
-          const list = peers.get(p)
-          if (list == null) peers.set(p, [a])
-          // The first addresses of a peer, by the order above (a peer may be named in many lists).
-          else if (list.length < MAX_ADDRS_PER_PEER && !list.includes(a)) list.push(a)
-        }
-      }
+      for (const log of logs) addPeers(peers, log.addrs)
       for (const p of provenPeers.get(state.storeId) ?? []) if (!peers.has(p)) peers.set(p, [])
       peerCache.set(state.storeId, peers)
       return peers

@@ -9,6 +9,10 @@ import { newThreadID, threadIDToBytes } from '../../src/core/thread-id.js'
 import { newThreadKey } from '../../src/core/thread-key.js'
 import { keyID } from '../../src/net/auth.js'
 import { createThreadRegistry } from '../../src/net/registry.js'
+import { generateKeyPair, publicKeyToBytes } from '../../src/core/identity.js'
+import { logIDFromPublicKey, logIDToBytes } from '../../src/core/log-id.js'
+import type { LogStore } from '../../src/store/index.js'
+import { signAddrs } from '../../src/net/log-addrs.js'
 import { createLogStore } from '../../src/store/logstore.js'
 import { memoryStore } from '../../src/store/memory.js'
 
@@ -50,6 +54,42 @@ describe('the thread registry', () => {
     await expect(registry.adopt(id, newThreadKey().service, async () => { throw new Error('no') })).rejects.toThrow('no')
     expect(await registry.list()).toEqual([])
     await expect(registry.get(id)).rejects.toMatchObject({ name: 'ThreadUnknownError' })
+    await kv.close()
+  })
+
+  it('learns a new log without listing the thread\'s logs again, and names its peers as a fresh start would', async () => {
+    const kv = memoryStore()
+    const store = await createLogStore(kv)
+    let listed = 0
+    const counting = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'listLogs') listed++
+        return Reflect.get(target, prop, receiver) as unknown
+      }
+    }) as LogStore
+    const open = (s: LogStore): ReturnType<typeof createThreadRegistry> =>
+      createThreadRegistry({ store: s, self: 'me', onAddrs: () => {}, log: logger('weft:test:registry') })
+    const registry = open(counting)
+    const id = newThreadID()
+    const state = await registry.create(id, newThreadKey())
+    await registry.peers(state)
+    listed = 0
+    // Announcements of 40 new logs, each naming a peer (two name the same one), as a member makes them.
+    for (let i = 0; i < 40; i++) {
+      const key = await generateKeyPair()
+      const log = logIDToBytes(logIDFromPublicKey(key.publicKey))
+      const peer = logIDFromPublicKey((await generateKeyPair()).publicKey)
+      const addrs = [`/ip4/127.0.0.1/tcp/${4000 + (i % 39)}/p2p/${i === 39 ? 'me' : peer}`]
+      const signed = await signAddrs(key, state.idBytes, log, 1, addrs)
+      const learnt = await registry.learnLog(state, { id: log, pubKey: publicKeyToBytes(key.publicKey), addrs, addrSeq: signed.seq, addrSig: signed.sig, counter: 0 })
+      expect(learnt).toEqual({ added: true, addrs: true })
+      await registry.peers(state)
+    }
+    expect(listed).toBe(0)
+    // What it names is what a registry started afresh on the same store names.
+    const fresh = await open(store).get(id)
+    expect([...(await registry.peers(state)).entries()].sort()).toEqual([...(await open(store).peers(fresh)).entries()].sort())
+    expect((await registry.peers(state)).size).toBe(39)
     await kv.close()
   })
 })
