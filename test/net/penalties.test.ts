@@ -93,8 +93,8 @@ describe('fair penalties on real connections', () => {
     }
     for (const f of flaky) f.stop()
     await until(async () => (await counterOf(w, id)) === 60 && (await counterOf(r, id)) === 60, 30_000, 'both to hold all 60 records')
-    // the link was cut under them and they came back through the proxies
-    expect(pw.accepted + pr.accepted).toBeGreaterThan(2)
+    // the link was cut under them (how they came back — through the proxies or directly — is theirs)
+    expect(pw.cut + pr.cut).toBeGreaterThan(0)
     expect(penaltiesOf(w)).toEqual({ strikes: 0, bans: 0, rejected: 0 })
     expect(penaltiesOf(r)).toEqual({ strikes: 0, bans: 0, rejected: 0 })
     for (const [p, other] of [[w, r], [r, w]] as const) {

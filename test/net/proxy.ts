@@ -10,6 +10,8 @@ export interface TcpProxy {
   readonly addr: string
   /** Connections made through the proxy so far. */
   readonly accepted: number
+  /** Connections the proxy cut (by `cutAll`, `cutAfterBytes` or `flaky`) so far. */
+  readonly cut: number
   /** Destroy every connection through the proxy now. */
   cutAll(): void
   /** Cut each connection once this many bytes have gone from the target to the client (0: never). */
@@ -22,6 +24,7 @@ export interface TcpProxy {
 export async function startProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>()
   let accepted = 0
+  let cut = 0
   let cutAfter = 0
   const server = createServer((client) => {
     accepted++
@@ -39,6 +42,7 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
       down += d.byteLength
       if (cutAfter > 0 && down >= cutAfter) {
         // deliver part of it, then the line goes dead: the reader is in the middle of a frame
+        cut++
         client.write(d.subarray(0, Math.floor(d.byteLength / 2)), () => { end() })
         return
       }
@@ -50,6 +54,7 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as { port: number }).port
   const cutAll = (): void => {
+    cut += pairs.size
     for (const [a, b] of [...pairs]) { a.destroy(); b.destroy() }
     pairs.clear()
   }
@@ -57,6 +62,7 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
     port,
     addr: `/ip4/127.0.0.1/tcp/${port}`,
     get accepted() { return accepted },
+    get cut() { return cut },
     cutAll,
     cutAfterBytes(bytes) { cutAfter = bytes },
     flaky(minMs, maxMs) {
