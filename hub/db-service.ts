@@ -13,7 +13,7 @@ import {
   collectionConfigOf, collectionInfoToPb, instanceOf, queryOf, threadAddrFromBytes, threadAddrToBytes, threadIDOf, threadIDToBytes,
   threadKeyBytes, threadKeyOf, toJSONBytes
 } from './codec.js'
-import { InvalidRequestError } from './errors.js'
+import { InvalidRequestError, UnauthenticatedError } from './errors.js'
 import { tokenExchange } from './streams.js'
 import { readTransactionStream, writeTransactionStream } from './txn-service.js'
 
@@ -52,6 +52,10 @@ export function dbService(api: ApiContext): ServiceImpl<typeof API> {
       const key = threadKeyOf(req.key)
       const name = optional(req.name)
       const collections = req.collections.map(collectionConfigOf)
+      // Refuse before making anything an identity that could not write in the new DB.
+      if (identity !== undefined && api.auth.delegation(identity) === undefined) {
+        throw new UnauthenticatedError(`the hub holds no delegation from ${identity} to write as it in a new DB: call GetToken again`)
+      }
       // The caller owns the DB (the hub without a token): only it defines collections.
       const db = await api.manager.newDB(threadIDOf(req.dbID), {
         owner: identity ?? api.auth.identity,

@@ -12,8 +12,8 @@
  * | `tuple(weft-hub, v)` | u64 format version: `1` |
  * | `tuple(weft-hub, d, identity)` | dag-cbor `{ k: bytes, n: bytes, s: bytes, at: uint }`: the log's private key (libp2p-marshalled), the certificate's nonce and signature, when it was given (ms since the epoch) |
  *
- * At most `max` identities are kept; past it the oldest delegation is dropped (its identity calls
- * GetToken again to write in a thread where it has no log yet). A newer format is refused with
+ * At most `max` identities are kept besides the hub's own; past it the oldest delegation is
+ * dropped (its identity calls GetToken again to write in a thread where it has no log yet). A newer format is refused with
  * `UnsupportedStoreFormatError`; an entry that does not decode is skipped with a warning.
  */
 import * as dagCbor from '@ipld/dag-cbor'
@@ -50,6 +50,8 @@ export interface DelegationStoreInit {
   kv: KVStore
   /** Identities kept at most (the oldest dropped first). @default 100_000 */
   max?: number
+  /** An identity whose delegation is never dropped (the hub's own), not counted in `max`. */
+  pinned?: string
 }
 
 const versionKey = encodeTuple(['weft-hub', 'v'])
@@ -91,10 +93,12 @@ export async function openDelegations(init: DelegationStoreInit): Promise<Delega
   const kept = new Map(loaded.map((d) => [d.identity, d]))
   const evict = (): Uint8Array[] => {
     const gone: Uint8Array[] = []
-    while (kept.size > max) {
-      const oldest = kept.keys().next().value as string
-      kept.delete(oldest)
-      gone.push(keyOf(oldest))
+    const limit = max + (init.pinned !== undefined && kept.has(init.pinned) ? 1 : 0)
+    for (const identity of kept.keys()) {
+      if (kept.size <= limit) break
+      if (identity === init.pinned) continue
+      kept.delete(identity)
+      gone.push(keyOf(identity))
     }
     return gone
   }

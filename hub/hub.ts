@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { privateKeyFromBytes } from '../src/core/identity.js'
+import { identityToString, privateKeyFromBytes } from '../src/core/identity.js'
 import { logger } from '../src/core/logger.js'
 import { createDBManager, dbNetFromNet, type DBManager } from '../src/db/index.js'
 import { forkSource } from '../src/net/index.js'
@@ -79,12 +79,13 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     undo.push(async () => { await peer.stop() })
     // The peer key createPeer keeps in the repo (libp2p's protobuf form) also signs the hub's tokens.
     // The delegations identities gave in GetToken are kept in the repository with the peer's data.
+    const peerKey = await privateKeyFromBytes(await readFile(join(config.repo, 'peer.key')))
     const auth = await createHubAuth({
-      identity: await privateKeyFromBytes(await readFile(join(config.repo, 'peer.key'))),
+      identity: peerKey,
       tokenTtlMs: config.tokenTtlMs,
       challengeTtlMs: config.idleTimeoutMs,
       requireToken: config.requireToken,
-      delegations: await openDelegations({ kv: peer.kv, max: config.maxDelegations })
+      delegations: await openDelegations({ kv: peer.kv, max: config.maxDelegations, pinned: identityToString(peerKey.publicKey) })
     })
     const logs = createIdentityLogs({ net: peer.net, auth })
     const manager = await createDBManager({ net: dbNetFromNet(peer.net, peer.logStore, forkSource(peer.net)), kv: peer.kv, logPrefix: 'hub' })

@@ -78,7 +78,9 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   const store = cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()])
   const info = await net.getThread(id)
   if (!info.readable) throw new MissingReadKeyError('thread read key is required')
-  const own = info.logs.find((l) => l.managed)
+  // Our default log writes as its own key; further logs of ours may write as other identities.
+  const own = info.logs.find((l) => l.managed && (l.author === undefined || l.author === identityToString(publicKeyFromBytes(l.publicKey)))) ??
+    info.logs.find((l) => l.managed)
   const writer = own === undefined ? undefined : identityToString(publicKeyFromBytes(own.publicKey))
   const gov: OwnerBasis = init.owner !== undefined
     ? { mode: 'owner', owner: init.owner, commitment: threadCommitment(id) }
@@ -258,7 +260,6 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       return Math.max(now(), last === undefined ? 0 : decodeEventKey(last).time.wall)
     },
     async authorOf(chosen: LogID) {
-      if (chosen === own?.id && writer !== undefined) return writer
       let author = authors.get(chosen)
       if (author === undefined) {
         const l = (await net.getThread(id)).logs.find((x) => x.id === chosen && x.managed)
