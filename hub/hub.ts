@@ -6,6 +6,7 @@
  * it: health turns 503, long streams end, the listeners close, the DBs close, the net stops
  * (waiting for appends in flight), libp2p stops, LevelDB closes, then HTTP.
  */
+import { setMaxListeners } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { identityToString, privateKeyFromBytes } from '../src/core/identity.js'
@@ -65,6 +66,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     for (const step of undo.splice(0).reverse()) await step().catch((err: Error) => { log.error('stop step failed: %s', err.message) })
   }
   const shutdown = new AbortController()
+  // Every call in flight listens on it (and stops listening when it ends): no listener limit.
+  setMaxListeners(0, shutdown.signal)
   let servers: ApiServers
   try {
     const peer = await createPeer({
