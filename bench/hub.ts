@@ -6,6 +6,8 @@
  *   hub_listen_latency_p50_ms   one client creates, another's listener fires: p50 of 200
  * and, to say what bounds them:
  *   hub_create_grpc_per_s       the same creates over gRPC (one HTTP/2 connection for all calls)
+ *   hub_create_grpc_concurrent_per_s  creates over gRPC with 16 calls in flight (the DB commits one
+ *                               transaction at a time; the calls' transport overlaps its writes)
  *   hub_call_ws_p50_ms          a call that does no work (Has of a missing ID) through the JS client:
  *                               a new WebSocket per call
  * Register with `hub: async () => (await import('./hub.js')).default` in bench/index.ts.
@@ -28,6 +30,7 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const CREATES = 500
 const DOCS = 10_000
 const LISTEN_SAMPLES = 200
+const IN_FLIGHT = 16
 
 interface HubProcess { webUrl: string; grpcUrl: string; stop(): Promise<void> }
 
@@ -95,6 +98,19 @@ async function grpcCreateRate(url: string, c: Client): Promise<number> {
   return CREATES / ((performance.now() - t0) / 1000)
 }
 
+async function grpcConcurrentRate(url: string, c: Client): Promise<number> {
+  const id = await newDB(c)
+  const api = createClient(API, createGrpcTransport({ baseUrl: url }))
+  const doc = (i: number): Uint8Array => new TextEncoder().encode(JSON.stringify({ name: `c${i}`, group: i % 100 }))
+  for (let i = 0; i < 20; i++) await api.create({ dbID: id.toBytes(), collectionName: 'People', instances: [doc(-i - 1)] })
+  let next = 0
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+    while (next < CREATES) await api.create({ dbID: id.toBytes(), collectionName: 'People', instances: [doc(next++)] })
+  }))
+  return CREATES / ((performance.now() - t0) / 1000)
+}
+
 async function emptyCallTimes(c: Client): Promise<number[]> {
   const id = await newDB(c)
   const times: number[] = []
@@ -157,11 +173,14 @@ const suite: Suite = async (runs) => {
     for (let r = 0; r < runs; r++) rates.push(await createRate(a))
     const grpcRates: number[] = []
     for (let r = 0; r < runs; r++) grpcRates.push(await grpcCreateRate(hub.grpcUrl, a))
+    const concurrentRates: number[] = []
+    for (let r = 0; r < runs; r++) concurrentRates.push(await grpcConcurrentRate(hub.grpcUrl, a))
     const calls = await emptyCallTimes(a)
     const finds = await findTimes(a, runs)
     const lat = await listenLatencies(a, b)
     return [
       { metric: 'hub_create_grpc_per_s', value: round(median(grpcRates)), unit: 'creates/s' },
+      { metric: 'hub_create_grpc_concurrent_per_s', value: round(median(concurrentRates)), unit: 'creates/s' },
       { metric: 'hub_call_ws_p50_ms', value: round(median(calls), 2), unit: 'ms' },
       { metric: 'hub_create_per_s', value: round(median(rates)), unit: 'creates/s' },
       { metric: 'hub_find_100_ms', value: round(median(finds), 2), unit: 'ms' },

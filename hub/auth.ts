@@ -11,18 +11,21 @@
  *
  * The challenge is an author-certificate payload (record format v2) for a log key the hub makes
  * for that identity: the client's answer is then its certificate delegating that log key
- * ({@link HubAuth.delegation}), which is what lets a log the hub holds write as the identity once
- * the net and DB layers commit through per-identity logs (docs/HUB.md, "Identities and tokens").
+ * ({@link HubAuth.delegation}), kept in the repository (hub/delegations.ts), which is what lets a
+ * log the hub holds write as the identity (hub/identity-logs.ts; docs/HUB.md, "Identities and
+ * tokens"). The hub's own identity delegates a log key to itself the same way, once.
  */
-import { parseAuthorCertificatePayload, type AuthorCertificate } from '../src/core/author.js'
+import { createAuthorCertificate, parseAuthorCertificatePayload } from '../src/core/author.js'
 import { toHex } from '../src/core/bytes.js'
-import { generateKeyPair, parseIdentity, type Identity, type PrivateKey } from '../src/core/identity.js'
+import { generateKeyPair, identityToString, parseIdentity, type Identity, type PrivateKey } from '../src/core/identity.js'
 import { createTokenIssuer, type TokenClaims } from '../src/core/token.js'
+import type { Delegation, DelegationStore } from './delegations.js'
 import { UnauthenticatedError } from './errors.js'
 
-/** Outstanding challenges and remembered delegations are bounded (oldest dropped first). */
+export type { Delegation } from './delegations.js'
+
+/** Outstanding challenges are bounded (oldest dropped first). */
 const MAX_PENDING = 10_000
-const MAX_DELEGATIONS = 100_000
 const MAX_CACHED_TOKENS = 4096
 
 export interface HubAuthInit {
@@ -34,28 +37,25 @@ export interface HubAuthInit {
   challengeTtlMs?: number
   /** Refuse calls that carry no token. @default false */
   requireToken?: boolean
-}
-
-/** What an identity proved in GetToken: it delegated `logKey` (held by the hub) with `certificate`. */
-export interface Delegation {
-  identity: string
-  /** The log key the hub made for the identity; the certificate lets it write as the identity. */
-  logKey: PrivateKey
-  certificate: AuthorCertificate
-  /** When it was given (ms since the epoch). */
-  at: number
+  /** Where delegations are kept (the repository's, so they survive restarts). */
+  delegations: DelegationStore
 }
 
 export interface HubAuth {
   /** The issuer of the hub's tokens (its peer ID). */
   readonly issuer: string
+  /** The hub's own identity string: the author of calls without a token. */
+  readonly identity: string
   /** A fresh challenge for `identity` (InvalidIdentityError when it is not an identity string). */
   challenge(identity: string): Promise<Uint8Array>
   /** Check the signature of a challenge and issue a token (ChallengeFailedError otherwise). */
   complete(identity: string, challenge: Uint8Array, signature: Uint8Array): Promise<string>
   /** The identity a call acts as, from its `authorization` header; undefined: the hub itself. */
   identityOf(header: Headers): Promise<string | undefined>
-  /** The delegation an identity gave in its last GetToken since the hub started. */
+  /**
+   * The delegation an identity gave in its last GetToken (kept across restarts, for the newest
+   * `WEFT_HUB_MAX_DELEGATIONS` identities); for the hub's own identity, the one it gave itself.
+   */
   delegation(identity: string): Delegation | undefined
   /** Tokens issued since start. */
   readonly issued: number
@@ -68,7 +68,7 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   while (map.size > max) map.delete(map.keys().next().value as K)
 }
 
-export function createHubAuth(init: HubAuthInit): HubAuth {
+export async function createHubAuth(init: HubAuthInit): Promise<HubAuth> {
   const issuer = createTokenIssuer({
     identity: init.identity,
     challengeTtlMs: init.challengeTtlMs ?? 60_000,
@@ -77,7 +77,13 @@ export function createHubAuth(init: HubAuthInit): HubAuth {
   const ttlMs = init.tokenTtlMs ?? 30 * 24 * 60 * 60_000
   /** The log key offered in each outstanding challenge. */
   const offered = new Map<string, PrivateKey>()
-  const delegations = new Map<string, Delegation>()
+  const { delegations } = init
+  const self = identityToString(init.identity.publicKey)
+  if (delegations.get(self) === undefined) {
+    const logKey = await generateKeyPair()
+    const certificate = await createAuthorCertificate(init.identity, logKey.publicKey)
+    await delegations.put({ identity: self, logKey, certificate, at: Date.now() })
+  }
   const verified = new Map<string, TokenClaims>()
   let issued = 0
 
@@ -97,6 +103,7 @@ export function createHubAuth(init: HubAuthInit): HubAuth {
 
   return {
     issuer: issuer.id,
+    identity: self,
 
     async challenge(identity) {
       parseIdentity(identity)
@@ -114,7 +121,8 @@ export function createHubAuth(init: HubAuthInit): HubAuth {
       if (logKey !== undefined) {
         const sub = parseIdentity(identity).toString()
         const certificate = { nonce: parseAuthorCertificatePayload(challenge).nonce, signature: signature.slice() }
-        remember(delegations, sub, { identity: sub, logKey, certificate, at: Date.now() }, MAX_DELEGATIONS)
+        // The hub's own delegation is its own: a client presenting the hub's key does not replace it.
+        if (sub !== self) await delegations.put({ identity: sub, logKey, certificate, at: Date.now() })
       }
       issued++
       return token
@@ -131,7 +139,7 @@ export function createHubAuth(init: HubAuthInit): HubAuth {
       return (await claimsOf(m[1]!)).sub
     },
 
-    delegation: (identity) => delegations.get(identity),
+    delegation: (identity) => delegations.get(identity) as Delegation | undefined,
 
     get issued() { return issued }
   }

@@ -40,6 +40,8 @@ export interface HubConfig {
   requireToken: boolean
   /** Lifetime of issued tokens. */
   tokenTtlMs: number
+  /** Identities whose delegations (GetToken answers) the repository keeps; the oldest are dropped past it. */
+  maxDelegations: number
   /** Origins allowed to call the web port (`*`: any). */
   allowedOrigins: string[]
   /** Largest request or response message, bytes. */
@@ -76,6 +78,7 @@ export const HUB_VARIABLES: readonly HubVariable[] = [
   { name: 'WEFT_HUB_SYNC_INTERVAL_MS', default: '10000', meaning: 'exchange heads with connected thread peers this often; 0 turns the interval off' },
   { name: 'WEFT_HUB_REQUIRE_TOKEN', default: 'false', meaning: 'refuse calls without a token (Unauthenticated); go-threads accepts them' },
   { name: 'WEFT_HUB_TOKEN_TTL_MS', default: '2592000000', meaning: 'lifetime of the tokens GetToken issues (30 days, the longest allowed)' },
+  { name: 'WEFT_HUB_MAX_DELEGATIONS', default: '100000', meaning: 'identities whose GetToken delegations the repo keeps (the oldest are dropped past it; such an identity calls GetToken again)' },
   { name: 'WEFT_HUB_ALLOWED_ORIGINS', default: '*', meaning: 'comma-separated origins allowed on the web port (CORS and WebSocket); * allows any' },
   { name: 'WEFT_HUB_MAX_MESSAGE_BYTES', default: '4194304', meaning: 'largest request or response message (4 MiB, gRPC\'s default)' },
   { name: 'WEFT_HUB_MAX_STREAMS', default: '100', meaning: 'concurrent streams per HTTP/2 connection' },
@@ -186,6 +189,7 @@ export function loadHubConfig(env: Env = process.env): HubConfig {
     syncIntervalMs: r.integer('WEFT_HUB_SYNC_INTERVAL_MS', 0, MAX_TIMER_MS),
     requireToken: r.flag('WEFT_HUB_REQUIRE_TOKEN'),
     tokenTtlMs: r.integer('WEFT_HUB_TOKEN_TTL_MS', 60_000, 30 * 24 * 60 * 60_000),
+    maxDelegations: r.integer('WEFT_HUB_MAX_DELEGATIONS', 1, 10_000_000),
     allowedOrigins: r.list('WEFT_HUB_ALLOWED_ORIGINS', asOrigin),
     maxMessageBytes: r.integer('WEFT_HUB_MAX_MESSAGE_BYTES', 1024, 64 * 1024 * 1024),
     maxStreams: r.integer('WEFT_HUB_MAX_STREAMS', 1, 10_000),
@@ -229,6 +233,7 @@ function show(config: HubConfig, name: string): string {
     WEFT_HUB_SYNC_INTERVAL_MS: config.syncIntervalMs === 0 ? '0 (off)' : String(config.syncIntervalMs),
     WEFT_HUB_REQUIRE_TOKEN: String(config.requireToken),
     WEFT_HUB_TOKEN_TTL_MS: String(config.tokenTtlMs),
+    WEFT_HUB_MAX_DELEGATIONS: String(config.maxDelegations),
     WEFT_HUB_ALLOWED_ORIGINS: config.allowedOrigins.join(','),
     WEFT_HUB_MAX_MESSAGE_BYTES: String(config.maxMessageBytes),
     WEFT_HUB_MAX_STREAMS: String(config.maxStreams),

@@ -8,12 +8,12 @@ import { Code, ConnectError } from '@connectrpc/connect'
 import type { ListenFilter } from '../src/db/index.js'
 import type { API} from './gen/threads_pb.js';
 import { ListenRequest_Filter_Action, ListenReply_Action } from './gen/threads_pb.js'
-import { callerOf, dbOf, readAs, type ApiContext } from './api.js'
+import { callerOf, dbOf, readAs, writeAs, type ApiContext } from './api.js'
 import {
   collectionConfigOf, collectionInfoToPb, instanceOf, queryOf, threadAddrFromBytes, threadAddrToBytes, threadIDOf, threadIDToBytes,
   threadKeyBytes, threadKeyOf, toJSONBytes
 } from './codec.js'
-import { InvalidRequestError } from './errors.js'
+import { InvalidRequestError, UnauthenticatedError } from './errors.js'
 import { tokenExchange } from './streams.js'
 import { readTransactionStream, writeTransactionStream } from './txn-service.js'
 
@@ -31,26 +31,40 @@ export function dbService(api: ApiContext): ServiceImpl<typeof API> {
   /** Authenticate the call, then find its DB. */
   const open = async (ctx: HandlerContext, dbID: Uint8Array) => {
     const identity = await callerOf(api, ctx)
-    return { identity, db: dbOf(api, dbID), as: readAs(identity) }
+    return { identity, db: dbOf(api, dbID), as: readAs(api, identity) }
+  }
+  /** Authenticate a write, find its DB and the caller's log in it. */
+  const openToWrite = async (ctx: HandlerContext, dbID: Uint8Array) => {
+    const identity = await callerOf(api, ctx)
+    const db = dbOf(api, dbID)
+    return { identity, db, as: await writeAs(api, db, identity) }
   }
   const dbInfo = async (id: Parameters<typeof api.manager.getDBInfo>[0]) => {
     const info = await api.manager.getDBInfo(id)
-    return { name: info.name, key: threadKeyBytes(info.key), addrs: info.addrs.map(threadAddrToBytes) }
+    return { name: info.name, key: threadKeyBytes(info.key), addrs: info.addrs.map(threadAddrToBytes), owners: info.owners }
   }
 
   return {
     getToken: (requests, ctx) => tokenExchange(api.auth, requests, ctx, api.idleTimeoutMs),
 
     async newDB(req, ctx) {
-      await callerOf(api, ctx)
+      const identity = await callerOf(api, ctx)
       const key = threadKeyOf(req.key)
       const name = optional(req.name)
-      await api.manager.newDB(threadIDOf(req.dbID), {
-        collections: req.collections.map(collectionConfigOf),
+      const collections = req.collections.map(collectionConfigOf)
+      // Refuse before making anything an identity that could not write in the new DB.
+      if (identity !== undefined && api.auth.delegation(identity) === undefined) {
+        throw new UnauthenticatedError(`the hub holds no delegation from ${identity} to write as it in a new DB: call GetToken again`)
+      }
+      // The caller owns the DB (the hub without a token): only it defines collections.
+      const db = await api.manager.newDB(threadIDOf(req.dbID), {
+        owner: identity ?? api.auth.identity,
         ...(name !== undefined ? { name } : {}),
         ...(key !== undefined ? { threadKey: key } : {}),
         signal: ctx.signal
       })
+      const as = await writeAs(api, db, identity)
+      for (const config of collections) await db.newCollection(config, as)
       return {}
     },
 
@@ -81,25 +95,27 @@ export function dbService(api: ApiContext): ServiceImpl<typeof API> {
 
     async deleteDB(req, ctx) {
       await callerOf(api, ctx)
-      await api.manager.deleteDB(threadIDOf(req.dbID))
+      const id = threadIDOf(req.dbID)
+      await api.manager.deleteDB(id)
+      api.logs.forget(id)
       return {}
     },
 
     async newCollection(req, ctx) {
-      const { db } = await open(ctx, req.dbID)
-      await db.newCollection(collectionConfigOf(req.config))
+      const { db, as } = await openToWrite(ctx, req.dbID)
+      await db.newCollection(collectionConfigOf(req.config), as)
       return {}
     },
 
     async updateCollection(req, ctx) {
-      const { db } = await open(ctx, req.dbID)
-      await db.updateCollection(collectionConfigOf(req.config))
+      const { db, as } = await openToWrite(ctx, req.dbID)
+      await db.updateCollection(collectionConfigOf(req.config), as)
       return {}
     },
 
     async deleteCollection(req, ctx) {
-      const { db } = await open(ctx, req.dbID)
-      await db.deleteCollection(req.name)
+      const { db, as } = await openToWrite(ctx, req.dbID)
+      await db.deleteCollection(req.name, as)
       return {}
     },
 
@@ -119,24 +135,24 @@ export function dbService(api: ApiContext): ServiceImpl<typeof API> {
     },
 
     async create(req, ctx) {
-      const { db, as } = await open(ctx, req.dbID)
+      const { db, as } = await openToWrite(ctx, req.dbID)
       return { instanceIDs: await db.create(req.collectionName, req.instances.map(instanceOf), as) }
     },
 
     async verify(req, ctx) {
-      const { db, as } = await open(ctx, req.dbID)
+      const { db, as } = await openToWrite(ctx, req.dbID)
       await db.verify(req.collectionName, req.instances.map(instanceOf), as)
       return {}
     },
 
     async save(req, ctx) {
-      const { db, as } = await open(ctx, req.dbID)
+      const { db, as } = await openToWrite(ctx, req.dbID)
       await db.save(req.collectionName, req.instances.map(instanceOf), as)
       return {}
     },
 
     async delete(req, ctx) {
-      const { db, as } = await open(ctx, req.dbID)
+      const { db, as } = await openToWrite(ctx, req.dbID)
       await db.delete(req.collectionName, req.instanceIDs, as)
       return {}
     },
@@ -169,7 +185,7 @@ export function dbService(api: ApiContext): ServiceImpl<typeof API> {
         return { type, ...(collection !== undefined ? { collection } : {}), ...(instanceID !== undefined ? { instanceID } : {}) }
       })
       try {
-        for await (const e of db.listen(filters, { signal: ctx.signal, ...readAs(identity) })) {
+        for await (const e of db.listen(filters, { signal: ctx.signal, ...readAs(api, identity) })) {
           // go-threads listeners see changes only; Weft's also see rejected events.
           if (e.type === 'rejected') continue
           yield {

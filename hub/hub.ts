@@ -6,9 +6,10 @@
  * it: health turns 503, long streams end, the listeners close, the DBs close, the net stops
  * (waiting for appends in flight), libp2p stops, LevelDB closes, then HTTP.
  */
+import { setMaxListeners } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { privateKeyFromBytes } from '../src/core/identity.js'
+import { identityToString, privateKeyFromBytes } from '../src/core/identity.js'
 import { logger } from '../src/core/logger.js'
 import { createDBManager, dbNetFromNet, type DBManager } from '../src/db/index.js'
 import { forkSource } from '../src/net/index.js'
@@ -16,6 +17,8 @@ import { createPeer, type Peer } from '../src/node/peer.js'
 import { startHttp, type HttpServer, type RelayState } from '../relay/http.js'
 import { createHubAuth, type HubAuth } from './auth.js'
 import { hubListenAddrs, type HubConfig } from './config.js'
+import { openDelegations } from './delegations.js'
+import { createIdentityLogs, type IdentityLogs } from './identity-logs.js'
 import { createHubMetrics } from './metrics.js'
 import { createApiRouter } from './router.js'
 import { originAllowed, startApiServers, type ApiServers } from './servers.js'
@@ -27,6 +30,8 @@ export interface Hub {
   readonly peer: Peer
   readonly manager: DBManager
   readonly auth: HubAuth
+  /** The log each identity writes through in a thread. */
+  readonly logs: IdentityLogs
   readonly peerId: string
   /** Full multiaddrs of the hub's peer, each ending in /p2p/<peerId>. */
   addrs(): string[]
@@ -44,7 +49,7 @@ export interface Hub {
 export async function startHub(config: HubConfig): Promise<Hub> {
   const startedAt = Date.now()
   let state: RelayState = 'starting'
-  let running: { peer: Peer; manager: DBManager; auth: HubAuth } | undefined
+  let running: { peer: Peer; manager: DBManager; auth: HubAuth; logs: IdentityLogs } | undefined
   const withP2p = (a: string, id: string): string => (a.endsWith(`/p2p/${id}`) ? a : `${a}/p2p/${id}`)
   const addrs = (): string[] => (running == null ? [] : running.peer.addrs().map((a) => withP2p(a, running!.peer.peerId)))
 
@@ -61,6 +66,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     for (const step of undo.splice(0).reverse()) await step().catch((err: Error) => { log.error('stop step failed: %s', err.message) })
   }
   const shutdown = new AbortController()
+  // Every call in flight listens on it (and stops listening when it ends): no listener limit.
+  setMaxListeners(0, shutdown.signal)
   let servers: ApiServers
   try {
     const peer = await createPeer({
@@ -74,15 +81,19 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     })
     undo.push(async () => { await peer.stop() })
     // The peer key createPeer keeps in the repo (libp2p's protobuf form) also signs the hub's tokens.
-    const auth = createHubAuth({
-      identity: await privateKeyFromBytes(await readFile(join(config.repo, 'peer.key'))),
+    // The delegations identities gave in GetToken are kept in the repository with the peer's data.
+    const peerKey = await privateKeyFromBytes(await readFile(join(config.repo, 'peer.key')))
+    const auth = await createHubAuth({
+      identity: peerKey,
       tokenTtlMs: config.tokenTtlMs,
       challengeTtlMs: config.idleTimeoutMs,
-      requireToken: config.requireToken
+      requireToken: config.requireToken,
+      delegations: await openDelegations({ kv: peer.kv, max: config.maxDelegations, pinned: identityToString(peerKey.publicKey) })
     })
+    const logs = createIdentityLogs({ net: peer.net, auth })
     const manager = await createDBManager({ net: dbNetFromNet(peer.net, peer.logStore, forkSource(peer.net)), kv: peer.kv, logPrefix: 'hub' })
     undo.push(async () => { await manager.close() })
-    const api = { manager, peer, auth, idleTimeoutMs: config.idleTimeoutMs }
+    const api = { manager, peer, auth, logs, idleTimeoutMs: config.idleTimeoutMs }
     const router = createApiRouter({ api, metrics, maxMessageBytes: config.maxMessageBytes, shutdownSignal: shutdown.signal })
     const websocket = createWebSocketBridge({
       handlers: router.handlers,
@@ -109,13 +120,13 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       shutdown.abort()
       await servers.close()
     })
-    running = { peer, manager, auth }
+    running = { peer, manager, auth, logs }
   } catch (err) {
     await unwind()
     throw err
   }
   state = 'running'
-  const { peer, manager, auth } = running
+  const { peer, manager, auth, logs } = running
   log('hub %s running: grpc %s, web %s', peer.peerId, servers.grpcUrl, servers.webUrl)
 
   let stopping: Promise<void> | undefined
@@ -123,6 +134,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     peer,
     manager,
     auth,
+    logs,
     peerId: peer.peerId,
     addrs,
     grpcUrl: servers.grpcUrl,

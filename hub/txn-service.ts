@@ -17,7 +17,7 @@ import type {
   FindByIDRequest, FindRequest, HasRequest, ReadTransactionReplySchema, ReadTransactionRequest, StartTransactionRequest,
   WriteTransactionReplySchema, WriteTransactionRequest
 } from './gen/threads_pb.js'
-import { callerOf, dbOf, type ApiContext } from './api.js'
+import { callerOf, dbOf, readAs, writeAs, type ApiContext } from './api.js'
 import { instanceOf, queryOf, toJSONBytes } from './codec.js'
 import { IdleTimeoutError } from './errors.js'
 import { transactionError } from './status.js'
@@ -77,7 +77,7 @@ function unexpected(kind: string, c: string | undefined): ConnectError {
 export async function * readTransactionStream(api: ApiContext, requests: AsyncIterable<ReadTransactionRequest>, ctx: HandlerContext): AsyncGenerator<ReadReply> {
   const it = requests[Symbol.asyncIterator]()
   const { db, start, identity } = await begin(api, ctx, it, 'ReadTransaction')
-  const txn = db.readTransaction(start.collectionName, identity === undefined ? {} : { identity })
+  const txn = db.readTransaction(start.collectionName, readAs(api, identity))
   await txn.start()
   const dog = watchdog(api.idleTimeoutMs, () => { void txn.discard().catch(() => undefined) })
   try {
@@ -135,7 +135,7 @@ async function write(txn: WriteTransaction, op: WriteTransactionRequest['option'
 export async function * writeTransactionStream(api: ApiContext, requests: AsyncIterable<WriteTransactionRequest>, ctx: HandlerContext): AsyncGenerator<WriteReply> {
   const it = requests[Symbol.asyncIterator]()
   const { db, start, identity } = await begin(api, ctx, it, 'WriteTransaction')
-  const txn = db.writeTransaction(start.collectionName, identity === undefined ? {} : { identity })
+  const txn = db.writeTransaction(start.collectionName, await writeAs(api, db, identity))
   await txn.start()
   const dog = watchdog(api.idleTimeoutMs, () => { void txn.discard().catch(() => undefined) })
   let committed = false

@@ -4,7 +4,7 @@
  * events in the thread like instance writes, so a peer that joins gets them.
  */
 import { parseIdentity } from '../core/identity.js'
-import type { ThreadID } from '../core/types.js'
+import type { LogID, ThreadID } from '../core/types.js'
 import { InvalidOwnerError } from './errors.js'
 import { applyOps } from './apply.js'
 import type { DatabaseCore } from './db.js'
@@ -38,9 +38,10 @@ export interface Database {
   readonly id: ThreadID
   /** The author identity of this peer's records (the `writer` validators see). */
   readonly identity: string | undefined
-  newCollection(config: CollectionConfig): Promise<void>
-  updateCollection(config: CollectionConfig): Promise<void>
-  deleteCollection(name: string): Promise<void>
+  /** `options.log`: commit through that log of ours (see {@link ReadOptions.log}). */
+  newCollection(config: CollectionConfig, options?: Pick<ReadOptions, 'log'>): Promise<void>
+  updateCollection(config: CollectionConfig, options?: Pick<ReadOptions, 'log'>): Promise<void>
+  deleteCollection(name: string, options?: Pick<ReadOptions, 'log'>): Promise<void>
   getCollectionInfo(name: string): Promise<CollectionInfo>
   /** User indexes (without `_id`). */
   getCollectionIndexes(name: string): Promise<IndexConfig[]>
@@ -95,14 +96,15 @@ function canonicalForm(v: string): string {
   }
 }
 
-/** Commit ops as one event, validated first against the current state. */
-export async function commitEvent(core: DatabaseCore, ops: Op[]): Promise<void> {
+/** Commit ops as one event (in `log`, by default our own), validated first against the current state. */
+export async function commitEvent(core: DatabaseCore, ops: Op[], log?: LogID): Promise<void> {
   const { host } = core
   host.assertOpen()
+  const writer = log === undefined ? host.writer : await host.authorOf(log)
   await core.lock.run('write', async () => {
     const ov = new Overlay(storeReader(host.store))
-    const result = await applyOps(ov, { layout: host.layout, sandbox: host.sandbox, writer: host.writer, timestamp: host.provisionalTime(), gov: host.gov }, ops)
-    await host.commit(ops, ov, result)
+    const result = await applyOps(ov, { layout: host.layout, sandbox: host.sandbox, writer, timestamp: host.provisionalTime(), gov: host.gov }, ops)
+    await host.commit(ops, ov, result, log)
   })
 }
 
@@ -124,7 +126,7 @@ export async function createCollections(core: DatabaseCore, configs: readonly Co
 
 export function createDatabase(core: DatabaseCore): Database {
   const { host } = core
-  const commitOps = async (ops: Op[]): Promise<void> => { await commitEvent(core, ops) }
+  const commitOps = async (ops: Op[], log?: LogID): Promise<void> => { await commitEvent(core, ops, log) }
 
   async function withWrite<T>(collection: string, options: ReadOptions | undefined, fn: (t: WriteTransaction) => Promise<T>, keep = true): Promise<T> {
     const txn = core.writeTransaction(collection, options)
@@ -153,16 +155,16 @@ export function createDatabase(core: DatabaseCore): Database {
   const db: Database = {
     id: core.id,
     identity: core.writer,
-    async newCollection(config) {
+    async newCollection(config, options) {
       const info = normalizeConfig(config)
-      await commitOps([{ t: 'newCollection', c: info.name, config: configToJSON(info) }])
+      await commitOps([{ t: 'newCollection', c: info.name, config: configToJSON(info) }], options?.log)
     },
-    async updateCollection(config) {
+    async updateCollection(config, options) {
       const info = normalizeConfig(config)
-      await commitOps([{ t: 'updateCollection', c: info.name, config: configToJSON(info) }])
+      await commitOps([{ t: 'updateCollection', c: info.name, config: configToJSON(info) }], options?.log)
     },
-    async deleteCollection(name) {
-      await commitOps([{ t: 'deleteCollection', c: checkName(name, 'collection name') }])
+    async deleteCollection(name, options) {
+      await commitOps([{ t: 'deleteCollection', c: checkName(name, 'collection name') }], options?.log)
     },
     async getCollectionInfo(name) {
       return await core.lock.run('read', async () => structuredClone(await requireConfig(storeReader(host.store), host.layout, name)))

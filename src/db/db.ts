@@ -13,6 +13,7 @@ import { identityToString, publicKeyFromBytes } from '../core/identity.js'
 import { logger } from '../core/logger.js'
 import { toHex } from '../core/bytes.js'
 import type { LogID, ThreadID } from '../core/types.js'
+import { LogNotFoundError } from '../store/index.js'
 import type { KVStore } from '../store/kv.js'
 import type { ApplyResult } from './apply.js'
 import { cachingStore } from './cache.js'
@@ -77,7 +78,9 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   const store = cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()])
   const info = await net.getThread(id)
   if (!info.readable) throw new MissingReadKeyError('thread read key is required')
-  const own = info.logs.find((l) => l.managed)
+  // Our default log writes as its own key; further logs of ours may write as other identities.
+  const own = info.logs.find((l) => l.managed && (l.author === undefined || l.author === identityToString(publicKeyFromBytes(l.publicKey)))) ??
+    info.logs.find((l) => l.managed)
   const writer = own === undefined ? undefined : identityToString(publicKeyFromBytes(own.publicKey))
   const gov: OwnerBasis = init.owner !== undefined
     ? { mode: 'owner', owner: init.owner, commitment: threadCommitment(id) }
@@ -94,8 +97,10 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   let closed = false
   let lastError: Error | undefined
   let holdTimer: ReturnType<typeof setTimeout> | undefined
-  /** Set while a local commit creates and applies its records (they come back through the pump). */
-  let committing = false
+  /** The log a local commit is creating and applying records in (they come back through the pump). */
+  let committing: LogID | undefined
+  /** Authors of the logs of ours that commits chose (an own log's author never changes). */
+  const authors = new Map<LogID, string>()
 
   function publish(outcome: Pick<BatchOutcome, 'changes' | 'rejections'>): void {
     listeners.publish(outcome.changes)
@@ -209,7 +214,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       try {
         for await (const r of net.subscribe({ threads: [id], signal: controller.signal })) {
           // A record of our own log during a commit is that commit's: it applies it (or requeues it).
-          if (committing && own !== undefined && r.log === own.id) continue
+          if (committing !== undefined && r.log === committing) continue
           queue.push(r)
           schedule()
         }
@@ -268,15 +273,25 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       const last = engine.lastKey
       return Math.max(now(), last === undefined ? 0 : decodeEventKey(last).time.wall)
     },
-    async commit(ops: Op[], ov: Overlay, result: ApplyResult) {
+    async authorOf(chosen: LogID) {
+      let author = authors.get(chosen)
+      if (author === undefined) {
+        const l = (await net.getThread(id)).logs.find((x) => x.id === chosen && x.managed)
+        if (l === undefined) throw new LogNotFoundError(`thread ${id} has no log of ours ${chosen}`)
+        author = l.author ?? identityToString(publicKeyFromBytes(l.publicKey))
+        authors.set(chosen, author)
+      }
+      return author
+    },
+    async commit(ops: Op[], ov: Overlay, result: ApplyResult, chosen?: LogID) {
       const bodies = toBodies(ops, init.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, newInstanceID)
       if (bodies.length > MAX_PARTS) throw new OversizedTransactionError(`the transaction needs more than ${MAX_PARTS} records`)
       const records: DBRecord[] = []
-      committing = true
+      committing = chosen ?? own?.id
       try {
-        for (const body of bodies) records.push(await net.createRecord(id, body))
+        for (const body of bodies) records.push(await net.createRecord(id, body, chosen === undefined ? undefined : { log: chosen }))
       } catch (err) {
-        committing = false
+        committing = undefined
         // Parts created before the failure are requeued: they apply (as nothing) like any record.
         queue.push(...records)
         if (records.length > 0) schedule()
@@ -312,7 +327,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
         }
         throw err
       } finally {
-        committing = false
+        committing = undefined
         if (queue.length > 0) schedule()
       }
     }
@@ -340,7 +355,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     host,
     writer,
     readTransaction: (collection, options = {}) => readTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError }),
-    writeTransaction: (collection, options = {}) => writeTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError }),
+    writeTransaction: (collection, options = {}) => writeTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError }, options.log),
     listen: (filters = [], options = {}) => listeners.listen(filters, { ...options, defaultIdentity: writer }),
     conflicts: async () => await engine.conflicts(),
     gov,

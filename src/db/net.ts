@@ -21,7 +21,7 @@ export interface RecordsOptions {
 
 /** The thread information the DB uses. */
 export type DBThreadInfo = Pick<ThreadInfo, 'id' | 'key' | 'addrs' | 'readable'> & {
-  logs: Array<{ id: LogID; publicKey: Uint8Array; managed: boolean; head: { counter: number } }>
+  logs: Array<{ id: LogID; publicKey: Uint8Array; managed: boolean; head: { counter: number }; author?: string }>
 }
 
 /** A fork notice for a thread: no record of `log` at or past `counter` may apply. */
@@ -49,8 +49,8 @@ export interface DBNet {
   addThread(address: string, options: { threadKey: string; signal?: AbortSignal }): Promise<DBThreadInfo>
   getThread(id: ThreadID, options?: { signal?: AbortSignal }): Promise<DBThreadInfo>
   deleteThread(id: ThreadID, options?: { signal?: AbortSignal }): Promise<void>
-  /** Append a record with `body` to our log; it is durable when this resolves. */
-  createRecord(id: ThreadID, body: unknown, options?: { signal?: AbortSignal }): Promise<DBRecord>
+  /** Append a record with `body` to our log (`log`: that log of ours); it is durable when this resolves. */
+  createRecord(id: ThreadID, body: unknown, options?: { log?: LogID; signal?: AbortSignal }): Promise<DBRecord>
   /** New records of the threads, local and remote, each log's in order. */
   subscribe(options: { threads: ThreadID[]; signal?: AbortSignal }): AsyncIterable<DBRecord>
   /** The records the log store holds, each log's in order. */

@@ -21,6 +21,7 @@ import { normalizeQuery } from './query.js'
 import type { RWLock } from './lock.js'
 import type { Sandbox } from './sandbox.js'
 import { getConfig, getDoc } from './state.js'
+import type { LogID } from '../core/index.js'
 import type { KVStore } from '../store/kv.js'
 import { CollectionNotFoundError } from './errors.js'
 import type { CollectionInfo, InstanceID, JSONObject, QueryExplain, QueryJSON } from './types.js'
@@ -37,8 +38,10 @@ export interface TxnHost {
   assertOpen(): void
   /** A timestamp for validators in dry runs (the real one comes with the record). */
   provisionalTime(): number
-  /** Turn validated ops into a record and apply it; called with the write lock held. */
-  commit(ops: Op[], ov: Overlay, result: ApplyResult): Promise<void>
+  /** Turn validated ops into a record (in `log`, by default our own) and apply it; called with the write lock held. */
+  commit(ops: Op[], ov: Overlay, result: ApplyResult, log?: LogID): Promise<void>
+  /** The author of a log of ours (LogNotFoundError when the thread has no such log of ours). */
+  authorOf(log: LogID): Promise<string>
 }
 
 export interface ReadTransaction {
@@ -153,8 +156,10 @@ async function refuse(): Promise<never> {
   throw new ReadOnlyTransactionError()
 }
 
-export function writeTransaction(host: TxnHost, collection: string, who: Reader): WriteTransaction {
+export function writeTransaction(host: TxnHost, collection: string, who: Reader, log?: LogID): WriteTransaction {
   let state: State = 'new'
+  /** The author of the events: the chosen log's, or ours. */
+  let writer = host.writer
   let release: (() => void) | undefined
   let ov = new Overlay(storeReader(host.store))
   const ops: Op[] = []
@@ -166,7 +171,7 @@ export function writeTransaction(host: TxnHost, collection: string, who: Reader)
   const stage = async (next: Op[]): Promise<void> => {
     if (next.length === 0) return
     const child = ov.child()
-    const res = await applyOps(child, { layout: host.layout, sandbox: host.sandbox, writer: host.writer, timestamp: host.provisionalTime(), gov: host.gov }, next)
+    const res = await applyOps(child, { layout: host.layout, sandbox: host.sandbox, writer, timestamp: host.provisionalTime(), gov: host.gov }, next)
     child.mergeInto()
     ops.push(...next)
     total.changes.push(...res.changes)
@@ -190,7 +195,7 @@ export function writeTransaction(host: TxnHost, collection: string, who: Reader)
     if (state !== 'active') { release?.(); release = undefined; return }
     state = 'ended'
     try {
-      if (ops.length > 0) await host.commit(ops, ov, total)
+      if (ops.length > 0) await host.commit(ops, ov, total, log)
     } finally {
       release?.()
       release = undefined
@@ -202,6 +207,7 @@ export function writeTransaction(host: TxnHost, collection: string, who: Reader)
       async start() {
         host.assertOpen()
         if (state !== 'new') throw new TransactionClosedError('the transaction was already started')
+        if (log !== undefined) writer = await host.authorOf(log)
         release = await host.lock.acquire('write')
         state = 'active'
         ov = new Overlay(storeReader(host.store))
@@ -245,7 +251,7 @@ export function writeTransaction(host: TxnHost, collection: string, who: Reader)
       async verify(instances) {
         guard()
         const next = await saveOps(name, instances)
-        await applyOps(ov.child(), { layout: host.layout, sandbox: host.sandbox, writer: host.writer, timestamp: host.provisionalTime(), gov: host.gov }, next)
+        await applyOps(ov.child(), { layout: host.layout, sandbox: host.sandbox, writer, timestamp: host.provisionalTime(), gov: host.gov }, next)
       },
       async has(ids) { guard(); return await reads.has(ids) },
       async find(q) { guard(); return await reads.find(q) },

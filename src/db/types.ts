@@ -110,6 +110,12 @@ export interface ReadOptions {
   identity?: string
   /** Told of each instance hidden because the read filter failed on it (a warning is logged too). */
   onFilterError?: (failure: FilterFailure) => void
+  /**
+   * Writes only: commit through this log of ours in the DB's thread (one added with `net.addLog`),
+   * so the events carry that log's author — the `writer` validators see on every peer.
+   * @default the DB's own log
+   */
+  log?: LogID
   signal?: AbortSignal
 }
 

@@ -48,7 +48,10 @@ describe('a DB made through the remote API and a Node peer', () => {
     const info = await c.db.getDBInfo({ dbID })
     const key = threadKeyToString(threadKeyFromBytes(info.key))
     expect(parseThreadKey(key).read).toBeDefined()
-    const db = await manager.newDBFromAddr(threadAddrFromBytes(info.addrs[0]!), key, { name: 'joined' })
+    // The DB is the hub's (no token): the peer joins with the owner GetDBInfo names.
+    expect(info.owners).toHaveLength(1)
+    const db = await manager.newDBFromAddr(threadAddrFromBytes(info.addrs[0]!), key, { name: 'joined', owner: info.owners[0]! })
+    expect((await db.getGovernance()).owners).toEqual(info.owners)
     await until('the hub\'s note on the peer', async () => (await db.has('Notes', [fromHub!])))
     expect(await db.findByID('Notes', fromHub!)).toEqual({ _id: fromHub, title: 'from the hub' })
     expect((await db.getCollectionInfo('Notes')).indexes).toEqual([{ path: 'title', unique: true }])

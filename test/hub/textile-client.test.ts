@@ -197,6 +197,28 @@ describe('@textile/threads-client against the hub', () => {
     expect(await ownerClient.findByID<Person>(threadID, 'Person', id!)).toMatchObject({ age: 41, secret: 'rosebud' })
   })
 
+  it('writes as each client\'s token identity: validators see it as writer, and only the DB\'s creator defines collections', async () => {
+    const { client: alice, user: aliceKey } = await signedIn()
+    const { client: bob, user: bobKey } = await signedIn()
+    const threadID = ThreadID.fromRandom()
+    await alice.newDB(threadID, 'owned')
+    await alice.newCollection(threadID, {
+      name: 'Person',
+      schema: personSchema,
+      writeValidator: ((writer: string, event: { patch: { type: string; json_patch?: { owner?: string } } }, instance?: { owner?: string }) => {
+        if (event.patch.type === 'create') return event.patch.json_patch?.owner === writer || 'the writer must be the owner'
+        return instance?.owner === writer || 'only the owner changes it'
+      }) as unknown as NonNullable<CollectionConfig['writeValidator']>
+    })
+    const [mine] = await alice.create(threadID, 'Person', [{ name: 'A', age: 1, owner: aliceKey.public.toString() }])
+    await bob.create(threadID, 'Person', [{ name: 'B', age: 2, owner: bobKey.public.toString() }])
+    await expect(bob.create(threadID, 'Person', [{ name: 'C', age: 3, owner: aliceKey.public.toString() }])).rejects.toThrow(/the writer must be the owner/)
+    await expect(bob.delete(threadID, 'Person', [mine!])).rejects.toThrow(/only the owner changes it/)
+    await expect(bob.newCollection(threadID, { name: 'Other' })).rejects.toThrow(/owner/)
+    await alice.delete(threadID, 'Person', [mine!])
+    expect((await bob.find<Person>(threadID, 'Person', {})).map((p) => p.name)).toEqual(['B'])
+  })
+
   it('lists DBs, gives their info, infers collections from objects and deletes DBs', async () => {
     const { client } = await signedIn()
     const threadID = ThreadID.fromRandom()
