@@ -93,9 +93,12 @@ describe('relay daemon', () => {
 
   it('exits 1 at once when a second signal arrives during shutdown', async () => {
     const relay = await startRelayProcess()
-    // Both land before the first shutdown (which waits on I/O) can finish.
+    // Both are pending when the process runs again, so both land before the first shutdown can
+    // finish, however busy the machine (sent to a running process, the first could win the race).
+    process.kill(relay.pid, 'SIGSTOP')
     process.kill(relay.pid, 'SIGTERM')
     process.kill(relay.pid, 'SIGINT')
+    process.kill(relay.pid, 'SIGCONT')
     expect(await relay.exited).toMatchObject({ code: 1, signal: null })
     // (Two pending signals of one kind merge into one, hence two kinds; their order is the kernel's.)
     expect(relay.stderr()).toMatch(/SIG(TERM|INT) during shutdown; forcing exit/)
