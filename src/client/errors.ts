@@ -10,36 +10,42 @@ export { AbortError, InvalidTokenError, TokenExpiredError, ChallengeFailedError 
 
 /** A call got no answer within its timeout. */
 export class CallTimeoutError extends WeftError {
+  override readonly name: string = 'CallTimeoutError'
   static override readonly code: string = 'ERR_CALL_TIMEOUT'
   constructor(message = 'the worker did not answer in time', options?: { cause?: unknown }) { super(message, options) }
 }
 
 /** The worker (or the tab that ran it) is gone; the call may or may not have been carried out. */
 export class WorkerGoneError extends WeftError {
+  override readonly name: string = 'WorkerGoneError'
   static override readonly code: string = 'ERR_WORKER_GONE'
   constructor(message = 'the worker is gone', options?: { cause?: unknown }) { super(message, options) }
 }
 
 /** The worker could not be started or reached. */
 export class WorkerStartError extends WeftError {
+  override readonly name: string = 'WorkerStartError'
   static override readonly code: string = 'ERR_WORKER_START'
   constructor(message = 'the worker could not be started', options?: { cause?: unknown }) { super(message, options) }
 }
 
 /** The client was closed. */
 export class ClientClosedError extends WeftError {
+  override readonly name: string = 'ClientClosedError'
   static override readonly code: string = 'ERR_CLIENT_CLOSED'
   constructor(message = 'the client is closed', options?: { cause?: unknown }) { super(message, options) }
 }
 
 /** A method the worker does not have (e.g. `db.*` before the db layer is composed in). */
 export class UnknownMethodError extends WeftError {
+  override readonly name: string = 'UnknownMethodError'
   static override readonly code: string = 'ERR_UNKNOWN_METHOD'
   constructor(message = 'unknown method', options?: { cause?: unknown }) { super(message, options) }
 }
 
 /** An invite string is malformed or of an unknown version. */
 export class InvalidInviteError extends WeftError {
+  override readonly name: string = 'InvalidInviteError'
   static override readonly code: string = 'ERR_INVALID_INVITE'
   constructor(message = 'invalid invite', options?: { cause?: unknown }) { super(message, options) }
 }
@@ -50,12 +56,14 @@ export class InvalidInviteError extends WeftError {
  * arrive, and joining again returns it.
  */
 export class CollectionsNotReceivedError extends WeftError {
+  override readonly name: string = 'CollectionsNotReceivedError'
   static override readonly code: string = 'ERR_COLLECTIONS_NOT_RECEIVED'
   constructor(message = 'the collection definitions of the joined DB did not arrive in time', options?: { cause?: unknown }) { super(message, options) }
 }
 
 /** An error from the worker whose class the tab does not have: same name, message and code. */
 export class RemoteWorkerError extends WeftError {
+  override readonly name: string = 'RemoteWorkerError'
   static override readonly code: string = 'ERR_REMOTE'
 }
 
