@@ -14,10 +14,10 @@
  * ({@link HubAuth.delegation}), which is what lets a log the hub holds write as the identity once
  * the net and DB layers commit through per-identity logs (docs/HUB.md, "Identities and tokens").
  */
-import { parseAuthorCertificatePayload, type AuthorCertificate } from '../src/core/author.js'
-import { toHex } from '../src/core/bytes.js'
-import { generateKeyPair, parseIdentity, type Identity, type PrivateKey } from '../src/core/identity.js'
-import { createTokenIssuer, type TokenClaims } from '../src/core/token.js'
+import { parseAuthorCertificatePayload, type AuthorCertificate } from '../src/core/index.js'
+import { toHex } from '../src/core/index.js'
+import { generateKeyPair, parseIdentity, type Identity, type PrivateKey } from '../src/core/index.js'
+import { createTokenIssuer, type TokenClaims } from '../src/core/index.js'
 import { UnauthenticatedError } from './errors.js'
 
 /** Outstanding challenges and remembered delegations are bounded (oldest dropped first). */

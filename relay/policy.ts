@@ -14,10 +14,10 @@
  * against what is stored, so concurrent pushes to one thread can overshoot its quota by at most
  * the batches in flight.
  */
-import { AdmissionRefusedError, QuotaExceededError, type Admission, type AdmissionRequest } from '../src/net/admission.js'
+import { AdmissionRefusedError, QuotaExceededError, type Admission, type AdmissionRequest } from '../src/net/index.js'
 import { logger } from '../src/core/logger.js'
 import { ipKeyOfMultiaddr } from './ip.js'
-import type { KVStore } from '../src/store/kv.js'
+import type { KVStore } from '../src/store/index.js'
 import { kvLedger, type Ledger, type LedgerEntry } from './ledger.js'
 
 const log = logger('weft:relay:policy')

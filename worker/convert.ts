@@ -4,8 +4,8 @@
  * with CIDs as strings; CIDs inside bodies become `{ '/': '<cid>' }` (the dag-json form).
  */
 import { CID } from 'multiformats/cid'
-import type { NetRecord, ThreadInfo } from '../src/net/types.js'
-import type { ClientRecord, ClientThreadInfo } from '../src/client/protocol.js'
+import type { NetRecord, ThreadInfo } from '../src/net/index.js'
+import type { ClientRecord, ClientThreadInfo } from '../src/contract/index.js'
 
 /** A deep copy of `value` that structured clone carries faithfully. */
 export function cloneable(value: unknown, depth = 0): unknown {

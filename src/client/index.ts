@@ -11,10 +11,11 @@ export type {
 export type {
   ClientRecord, ClientThreadInfo, ClientLogInfo, ClientSyncStatus, PeerStatus, ConnectionKind, Connectivity, SyncError, PeerInfo,
   TokenClaims, LogMessage
-} from './protocol.js'
+} from '../contract/index.js'
 export type {
   DBClient, ClientDatabase, ClientCollection, ClientReadTransaction, ClientWriteTransaction, ClientDBInfo, ClientDBListEntry,
-  ClientNewDBOptions, ClientJoinOptions, ClientListenOptions, DBCallOptions, TxnOptions,
+  ClientNewDBOptions, ClientJoinOptions, ClientListenOptions, ClientObserveOptions, DBCallOptions, TxnOptions, NewInstance, TypedChange,
+  CollectionEvent,
   CollectionConfig, CollectionInfo, DBInfo, IndexConfig, InstanceID, Instance, JSONObject, JSONValue, JSONSchema, ListenEvent,
   ListenFilter, ListenActionType, InstanceChange, Rejection, QueryJSON, CriterionJSON, SortJSON, QueryValue, QueryExplain,
   OperationCode, OperationName, Governance, FilterFailure

@@ -14,14 +14,14 @@
  */
 import * as cbor from '@ipld/dag-cbor'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { toHex } from '../core/bytes.js'
+import { toHex } from '../core/index.js'
 import { undoSteps, type UndoStep } from './apply.js'
 import type { Pending } from './admit.js'
 import { decodeStored, foldOne, pendingOf, prefetchEvents, recordOutcome, type FoldDeps } from './fold.js'
 import { prefixUpperBound, type Layout } from './keys.js'
 import { keyString, Overlay, storeReader } from './overlay.js'
 import { parseDoc } from './state.js'
-import type { KVStore } from '../store/kv.js'
+import type { KVStore } from '../store/index.js'
 import type { InstanceChange, Rejection } from './types.js'
 
 const encoder = new TextEncoder()

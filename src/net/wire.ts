@@ -3,9 +3,9 @@
  * conversions between log IDs and their wire bytes, cached (they are base58 work on every heads
  * exchange otherwise).
  */
-import { logIDFromBytes, logIDToBytes } from '../core/log-id.js'
-import type { LogID } from '../core/types.js'
-import type { Head, LogInfo } from '../store/logstore-types.js'
+import { logIDFromBytes, logIDToBytes } from '../core/index.js'
+import type { LogID } from '../core/index.js'
+import type { Head, LogInfo } from '../store/index.js'
 import * as dagCbor from '@ipld/dag-cbor'
 import { LOGS_PAGE_BYTES, type WireHead, type WireLog } from './messages.js'
 import type { ThreadRegistry, ThreadState } from './registry.js'

@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** Every module that defines error classes. */
 const MODULES = [
   'src/core/errors.ts', 'src/core/channel.ts', 'src/store/errors.ts', 'src/net/errors.ts', 'src/net/limiter.ts',
-  'src/net/admission.ts', 'src/db/errors.ts', 'src/client/errors.ts', 'hub/errors.ts', 'relay/errors.ts'
+  'src/net/admission.ts', 'src/db/errors.ts', 'src/contract/errors.ts', 'src/client/errors.ts', 'hub/errors.ts', 'relay/errors.ts'
 ]
 
 type ErrorClass = new (...args: unknown[]) => Error
