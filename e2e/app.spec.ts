@@ -166,7 +166,7 @@ test('npm start serves the board: invite, live sync, offline edit from the servi
     const link = a.getByLabel('Invite link')
     await expect(link).toBeVisible({ timeout: 30_000 })
     const invite = await link.inputValue()
-    expect(invite).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#invite=weft1\./)
+    expect(invite).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#invite=weft2\./)
     const boardA = new URL(a.url()).hash
     await b.goto(invite)
     await expect(b).toHaveURL(new RegExp(`${boardA}$`), { timeout: 60_000 })

@@ -218,7 +218,7 @@ export interface DBClient {
    */
   getDB(threadID: string, options?: { token?: string }): ClientDatabase
   getDBInfo(threadID: string, options?: CallOptions): Promise<ClientDBInfo>
-  /** An invite to the DB (its info as a `weft1.` string). */
+  /** An invite to the DB (its info as a compact `weft2.` string, see `toInvite`). */
   invite(threadID: string, options?: CallOptions): Promise<string>
   listDBs(options?: CallOptions): Promise<ClientDBListEntry[]>
   /** Delete the DB's thread and erase its data (on this peer). */
