@@ -32,6 +32,7 @@ function unused(_f: () => unknown): void {}
 
 describe('typed collections', () => {
   it('derive the instance type from the JSON Schema', () => {
+    expectTypeOf(taskSchema.required).toEqualTypeOf<readonly ['_id', 'title', 'done']>()
     expectTypeOf<Task>().toEqualTypeOf<{ _id: string; title: string; done: boolean; rank?: number }>()
     expectTypeOf<NewInstance<Task>>().toMatchTypeOf<{ title: string; done: boolean; _id?: string }>()
   })
