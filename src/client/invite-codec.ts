@@ -15,9 +15,8 @@
  * (u16 length, UTF-8), tail included; `4` a WebRTC address through a circuit (as `2`):
  * `<host>/p2p-circuit/webrtc/p2p/<peer>`. Integers are big-endian; nothing may follow the last entry.
  */
-import { base32 } from 'multiformats/bases/base32'
-import { base58btc } from 'multiformats/bases/base58'
 import { InvalidInviteError } from './errors.js'
+import { base32Bytes as decode32, base32Text, base58Bytes, base58Text } from './invite-bases.js'
 import type { Invite } from './invite.js'
 
 /** Most address entries in a compact invite. */
@@ -32,23 +31,15 @@ class Writer {
   done(): Uint8Array { return Uint8Array.from(this.parts) }
 }
 
-/** Canonical bytes of a base32 text (`b…`), or undefined when the text is not canonical. */
+/** Canonical bytes of a base32 text (`b…`) that fit a u8 length, or undefined. */
 function base32Bytes(text: string): Uint8Array | undefined {
-  try {
-    const bytes = base32.decode(text)
-    return base32.encode(bytes) === text && bytes.length > 0 && bytes.length < 256 ? bytes : undefined
-  } catch {
-    return undefined
-  }
+  const bytes = decode32(text)
+  return bytes !== undefined && bytes.length > 0 && bytes.length < 256 ? bytes : undefined
 }
 
 function peerBytes(id: string): Uint8Array | undefined {
-  try {
-    const bytes = base58btc.baseDecode(id)
-    return base58btc.baseEncode(bytes) === id && bytes.length > 0 && bytes.length < 256 ? bytes : undefined
-  } catch {
-    return undefined
-  }
+  const bytes = base58Bytes(id)
+  return bytes !== undefined && bytes.length > 0 && bytes.length < 256 ? bytes : undefined
 }
 
 /** The compact bytes of an invite, or undefined when a value does not fit the compact form. */
@@ -115,8 +106,8 @@ export function decodeCompact(bytes: Uint8Array): Invite {
   const threadBytes = take(u8())
   const keyBytes = take(u8())
   if (threadBytes.length === 0 || keyBytes.length === 0) throw new InvalidInviteError('the invite lacks a thread or key')
-  const thread = base32.encode(threadBytes)
-  const key = base32.encode(keyBytes)
+  const thread = base32Text(threadBytes)
+  const key = base32Text(keyBytes)
   const nameLength = u8()
   const name = nameLength > 0 ? utf8(take(nameLength - 1)) : undefined
   const count = u8()
@@ -137,7 +128,7 @@ export function decodeCompact(bytes: Uint8Array): Invite {
       if (host === undefined) throw new InvalidInviteError('the invite names a host it does not hold')
       const peer = take(u8())
       if (peer.length === 0) throw new InvalidInviteError('the invite holds an empty peer ID')
-      addrs.push(`${host}/p2p-circuit${tag === 4 ? '/webrtc' : ''}/p2p/${base58btc.baseEncode(peer)}${tail}`)
+      addrs.push(`${host}/p2p-circuit${tag === 4 ? '/webrtc' : ''}/p2p/${base58Text(peer)}${tail}`)
     } else {
       throw new InvalidInviteError(`unknown invite entry ${tag}`)
     }

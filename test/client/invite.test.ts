@@ -9,6 +9,9 @@ import { fromInvite, toInvite, toInviteV1, MAX_INVITE_LENGTH, type Invite } from
 import { toBase64url } from '../../src/core/base64url.js'
 import { newThreadID } from '../../src/core/thread-id.js'
 import { vectors } from '../vectors/generate-invite.js'
+import { base32 } from 'multiformats/bases/base32'
+import { base58btc } from 'multiformats/bases/base58'
+import { base32Bytes, base32Text, base58Bytes, base58Text } from '../../src/client/invite-bases.js'
 
 interface Vector { what: string; invite: Invite; weft2: string; weft1: string }
 const committed = JSON.parse(readFileSync(new URL('../vectors/invite-v2.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
@@ -23,6 +26,20 @@ describe('invites', () => {
     expect(fromInvite(v.weft2)).toEqual(v.invite)
     expect(fromInvite(v.weft1)).toEqual(v.invite)
     expect(v.weft2.length).toBeLessThan(v.weft1.length)
+  })
+
+  it('encode base32 and base58btc as multiformats does, and read back only canonical text', () => {
+    for (let n = 0; n < 200; n++) {
+      const bytes = Uint8Array.from({ length: n % 70 }, (_, i) => (i === 0 && n % 3 === 0) ? 0 : (n * 31 + i * 17) & 0xff)
+      expect(base32Text(bytes)).toBe(base32.encode(bytes))
+      expect(base58Text(bytes)).toBe(base58btc.baseEncode(bytes))
+      expect(base32Bytes(base32Text(bytes))).toEqual(bytes)
+      expect(base58Bytes(base58Text(bytes))).toEqual(bytes)
+    }
+    expect(base32Bytes('bafkO')).toBeUndefined()
+    expect(base32Bytes('zabc')).toBeUndefined()
+    expect(base32Bytes('bb')).toBeUndefined() // trailing bits set: not canonical
+    expect(base58Bytes('12D3KooWl')).toBeUndefined()
   })
 
   it('make the first form when a value is not canonical base32', () => {
