@@ -23,7 +23,7 @@ export interface Board {
   /** Every task, oldest first. */
   list(): Promise<Task[]>
   /** Every task, oldest first: now, then after each change, until `signal` aborts. */
-  watch(signal: AbortSignal): Subscription<Task[]>
+  watch(signal: AbortSignal): AsyncIterable<Task[]>
   /** The board's title and creator: now (undefined before they arrive), then after each change. */
   watchInfo(signal: AbortSignal): AsyncIterable<BoardInfo | undefined>
   /** Give the board a new title (every member sees it). */
@@ -159,23 +159,12 @@ function boardFrom(client: WeftClient, user: User, relays: string[], db: ClientD
       await tasks.delete([id], read())
     },
     watch(signal) {
-      return tasks.observe(byAge, { signal, token: user.token() })
+      return whileDefined(signal, [], () => tasks.observe(byAge, { signal, token: user.token() }))
     },
-    async * watchInfo(signal) {
+    watchInfo(signal) {
       const local = localStorage.getItem(LOCAL_TITLE_KEY(db.id))
-      const fallback = (): BoardInfo | undefined => local !== null ? { _id: BOARD_ID, title: local, creator: '', creatorName: '' } : undefined
-      while (!signal.aborted) {
-        try {
-          for await (const [found] of info.observe(undefined, { signal, token: user.token() })) yield found ?? fallback()
-          return
-        } catch (err) {
-          // A board made before boards had a title of their own, or one whose definition is
-          // still on its way: look again in a while.
-          if ((err as Error).name !== 'CollectionNotFoundError') throw err
-          yield fallback()
-          await new Promise<void>((resolve) => { setTimeout(resolve, 5000); signal.addEventListener('abort', () => { resolve() }, { once: true }) })
-        }
-      }
+      const fallback = local !== null ? { _id: BOARD_ID, title: local, creator: '', creatorName: '' } as const : undefined
+      return mapResults(whileDefined(signal, [], () => info.observe(undefined, { signal, token: user.token() })), ([found]) => found ?? fallback)
     },
     async rename(title) {
       const clean = cleanTitle(title)
@@ -218,6 +207,31 @@ function boardFrom(client: WeftClient, user: User, relays: string[], db: ClientD
     }
   }
   return board
+}
+
+/**
+ * A live query's results; while its collection is not defined here yet (a board just joined, its
+ * definitions on their way; or a board made before the collection existed), `none`, and a new
+ * attempt every few seconds until `signal` aborts.
+ */
+async function * whileDefined<T>(signal: AbortSignal, none: T, open: () => AsyncIterable<T>): AsyncGenerator<T> {
+  while (!signal.aborted) {
+    try {
+      yield * open()
+      return
+    } catch (err) {
+      if ((err as Error).name !== 'CollectionNotFoundError') throw err
+      yield none
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 3000)
+        signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
+      })
+    }
+  }
+}
+
+async function * mapResults<T, U>(source: AsyncIterable<T>, f: (t: T) => U): AsyncGenerator<U> {
+  for await (const t of source) yield f(t)
 }
 
 function replicatedTo(id: string): string[] {

@@ -179,7 +179,6 @@ async function show(app: App, board: Board): Promise<void> {
 
   // The tasks, as a live query: the list now, then again whenever a change alters it.
   const tasks = board.watch(session.signal)
-  await tasks.ready
   void (async () => {
     for await (const list of tasks) {
       app.list.sync(list)
