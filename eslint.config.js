@@ -11,8 +11,9 @@
 //   `imports` map chooses), src/db/builder.ts and types.ts (leaves the tab's SDK uses; through index.ts
 //   they would pull the whole core or db into the tab's bundle), src/store/idb.ts and level.ts
 //   (browser-only and Node-only backends, kept out of index.ts).
-// eslint-suppressions.json (ESLint's bulk suppressions) is empty and stays so: an import that
-// breaks these rules fails the lint.
+// The second rule is about code: type-only imports may name a module's shapes directly (the tab's
+// declarations then stay clear of libp2p's). eslint-suppressions.json (ESLint's bulk
+// suppressions) is empty and stays so: an import that breaks these rules fails the lint.
 import js from '@eslint/js'
 import boundaries from 'eslint-plugin-boundaries'
 import tseslint from 'typescript-eslint'
@@ -73,7 +74,9 @@ export default tseslint.config(
           ].map(([type, not, message]) => ({ from: { element: { type } }, disallow: { to: { element: { types: { anyOf: not } } } }, message })),
           ...LAYERS.map((layer) => ({
             from: { element: { type: `!${layer}` } },
-            disallow: { to: { element: { type: layer, fileInternalPath: `!(${['index.ts', ...(ENTRY_POINTS[layer] ?? [])].join('|')})` } } },
+            // Code only: a type-only import of a module's shapes carries nothing into a bundle, and
+            // keeps the declarations a tab's tsc reads small (index.ts would reach libp2p's types).
+            disallow: { to: { element: { type: layer, fileInternalPath: `!(${['index.ts', ...(ENTRY_POINTS[layer] ?? [])].join('|')})` } }, dependency: { kind: 'value' } },
             message: `reach src/${layer} through its index.ts${ENTRY_POINTS[layer] != null ? ` (or ${ENTRY_POINTS[layer].join(', ')})` : ''}, not its internals`
           }))
         ]

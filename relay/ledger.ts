@@ -13,7 +13,7 @@
  * relay then under-counts by those records), never the entries already written.
  */
 import * as dagCbor from '@ipld/dag-cbor'
-import type { KVStore } from '../src/store/index.js'
+import type { KVStore } from '../src/store/kv.js'
 import { decodeTuple, encodeTuple } from '../src/store/index.js'
 import { logger } from '../src/core/logger.js'
 import { RelayLedgerError } from './errors.js'

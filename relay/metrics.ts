@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Peer } from '../src/node/peer.js'
-import type { NetStats } from '../src/net/index.js'
+import type { NetStats } from '../src/net/types.js'
 import type { SocketGuardStats } from './http-guard.js'
 import { REFUSAL_KINDS, type RelayPolicy } from './policy.js'
 

@@ -17,7 +17,7 @@
 import { AdmissionRefusedError, QuotaExceededError, type Admission, type AdmissionRequest } from '../src/net/index.js'
 import { logger } from '../src/core/logger.js'
 import { ipKeyOfMultiaddr } from './ip.js'
-import type { KVStore } from '../src/store/index.js'
+import type { KVStore } from '../src/store/kv.js'
 import { kvLedger, type Ledger, type LedgerEntry } from './ledger.js'
 
 const log = logger('weft:relay:policy')

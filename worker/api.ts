@@ -7,7 +7,7 @@
 import { CID } from 'multiformats/cid'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { newThreadID, parseThreadID } from '../src/core/index.js'
-import type { ThreadID } from '../src/core/index.js'
+import type { ThreadID } from '../src/core/types.js'
 import type { ArgsOf, ClientSyncStatus, PeerInfo, PeerMethods, PeerStreams, ResultOf, Untrusted } from '../src/contract/index.js'
 import type { BrowserPeer } from './peer.js'
 import { cloneable, toClientRecord, toClientThreadInfo } from './convert.js'

@@ -4,7 +4,7 @@
  * with CIDs as strings; CIDs inside bodies become `{ '/': '<cid>' }` (the dag-json form).
  */
 import { CID } from 'multiformats/cid'
-import type { NetRecord, ThreadInfo } from '../src/net/index.js'
+import type { NetRecord, ThreadInfo } from '../src/net/types.js'
 import type { ClientRecord, ClientThreadInfo } from '../src/contract/index.js'
 
 /** A deep copy of `value` that structured clone carries faithfully. */

@@ -6,7 +6,7 @@
  * the reader of read filters; it must be one this peer issued and not expired.
  */
 import { parseThreadID } from '../src/core/index.js'
-import type { ThreadID } from '../src/core/index.js'
+import type { ThreadID } from '../src/core/types.js'
 import { CollectionsNotReceivedError, InvalidTokenError } from '../src/contract/index.js'
 import type { DBMethods, DBStreams, FilterErrorNote, Reported, TokenClaims, TxnBatch } from '../src/contract/index.js'
 import type {

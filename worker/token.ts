@@ -7,7 +7,7 @@ import { logIDToPublicKey } from '../src/core/index.js'
 import {
   DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS, createTokenIssuer as createCoreTokenIssuer
 } from '../src/core/index.js'
-import type { TokenClaims, VerifyTokenOptions } from '../src/core/index.js'
+import type { TokenClaims, VerifyTokenOptions } from '../src/core/token.js'
 
 export { DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS }
 

@@ -5,18 +5,21 @@
  * the port are src/db's own (they are plain data); only types are imported from src/db, so the
  * tab bundle carries none of its code.
  */
+import type { ReadTransaction, WriteTransaction } from '../db/txn.js'
+import type { CollectionEvent, NewInstance } from '../db/typed.js'
 import type {
-  CollectionConfig, CollectionEvent, CollectionInfo, DBInfo, FilterFailure, Governance, IndexConfig, InstanceID, JSONObject, ListenEvent,
-  ListenFilter, NewInstance, QueryExplain, QueryJSON, ReadTransaction, Rejection, WriteTransaction
-} from '../db/index.js'
+  CollectionConfig, CollectionInfo, DBInfo, FilterFailure, Governance, IndexConfig, InstanceID, JSONObject, ListenEvent, ListenFilter,
+  QueryExplain, QueryJSON, Rejection
+} from '../db/types.js'
 import type { CallOptions } from './rpc.js'
 import type { Subscription } from './stream.js'
 
 export type {
   CollectionConfig, CollectionInfo, DBInfo, IndexConfig, InstanceID, Instance, JSONObject, JSONValue, JSONSchema, ListenEvent,
   ListenFilter, ListenActionType, InstanceChange, Rejection, QueryJSON, CriterionJSON, SortJSON, QueryValue, QueryExplain,
-  OperationCode, OperationName, Governance, FilterFailure, NewInstance, TypedChange, CollectionEvent
-} from '../db/index.js'
+  OperationCode, OperationName, Governance, FilterFailure
+} from '../db/types.js'
+export type { NewInstance, TypedChange, CollectionEvent } from '../db/typed.js'
 
 /** Options of a db call. */
 export interface DBCallOptions extends CallOptions {

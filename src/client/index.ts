@@ -11,7 +11,7 @@ export type {
 export type {
   ClientRecord, ClientThreadInfo, ClientLogInfo, ClientSyncStatus, PeerStatus, ConnectionKind, Connectivity, SyncError, PeerInfo,
   TokenClaims, LogMessage
-} from '../contract/index.js'
+} from './protocol.js'
 export type {
   DBClient, ClientDatabase, ClientCollection, ClientReadTransaction, ClientWriteTransaction, ClientDBInfo, ClientDBListEntry,
   ClientNewDBOptions, ClientJoinOptions, ClientListenOptions, ClientObserveOptions, DBCallOptions, TxnOptions, NewInstance, TypedChange,

@@ -13,7 +13,7 @@
 import type {
   CollectionConfig, CollectionInfo, DBInfo, DBListEntry, Governance, IndexConfig, InstanceID, JSONObject, ListenEvent, ListenFilter,
   QueryExplain, QueryJSON, Rejection
-} from '../db/index.js'
+} from '../db/types.js'
 import type {
   AttachInfo, ClientRecord, ClientSyncStatus, ClientThreadInfo, Envelope, FilterErrorNote, PeerConfig, PeerInfo, Reported, TokenClaims,
   TxnBatch

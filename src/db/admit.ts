@@ -15,7 +15,7 @@
  * (not applied, not counted) until the clock reaches it.
  */
 import { compareHLC, isHLC, type HLC } from '../core/index.js'
-import type { LogID, ThreadID } from '../core/index.js'
+import type { LogID, ThreadID } from '../core/types.js'
 import { decodeUint64, encodeUint64 } from '../store/index.js'
 import { compareBytes, encodeEventKey } from './keys.js'
 import { claimsGenesis, type OwnerBasis } from './governance.js'

@@ -3,7 +3,7 @@
  * owners and writers) in memory. Every write of the DB goes through it, so the cache follows the
  * store: reads of configs and roles, made on every operation, cost no store round trip.
  */
-import type { BatchOp, KVStore } from '../store/index.js'
+import type { BatchOp, KVStore } from '../store/kv.js'
 import { startsWith } from '../store/index.js'
 import { keyString as str } from './overlay.js'
 

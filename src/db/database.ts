@@ -4,7 +4,7 @@
  * events in the thread like instance writes, so a peer that joins gets them.
  */
 import { parseIdentity } from '../core/index.js'
-import type { ThreadID } from '../core/index.js'
+import type { ThreadID } from '../core/types.js'
 import { InvalidOwnerError } from './errors.js'
 import { applyOps } from './apply.js'
 import type { DatabaseCore } from './db.js'

@@ -5,7 +5,7 @@
  * then skip and limit. When the plan already yields the final order and there is no read filter,
  * reading stops as soon as `skip + limit` instances matched.
  */
-import type { RangeOptions } from '../store/index.js'
+import type { RangeOptions } from '../store/kv.js'
 import { InvalidQueryError } from './errors.js'
 import { compareStrings, compareValues, getPath } from './json.js'
 import { encodeIndexValue, encodeTuple, concat2, prefixUpperBound, compareBytes, fromUtf8, utf8Fast as utf8, type Layout } from './keys.js'

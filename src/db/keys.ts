@@ -10,8 +10,8 @@
  * progress, `f` frozen logs and `k` their forks, `m` how the owners are known, `v` the layout
  * version.
  */
-import type { HLC } from '../core/index.js'
-import type { LogID, ThreadID } from '../core/index.js'
+import type { HLC } from '../core/hlc.js'
+import type { LogID, ThreadID } from '../core/types.js'
 import { concat2, decodeUint64, encodeTuple, encodeUint64, fromUtf8, prefixUpperBound, utf8, writeUint64 } from '../store/index.js'
 import type { JSONValue } from './types.js'
 

@@ -6,9 +6,9 @@
  * fork source; tests use an in-process fake.
  */
 import type { CID } from 'multiformats/cid'
-import type { LogID, ThreadID } from '../core/index.js'
-import type { LogStore } from '../store/index.js'
-import type { Net, NetRecord, ThreadInfo } from '../net/index.js'
+import type { LogID, ThreadID } from '../core/types.js'
+import type { LogStore } from '../store/logstore-types.js'
+import type { Net, NetRecord, ThreadInfo } from '../net/types.js'
 import type { DBRecord, Fork } from './engine.js'
 
 export interface RecordsOptions {

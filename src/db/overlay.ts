@@ -4,7 +4,7 @@
  * stack: an event applies in a child overlay that is merged into its parent only if the whole
  * event is accepted, so a rejected event leaves no trace.
  */
-import type { BatchOp, KVStore, RangeOptions } from '../store/index.js'
+import type { BatchOp, KVStore, RangeOptions } from '../store/kv.js'
 import { compareBytes, prefixUpperBound } from './keys.js'
 
 /** What reads need: a KV store or an overlay. */

@@ -21,7 +21,7 @@ import { decodeStored, foldOne, pendingOf, prefetchEvents, recordOutcome, type F
 import { prefixUpperBound, type Layout } from './keys.js'
 import { keyString, Overlay, storeReader } from './overlay.js'
 import { parseDoc } from './state.js'
-import type { KVStore } from '../store/index.js'
+import type { KVStore } from '../store/kv.js'
 import type { InstanceChange, Rejection } from './types.js'
 
 const encoder = new TextEncoder()

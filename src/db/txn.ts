@@ -21,7 +21,7 @@ import { normalizeQuery } from './query.js'
 import type { RWLock } from './lock.js'
 import type { Sandbox } from './sandbox.js'
 import { getConfig, getDoc } from './state.js'
-import type { KVStore } from '../store/index.js'
+import type { KVStore } from '../store/kv.js'
 import { CollectionNotFoundError } from './errors.js'
 import type { CollectionInfo, InstanceID, JSONObject, QueryExplain, QueryJSON } from './types.js'
 

@@ -2,8 +2,8 @@
  * Public shapes of the document database. Everything here is plain data (structured-cloneable),
  * so it crosses a worker boundary unchanged.
  */
-import type { HLC } from '../core/index.js'
-import type { LogID, ThreadID } from '../core/index.js'
+import type { HLC } from '../core/hlc.js'
+import type { LogID, ThreadID } from '../core/types.js'
 
 /** A JSON value as stored: objects, arrays, strings, finite numbers, booleans, null. */
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue }

@@ -9,7 +9,7 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { isLoopback, isPrivate, isLinkLocal } from '@libp2p/utils'
 import { parseThreadID } from '../core/index.js'
-import type { ThreadID } from '../core/index.js'
+import type { ThreadID } from '../core/types.js'
 import { InvalidAddressError } from './errors.js'
 
 export const MAX_THREAD_ADDRESS_LENGTH = 2048

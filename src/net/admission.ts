@@ -7,7 +7,7 @@
  * refusal by policy looks exactly like a wrong key and is no existence oracle).
  */
 import { WeftError } from '../core/errors.js'
-import type { ThreadID } from '../core/index.js'
+import type { ThreadID } from '../core/types.js'
 
 /** Who asks, for which thread, from where. */
 export interface AdmissionRequest {

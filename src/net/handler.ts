@@ -8,7 +8,7 @@
 import { toHex } from '../core/index.js'
 import type { Logger } from '../core/logger.js'
 import { threadIDFromBytes } from '../core/index.js'
-import type { LogID, ThreadID } from '../core/index.js'
+import type { LogID, ThreadID } from '../core/types.js'
 import { admit, admissionErrorCode, AdmissionRefusedError, QuotaExceededError, type Admission } from './admission.js'
 import { authProof, proofsEqual } from './auth.js'
 import { GapError, InvalidMessageError, LogUnknownError, RecordRejectedError, RequestRefusedError } from './errors.js'

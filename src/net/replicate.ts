@@ -5,7 +5,7 @@
  * moving we push the missing records ourselves. Failing that within the deadline, the call
  * rejects with a {@link ReplicationIncompleteError} saying how many records it holds.
  */
-import type { LogID } from '../core/index.js'
+import type { LogID } from '../core/types.js'
 import { AbortError } from '../core/errors.js'
 import { describeError, ReplicationIncompleteError } from './errors.js'
 import type { Ingest } from './ingest.js'

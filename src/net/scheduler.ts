@@ -17,7 +17,7 @@
  */
 import { AbortError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
-import type { LogID, ThreadID } from '../core/index.js'
+import type { LogID, ThreadID } from '../core/types.js'
 import { describeError, PeerBannedError, PeerUnreachableError, RemoteError } from './errors.js'
 import { QuotaExceededError } from './admission.js'
 import type { ThreadRegistry, ThreadState } from './registry.js'

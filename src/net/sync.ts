@@ -9,8 +9,8 @@
  * failures of the network never do.
  */
 import type { Logger } from '../core/logger.js'
-import type { RecordBlocks } from '../core/index.js'
-import type { LogID, ThreadID } from '../core/index.js'
+import type { RecordBlocks } from '../core/record.js'
+import type { LogID, ThreadID } from '../core/types.js'
 import { authProof } from './auth.js'
 import { InvalidMessageError, RecordRejectedError, RemoteError } from './errors.js'
 import { blocksFromWire, blocksToWire, type Ingest, type IngestResult } from './ingest.js'

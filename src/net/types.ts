@@ -2,10 +2,10 @@
  * The public shapes of the Net API.
  */
 import type { CID } from 'multiformats/cid'
-import type { HLC } from '../core/index.js'
-import type { LogID, ThreadID } from '../core/index.js'
-import type { RecordBlocks } from '../core/index.js'
-import type { ThreadKey } from '../core/index.js'
+import type { HLC } from '../core/hlc.js'
+import type { LogID, ThreadID } from '../core/types.js'
+import type { RecordBlocks } from '../core/record.js'
+import type { ThreadKey } from '../core/thread-key.js'
 import type { AuthorCertificate } from '../core/index.js'
 
 export interface SignalOptions {

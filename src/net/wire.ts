@@ -4,8 +4,8 @@
  * exchange otherwise).
  */
 import { logIDFromBytes, logIDToBytes } from '../core/index.js'
-import type { LogID } from '../core/index.js'
-import type { Head, LogInfo } from '../store/index.js'
+import type { LogID } from '../core/types.js'
+import type { Head, LogInfo } from '../store/logstore-types.js'
 import * as dagCbor from '@ipld/dag-cbor'
 import { LOGS_PAGE_BYTES, type WireHead, type WireLog } from './messages.js'
 import type { ThreadRegistry, ThreadState } from './registry.js'

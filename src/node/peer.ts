@@ -19,13 +19,13 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { ConnectionGater, Libp2p, PrivateKey } from '@libp2p/interface'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { createNet } from '../net/index.js'
-import type { NetInit } from '../net/index.js'
+import type { NetInit } from '../net/options.js'
 import { libp2pTransport } from '../net/index.js'
-import type { Net } from '../net/index.js'
+import type { Net } from '../net/types.js'
 import { createLogStore, type LogStore } from '../store/index.js'
 import { memoryStore } from '../store/index.js'
 import { levelStore } from '../store/level.js'
-import type { KVStore } from '../store/index.js'
+import type { KVStore } from '../store/kv.js'
 
 export interface RelayServerInit {
   /** Most reservations held at once. @default 128 */

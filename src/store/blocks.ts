@@ -5,7 +5,7 @@
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { sha256 as coreSha256 } from '#weft/crypto'
-import type { Block } from '../core/index.js'
+import type { Block } from '../core/types.js'
 import { InvalidBlockError } from './errors.js'
 import { equalBytes } from './keys.js'
 

@@ -3,7 +3,7 @@
  * are `Uint8Array`s; keys are ordered bytewise (unsigned), as IndexedDB orders binary keys and
  * LevelDB orders its default comparator.
  */
-import type { AbortOptions } from '../core/index.js'
+import type { AbortOptions } from '../core/types.js'
 
 /** Options of operations that can be cancelled (checked on entry; a running write is never torn). */
 export type { AbortOptions }

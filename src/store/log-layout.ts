@@ -15,7 +15,7 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
-import type { LogID, ThreadID } from '../core/index.js'
+import type { LogID, ThreadID } from '../core/types.js'
 import { CorruptStoreError } from './errors.js'
 import { concat2, concatBytes, decodeTuple, decodeUint64, encodeTuple, encodeUint64, fromUtf8, writeUint64 } from './keys.js'
 

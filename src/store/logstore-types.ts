@@ -3,7 +3,7 @@
  * travel together (record, event, header, body).
  */
 import type { CID } from 'multiformats/cid'
-import type { Block, LogID, ThreadID } from '../core/index.js'
+import type { Block, LogID, ThreadID } from '../core/types.js'
 import type { AbortOptions } from './kv.js'
 
 /** A thread known to this host and its thread key (binary: service key, optionally read key). */

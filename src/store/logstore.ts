@@ -9,7 +9,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import { logger } from '../core/logger.js'
-import type { Block, LogID, ThreadID } from '../core/index.js'
+import type { Block, LogID, ThreadID } from '../core/types.js'
 import { checkBlockShape, defaultSha256, toCID, verifyBlocks } from './blocks.js'
 import { allAddrs, checkAddrs, checkBytes, checkCounter, checkId, checkRecord, checkSigned, describe, sameCid } from './logstore-checks.js'
 import {
