@@ -1,23 +1,26 @@
 // ESLint flat config: typescript-eslint with type information, so promise misuse is caught, and
 // the architecture (eslint-plugin-boundaries, resolving imports as TypeScript does):
-// - layers, bottom up: src/core ← src/store ← src/net ← src/db ← src/client. A layer imports only
-//   the layers below it (and src/client the WebRTC host in src/platform); none imports the
-//   composition roots (src/node, worker/, relay/, hub/) or the demo app (src/app); the roots
-//   keep Node code (src/node, relay/, hub/) and browser code (worker/, src/app) apart;
+// - layers, bottom up: src/core ← src/store ← src/net ← src/db ← src/contract ← src/client. A
+//   layer imports only the layers below it (and src/client the WebRTC host in src/platform); none
+//   imports the composition roots (src/node, worker/, relay/, hub/) or the demo app (src/app); the
+//   roots keep Node code (src/node, relay/, hub/) and browser code (worker/, src/app) apart; the
+//   worker and the client SDK meet only in src/contract (the worker never imports src/client);
 // - a layer is reached from outside its folder through its entry points only: its index.ts, and
-//   the modules that are entry points of their own — src/core/errors.ts and logger.ts (leaves
-//   every layer uses; through index.ts they would pull the whole core into the tab's bundle),
-//   src/store/idb.ts and level.ts (browser-only and Node-only backends, kept out of index.ts).
-// Imports that broke the second rule when it came in are listed in eslint-suppressions.json (ESLint's
-// bulk suppressions, counted per file): a new one fails the lint; fixing one asks for
-// `npx eslint . --prune-suppressions`.
+//   the modules that are entry points of their own — src/core/errors.ts, logger.ts and
+//   base64url.ts, `#weft/crypto` (src/core/crypto.ts or crypto.node.ts, as the package's
+//   `imports` map chooses), src/db/builder.ts and types.ts (leaves the tab's SDK uses; through index.ts
+//   they would pull the whole core or db into the tab's bundle), src/store/idb.ts and level.ts
+//   (browser-only and Node-only backends, kept out of index.ts).
+// The second rule is about code: type-only imports may name a module's shapes directly (the tab's
+// declarations then stay clear of libp2p's). eslint-suppressions.json (ESLint's bulk
+// suppressions) is empty and stays so: an import that breaks these rules fails the lint.
 import js from '@eslint/js'
 import boundaries from 'eslint-plugin-boundaries'
 import tseslint from 'typescript-eslint'
 
 /** The layers, bottom up, and their entry points besides index.ts. */
-const LAYERS = ['core', 'store', 'net', 'db', 'client']
-const ENTRY_POINTS = { core: ['errors.ts', 'logger.ts'], store: ['idb.ts', 'level.ts'] }
+const LAYERS = ['core', 'store', 'net', 'db', 'contract', 'client']
+const ENTRY_POINTS = { core: ['errors.ts', 'logger.ts', 'base64url.ts', 'crypto.ts', 'crypto.node.ts'], store: ['idb.ts', 'level.ts'], db: ['builder.ts', 'types.ts'] }
 /** Composition roots: they compose the layers; no layer imports them. */
 const COMPOSERS = ['node', 'worker', 'relay', 'hub']
 
@@ -56,21 +59,24 @@ export default tseslint.config(
           ...LAYERS.map((layer, i) => ({
             from: { element: { type: layer } },
             disallow: { to: { element: { types: { anyOf: [...LAYERS.slice(i + 1), ...COMPOSERS, 'app', ...(layer === 'client' ? [] : ['platform'])] } } } },
-            message: `src/${layer} imports only the layers below it (src/core ← src/store ← src/net ← src/db ← src/client)`
+            message: `src/${layer} imports only the layers below it (src/core ← src/store ← src/net ← src/db ← src/contract ← src/client)`
           })),
           // The rest of the tree: platform code sits beside core; the composition roots never
           // take browser code into Node or Node code into the browser, and nothing imports the app.
           ...[
             ['platform', [...LAYERS.slice(1), ...COMPOSERS, 'app'], 'src/platform is platform glue below the layers'],
             ['node', ['client', 'worker', 'relay', 'hub', 'app'], 'src/node (Node only) composes core, store and net'],
-            ['worker', ['node', 'relay', 'hub', 'app'], 'worker/ runs in browsers: no Node composition'],
+            ['worker', ['node', 'relay', 'hub', 'app', 'client'], 'worker/ runs in browsers (no Node composition) and meets the tabs in src/contract, never src/client'],
             ['relay', ['client', 'worker', 'hub', 'app'], 'relay/ composes src/node and the layers'],
-            ['hub', ['relay', 'app'], 'hub/ composes src/node and the layers'],
-            ['app', ['node', 'worker', 'relay', 'hub', 'platform', 'store', 'net', 'db'], 'the demo app uses the client SDK (and core)']
+            // The hub serves HTTP as the relay does: it reuses relay/http.ts and relay/config.ts.
+            ['hub', ['app', 'client', 'worker'], 'hub/ composes src/node, the layers and the relay\'s HTTP server'],
+            ['app', ['node', 'worker', 'relay', 'hub', 'platform', 'store', 'net', 'db', 'contract'], 'the demo app uses the client SDK (and core)']
           ].map(([type, not, message]) => ({ from: { element: { type } }, disallow: { to: { element: { types: { anyOf: not } } } }, message })),
           ...LAYERS.map((layer) => ({
             from: { element: { type: `!${layer}` } },
-            disallow: { to: { element: { type: layer, fileInternalPath: `!(${['index.ts', ...(ENTRY_POINTS[layer] ?? [])].join('|')})` } } },
+            // Code only: a type-only import of a module's shapes carries nothing into a bundle, and
+            // keeps the declarations a tab's tsc reads small (index.ts would reach libp2p's types).
+            disallow: { to: { element: { type: layer, fileInternalPath: `!(${['index.ts', ...(ENTRY_POINTS[layer] ?? [])].join('|')})` } }, dependency: { kind: 'value' } },
             message: `reach src/${layer} through its index.ts${ENTRY_POINTS[layer] != null ? ` (or ${ENTRY_POINTS[layer].join(', ')})` : ''}, not its internals`
           }))
         ]

@@ -80,7 +80,7 @@ test('invites carry a thread between browsers and reject garbage', async ({ brow
       const invite = p.sdk.toInvite({ ...t, addrs: ['/dns4/relay.example/tcp/443/wss/p2p/12D3KooWRelay/p2p-circuit/p2p/12D3KooWMe/thread/' + t.id], name: 'notes' })
       return { invite, back: p.sdk.fromInvite(invite), id: t.id, key: t.key }
     })
-    expect(out.invite).toMatch(/^weft1\.[A-Za-z0-9_-]+$/)
+    expect(out.invite).toMatch(/^weft2\.[A-Za-z0-9_-]+$/)
     expect(out.back.thread).toBe(out.id)
     expect(out.back.key).toBe(out.key)
     expect(out.back.name).toBe('notes')

@@ -15,10 +15,7 @@
  * log the hub holds write as the identity (hub/identity-logs.ts; docs/HUB.md, "Identities and
  * tokens"). The hub's own identity delegates a log key to itself the same way, once.
  */
-import { createAuthorCertificate, parseAuthorCertificatePayload } from '../src/core/author.js'
-import { toHex } from '../src/core/bytes.js'
-import { generateKeyPair, identityToString, parseIdentity, type Identity, type PrivateKey } from '../src/core/identity.js'
-import { createTokenIssuer, type TokenClaims } from '../src/core/token.js'
+import { createAuthorCertificate, generateKeyPair, identityToString, parseAuthorCertificatePayload, parseIdentity, toHex, createTokenIssuer, type Identity, type PrivateKey, type TokenClaims } from '../src/core/index.js'
 import type { Delegation, DelegationStore } from './delegations.js'
 import { UnauthenticatedError } from './errors.js'
 

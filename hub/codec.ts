@@ -6,10 +6,10 @@
  * an {@link InvalidRequestError} naming the field (gRPC `InvalidArgument`).
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import { threadIDFromBytes, threadIDToBytes } from '../src/core/thread-id.js'
-import { threadKeyFromBytes, threadKeyToString, parseThreadKey, threadKeyToBytes } from '../src/core/thread-key.js'
+import { threadIDFromBytes, threadIDToBytes } from '../src/core/index.js'
+import { threadKeyFromBytes, threadKeyToString, parseThreadKey, threadKeyToBytes } from '../src/core/index.js'
 import type { ThreadID } from '../src/core/types.js'
-import { formatThreadAddress } from '../src/net/address.js'
+import { formatThreadAddress } from '../src/net/index.js'
 import type { CollectionConfig, CollectionInfo, JSONObject, QueryJSON } from '../src/db/index.js'
 import { InvalidRequestError } from './errors.js'
 

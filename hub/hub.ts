@@ -9,7 +9,7 @@
 import { setMaxListeners } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { identityToString, privateKeyFromBytes } from '../src/core/identity.js'
+import { identityToString, privateKeyFromBytes } from '../src/core/index.js'
 import { logger } from '../src/core/logger.js'
 import { createDBManager, dbNetFromNet, type DBManager } from '../src/db/index.js'
 import { forkSource } from '../src/net/index.js'

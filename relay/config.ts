@@ -10,7 +10,7 @@
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { parseThreadID } from '../src/core/thread-id.js'
+import { parseThreadID } from '../src/core/index.js'
 import { RelayConfigError } from './errors.js'
 
 /** Longest delay Node timers accept (2^31 - 1 ms, about 24.8 days); larger ones fire at once. */

@@ -14,7 +14,7 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import type { KVStore } from '../src/store/kv.js'
-import { decodeTuple, encodeTuple } from '../src/store/keys.js'
+import { decodeTuple, encodeTuple } from '../src/store/index.js'
 import { logger } from '../src/core/logger.js'
 import { RelayLedgerError } from './errors.js'
 

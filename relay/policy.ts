@@ -15,7 +15,7 @@
  * concurrent pushes (many logs, many sessions) cannot take a thread or the store past its quota
  * together; a reservation the net never confirms (its append failed) lapses after a minute.
  */
-import { AdmissionRefusedError, QuotaExceededError, type Admission, type AdmissionRequest } from '../src/net/admission.js'
+import { AdmissionRefusedError, QuotaExceededError, type Admission, type AdmissionRequest } from '../src/net/index.js'
 import { logger } from '../src/core/logger.js'
 import { ipKeyOfMultiaddr } from './ip.js'
 import type { KVStore } from '../src/store/kv.js'

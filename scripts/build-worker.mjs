@@ -57,8 +57,7 @@ export async function buildWorker({ outDir, entries }) {
         output: {
           entryFileNames: '[name].js',
           chunkFileNames: 'chunks/[name]-[hash].js',
-          assetFileNames: 'assets/[name]-[hash][extname]',
-          keepNames: true
+          assetFileNames: 'assets/[name]-[hash][extname]'
         }
       }
     }

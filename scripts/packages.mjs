@@ -5,7 +5,8 @@
 // sources follow from the same mapping (./dist/core/index.js ← src/core/index.ts).
 //
 // - weftdb: what a web app installs, and the isomorphic layers — the client SDK, the worker
-//   (bundled with its dependencies), core, store (memory, IndexedDB), net, db. No Node-only
+//   (bundled with its dependencies), core, store (memory, IndexedDB), net, db, and the tab⇄worker
+//   contract the client and the worker share. No Node-only
 //   dependency.
 // - weftdb-node: what only Node needs — createPeer, LevelDB, the Node 20 polyfills, the relay CLI
 //   and the hub CLI. It takes weftdb as a peer dependency of the exact same
@@ -34,7 +35,7 @@ export const PACKAGES = [
     dir: 'packages/weftdb',
     platform: 'web',
     sources: [
-      'src/core/', 'src/store/', 'src/net/', 'src/db/', 'src/client/',
+      'src/core/', 'src/store/', 'src/net/', 'src/db/', 'src/contract/', 'src/client/',
       'src/platform/rtc-host.browser.ts', 'src/platform/rtc-protocol.browser.ts'
     ],
     exclude: ['src/store/level.ts'],

@@ -6,9 +6,9 @@
  */
 import { CID } from 'multiformats/cid'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { newThreadID, parseThreadID } from '../src/core/thread-id.js'
+import { newThreadID, parseThreadID } from '../src/core/index.js'
 import type { ThreadID } from '../src/core/types.js'
-import type { ClientSyncStatus, PeerInfo } from '../src/client/protocol.js'
+import type { ArgsOf, ClientSyncStatus, PeerInfo, PeerMethods, PeerStreams, ResultOf, Untrusted } from '../src/contract/index.js'
 import type { BrowserPeer } from './peer.js'
 import { cloneable, toClientRecord, toClientThreadInfo } from './convert.js'
 import { connectionKind, peerKind } from './connections.js'
@@ -26,11 +26,18 @@ export interface CallContext {
   streams: () => number
 }
 
-export type Handler = (args: unknown[], ctx: CallContext) => unknown
+/** A method: its arguments as sent (unchecked: a tab is not trusted), its answer as the contract says. */
+export type Handler<A extends readonly unknown[] = unknown[], R = unknown> = (args: Untrusted<A>, ctx: CallContext) => R | Promise<R>
 /** A stream's source; an async one is awaited before the tab is told the stream is open. */
-export type StreamHandler = (args: unknown[], ctx: CallContext) => AsyncIterable<unknown> | Promise<AsyncIterable<unknown>>
-export type HandlerTable = Record<string, Handler>
-export type StreamTable = Record<string, StreamHandler>
+export type StreamHandler<A extends readonly unknown[] = unknown[], I = unknown> = (args: Untrusted<A>, ctx: CallContext) => AsyncIterable<I> | Promise<AsyncIterable<I>>
+/** Any method map (src/contract/methods.ts). */
+type MethodMap = Record<string, (...args: never[]) => unknown>
+/** Handlers of every method of `M` (a method map of the contract), and only those. */
+export type HandlerTable<M = MethodMap> = { [K in keyof M]: Handler<ArgsOf<M, K> & readonly unknown[], ResultOf<M, K>> }
+/** Sources of every stream of `M`, yielding its items. */
+export type StreamTable<M = MethodMap> = { [K in keyof M]: StreamHandler<ArgsOf<M, K> & readonly unknown[], ResultOf<M, K>> }
+/** The worker's own methods served here (`attach` and `stream` are the host's). */
+export type NetMethods = Omit<PeerMethods, 'attach' | 'stream'>
 
 function str(v: unknown, what: string): string {
   if (typeof v !== 'string') throw new TypeError(`${what} must be a string`)
@@ -108,9 +115,9 @@ async function * watchStatus(peer: BrowserPeer, id: ThreadID, signal: AbortSigna
   }
 }
 
-export function netApi(peer: BrowserPeer, tokens: TokenIssuer, remeet?: Remeeter): { handlers: HandlerTable; streams: StreamTable } {
+export function netApi(peer: BrowserPeer, tokens: TokenIssuer, remeet?: Remeeter): { handlers: HandlerTable<NetMethods>; streams: StreamTable<PeerStreams> } {
   const { net } = peer
-  const handlers: HandlerTable = {
+  const handlers: HandlerTable<NetMethods> = {
     'peer.info': (_args, ctx) => peerInfo(peer, ctx.tabs()),
     'peer.kickRelays': () => {
       peer.relays.kick()
@@ -161,7 +168,7 @@ export function netApi(peer: BrowserPeer, tokens: TokenIssuer, remeet?: Remeeter
     'identity.defaultToken': async ([ttlMs]) => await tokens.issueTrusted(peer.identity.publicKey.toString(), typeof ttlMs === 'number' ? ttlMs : undefined),
     'identity.verifyToken': async ([token]) => await tokens.verify(str(token, 'token'))
   }
-  const streams: StreamTable = {
+  const streams: StreamTable<PeerStreams> = {
     'net.subscribe': (args, { signal }) => {
       const options = opts(args[0])
       const threads = Array.isArray(options.threads) ? options.threads.map(tid) : undefined

@@ -4,7 +4,7 @@
  * remote address keeps the `/p2p-circuit` it was signalled through.)
  */
 import type { Connection, Libp2p } from '@libp2p/interface'
-import type { ConnectionKind } from '../src/client/protocol.js'
+import type { ConnectionKind } from '../src/contract/index.js'
 
 const RANK: Record<ConnectionKind, number> = { webrtc: 4, direct: 3, 'relay-replicator': 3, relayed: 2, none: 0 }
 

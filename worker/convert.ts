@@ -5,7 +5,7 @@
  */
 import { CID } from 'multiformats/cid'
 import type { NetRecord, ThreadInfo } from '../src/net/types.js'
-import type { ClientRecord, ClientThreadInfo } from '../src/client/protocol.js'
+import type { ClientRecord, ClientThreadInfo } from '../src/contract/index.js'
 
 /** A deep copy of `value` that structured clone carries faithfully. */
 export function cloneable(value: unknown, depth = 0): unknown {

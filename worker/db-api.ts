@@ -5,10 +5,10 @@
  * data); a builder query arrives as its JSON form. An optional `token` (from `getToken()`) names
  * the reader of read filters; it must be one this peer issued and not expired.
  */
-import { parseThreadID } from '../src/core/thread-id.js'
+import { parseThreadID } from '../src/core/index.js'
 import type { ThreadID } from '../src/core/types.js'
-import { CollectionsNotReceivedError, InvalidTokenError } from '../src/client/errors.js'
-import type { FilterErrorNote, Reported, TokenClaims, TxnBatch } from '../src/client/protocol.js'
+import { CollectionsNotReceivedError, InvalidTokenError } from '../src/contract/index.js'
+import type { DBMethods, DBStreams, FilterErrorNote, Reported, TokenClaims, TxnBatch } from '../src/contract/index.js'
 import type {
   CollectionConfig, Database, DBManager, FilterFailure, InstanceID, ListenEvent, ListenFilter, QueryJSON, ReadOptions
 } from '../src/db/index.js'
@@ -59,7 +59,7 @@ function query(v: unknown): QueryJSON | undefined {
   return v == null ? undefined : v as QueryJSON
 }
 
-export function dbApi(init: DBApiInit): { handlers: HandlerTable; streams: StreamTable; close(): void } {
+export function dbApi(init: DBApiInit): { handlers: HandlerTable<DBMethods>; streams: StreamTable<DBStreams>; close(): void } {
   const verified = new Map<string, TokenClaims>()
 
   /** The identity a token names (undefined without one). */
@@ -134,7 +134,7 @@ export function dbApi(init: DBApiInit): { handlers: HandlerTable; streams: Strea
     }
   })
 
-  const handlers: HandlerTable = {
+  const handlers: HandlerTable<DBMethods> = {
     // ---- lifecycle ----
     newDB: async ([id, o], { signal }) => {
       const options = opts(o)
@@ -207,7 +207,7 @@ export function dbApi(init: DBApiInit): { handlers: HandlerTable; streams: Strea
     txn: async ([batch], ctx) => await txns.exec(batch as TxnBatch, ctx)
   }
 
-  const streams: StreamTable = {
+  const streams: StreamTable<DBStreams> = {
     listen: async ([id, filters, o], { signal }) => {
       const options = opts(o)
       const [d, identity] = await Promise.all([db(id), identityOf(options.token)])
@@ -221,6 +221,11 @@ export function dbApi(init: DBApiInit): { handlers: HandlerTable; streams: Strea
         ...(report ? { onFilterError: (f: FilterFailure) => { failures.push(copyFailure(f)); noted?.() } } : {})
       })
       return report ? withFilterNotes(source, failures, (fn) => { noted = fn }) : source
+    },
+    // A live query (src/db/observe.ts): the result now, then each time a change alters it.
+    observe: async ([id, c, q, o], { signal }) => {
+      const [d, identity] = await Promise.all([db(id), identityOf(opts(o).token)])
+      return d.observe(str(c, 'collection'), query(q), { signal, ...(identity !== undefined ? { identity } : {}) })
     }
   }
 

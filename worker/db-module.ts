@@ -13,9 +13,10 @@
  *   validator or read filter, not at start.
  */
 import { logger } from '../src/core/logger.js'
-import { privateKeyToBytes, publicKeyToBytes } from '../src/core/identity.js'
+import { privateKeyToBytes, publicKeyToBytes } from '../src/core/index.js'
 import { createDBManager, createSandbox, dbNetFromNet, type DBManager, type DBNet, type Sandbox, type SandboxInit } from '../src/db/index.js'
 import { forkSource } from '../src/net/index.js'
+import type { HandlerTable, StreamTable } from './api.js'
 import type { WorkerModule } from './host.js'
 import { dbApi } from './db-api.js'
 import type { BrowserPeer } from './peer.js'
@@ -90,8 +91,9 @@ export function dbModule(init: DBModuleInit = {}): WorkerModule {
         ...(init.txnIdleMs !== undefined ? { txnIdleMs: init.txnIdleMs } : {})
       })
       return {
-        handlers: api.handlers,
-        streams: api.streams,
+        // Checked against the contract's DBMethods and DBStreams in db-api.ts.
+        handlers: api.handlers as unknown as HandlerTable,
+        streams: api.streams as unknown as StreamTable,
         async stop() {
           api.close()
           await starting.then(async (m) => { await m.close() }, () => undefined)

@@ -12,8 +12,8 @@
  */
 import { ReadOnlyTransactionError, TransactionClosedError, TransactionDiscardedError } from '../src/db/index.js'
 import type { FilterFailure, ReadTransaction, WriteTransaction, InstanceID, QueryJSON } from '../src/db/index.js'
-import { toWireError } from '../src/client/errors.js'
-import type { Envelope, TxnBatch, TxnBegin, TxnOp } from '../src/client/protocol.js'
+import { toWireError } from '../src/contract/index.js'
+import type { Envelope, TxnBatch, TxnBegin, TxnOp } from '../src/contract/index.js'
 import type { CallContext } from './api.js'
 
 type AnyTxn = ReadTransaction | WriteTransaction

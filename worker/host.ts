@@ -16,8 +16,10 @@
  */
 import * as Comlink from 'comlink'
 import { enableLogging, lineEnabled, logger, logMatcher, setLogSink, type LogMatcher } from '../src/core/logger.js'
-import { toWireError, UnknownMethodError, WorkerStartError, ClientClosedError } from '../src/client/errors.js'
-import type { AttachInfo, Envelope, LinkMessage, PeerConfig, SubMessage, WorkerApi } from '../src/client/protocol.js'
+import {
+  toWireError, UnknownMethodError, WorkerStartError, ClientClosedError, type AttachInfo, type Envelope, type LinkMessage, type PeerConfig,
+  type SubMessage, type WorkerApi
+} from '../src/contract/index.js'
 import type { FromHost, ToHost } from '../src/platform/rtc-protocol.browser.js'
 import { netApi, type CallContext, type HandlerTable, type StreamTable } from './api.js'
 import { startBrowserPeer, type BrowserPeer } from './peer.js'
@@ -118,8 +120,9 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
     remeet.meetAll('start')
     const tokens = createTokenIssuer({ peerId: peer.libp2p.peerId.toString(), sign: peer.sign })
     const api = netApi(peer, tokens, remeet)
-    const handlers: HandlerTable = { ...api.handlers }
-    const streams: StreamTable = { ...api.streams }
+    // By name from here on: each table was checked against the contract where it was made.
+    const handlers = { ...api.handlers } as unknown as HandlerTable
+    const streams = { ...api.streams } as unknown as StreamTable
     for (const m of init.modules ?? []) {
       const started = await m.start(peer, { tokens })
       for (const [k, h] of Object.entries(started.handlers ?? {})) handlers[`${m.name}.${k}`] = h

@@ -5,7 +5,7 @@
  */
 import { generateKeyPair as generatePeerKey, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey as PeerKey } from '@libp2p/interface'
-import { generateKeyPair, privateKeyFromBytes, privateKeyToBytes, type PrivateKey } from '../src/core/identity.js'
+import { generateKeyPair, privateKeyFromBytes, privateKeyToBytes, type PrivateKey } from '../src/core/index.js'
 import { idbStore } from '../src/store/idb.js'
 
 const PEER_KEY = new TextEncoder().encode('peer-key')

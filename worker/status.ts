@@ -11,7 +11,7 @@
  *   syncs still fail, so it clears by itself when sync succeeds again.
  */
 import type { SyncStatus } from '../src/net/index.js'
-import type { ClientSyncStatus, ConnectionKind, PeerStatus, SyncError } from '../src/client/index.js'
+import type { ClientSyncStatus, ConnectionKind, PeerStatus, SyncError } from '../src/contract/index.js'
 
 /** Longest error message passed to a tab. */
 const MAX_MESSAGE = 300

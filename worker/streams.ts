@@ -5,8 +5,7 @@
  * source's overflow error instead of growing memory without bound).
  */
 import { logger } from '../src/core/logger.js'
-import { toWireError } from '../src/client/errors.js'
-import type { SubMessage } from '../src/client/protocol.js'
+import { toWireError, type SubMessage } from '../src/contract/index.js'
 
 const log = logger('weft:worker:streams')
 

@@ -3,10 +3,10 @@
  * libp2p key, so a token's `iss` is this peer's ID and it verifies here only. The worker API passes
  * lifetimes positionally; this adapts them.
  */
-import { logIDToPublicKey } from '../src/core/log-id.js'
+import { logIDToPublicKey } from '../src/core/index.js'
 import {
   DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS, createTokenIssuer as createCoreTokenIssuer
-} from '../src/core/token.js'
+} from '../src/core/index.js'
 import type { TokenClaims, VerifyTokenOptions } from '../src/core/token.js'
 
 export { DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS }

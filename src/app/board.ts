@@ -1,29 +1,39 @@
 /**
- * A board: one Weft DB (one thread) with the `tasks` collection, and the app's operations on it.
- * Everything here goes through the client SDK (`client.db`, `client.net`); the views never touch
- * the SDK. Every read passes the user's token, so read filters see the user as `reader`.
+ * A board: one Weft DB (one thread) with the `tasks` and `board` collections, and the app's
+ * operations on it. Everything here goes through the client SDK (`client.db`, `client.net`); the
+ * views never touch the SDK. Every read passes the user's token, so read filters see the user as
+ * `reader`. The tasks and the board's title reach the views as live queries (`observe`): the
+ * current result, then a new one whenever a change (here or from another device) alters it.
  */
 import { fromInvite, Query, toInvite } from '../client/index.js'
-import type { ClientDatabase, ClientSyncStatus, ListenEvent, Subscription, WeftClient } from '../client/index.js'
+import type { ClientDatabase, ClientSyncStatus, Rejection, Subscription, WeftClient } from '../client/index.js'
 import type { User } from './user.js'
-import { TASKS, tasksCollection, type Task } from './tasks.js'
+import { BOARD, BOARD_ID, BOARD_TITLE_MAX, boardCollection, TASKS, tasksCollection, type BoardInfo, type Task } from './tasks.js'
 
 export interface BoardEntry {
   id: string
+  /** The DB's local name (a slug). */
   name: string
 }
 
 export interface Board {
   readonly id: string
+  /** The DB's local name (a slug), and the title until the board's own arrives. */
   readonly name: string
   /** Every task, oldest first. */
   list(): Promise<Task[]>
+  /** Every task, oldest first: now, then after each change, until `signal` aborts. */
+  watch(signal: AbortSignal): AsyncIterable<Task[]>
+  /** The board's title and creator: now (undefined before they arrive), then after each change. */
+  watchInfo(signal: AbortSignal): AsyncIterable<BoardInfo | undefined>
+  /** Give the board a new title (every member sees it). */
+  rename(title: string): Promise<void>
   add(title: string, note?: string): Promise<string>
   /** Read-modify-write in one transaction, so a concurrent change is never overwritten blindly. */
   update(id: string, change: (task: Task) => Task): Promise<void>
   remove(id: string): Promise<void>
-  /** Changes (local and remote) and refused remote events, until `signal` aborts. */
-  changes(signal: AbortSignal): Subscription<ListenEvent>
+  /** Remote events the board refused (they changed nothing), until `signal` aborts. */
+  rejections(signal: AbortSignal): Subscription<Rejection>
   /** Sync status now and on every change, until `signal` aborts. */
   syncStatus(signal: AbortSignal): Subscription<ClientSyncStatus>
   /** An invite string for this board (a secret: it holds the board's key). */
@@ -39,15 +49,23 @@ export interface Board {
 }
 
 const REPLICATED_KEY = (id: string): string => `weft-board:replicated:${id}`
+/** A title given here to a board made before boards had their own (kept in this browser). */
+const LOCAL_TITLE_KEY = (id: string): string => `weft-board:title:${id}`
 
 /**
- * A DB name for a new board (DB names are slugs: letters, digits, single inner hyphens), from the
- * user's display name: "Ana María" → `ana-maria-tasks`.
+ * A DB name for a board (DB names are slugs: letters, digits, single inner hyphens), from its
+ * title: "Ana's groceries" → `ana-s-groceries`.
  */
-export function boardName(owner: string): string {
-  const slug = owner.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+export function boardName(title: string): string {
+  const slug = title.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
     .replace(/[^a-z0-9]+/g, '-').slice(0, 40).replace(/^-+|-+$/g, '')
-  return `${slug === '' ? 'my' : slug}-tasks`
+  return slug === '' ? 'board' : slug
+}
+
+/** A board title as typed: trimmed, bounded; undefined when empty. */
+export function cleanTitle(title: string): string | undefined {
+  const t = title.trim().replace(/\s+/g, ' ').slice(0, BOARD_TITLE_MAX)
+  return t === '' ? undefined : t
 }
 
 export async function listBoards(client: WeftClient): Promise<BoardEntry[]> {
@@ -65,10 +83,13 @@ async function reachable(client: WeftClient, relays: string[]): Promise<void> {
   await client.relayReady({ timeoutMs: 10_000 }).catch(() => undefined)
 }
 
-export async function createBoard(client: WeftClient, user: User, relays: string[]): Promise<Board> {
+/** A new board titled `title`, made by `user` (named in it as its creator). */
+export async function createBoard(client: WeftClient, user: User, relays: string[], title: string): Promise<Board> {
+  const clean = cleanTitle(title) ?? 'Tasks'
   await reachable(client, relays)
-  const name = boardName(user.name)
-  const db = await client.db.newDB(undefined, { name, collections: [tasksCollection] })
+  const name = boardName(clean)
+  const db = await client.db.newDB(undefined, { name, collections: [tasksCollection, boardCollection] })
+  await db.collection<BoardInfo>(BOARD).create([{ _id: BOARD_ID, title: clean, creator: user.identity, creatorName: user.name }], { token: user.token() })
   return boardFrom(client, user, relays, db, name)
 }
 
@@ -82,8 +103,9 @@ export async function joinBoard(client: WeftClient, user: User, relays: string[]
   const known = (await listBoards(client)).find((b) => b.id === parsed.thread)
   if (known !== undefined) return openBoard(client, user, relays, known)
   await reachable(client, relays)
-  const db = await client.db.join(invite, { timeoutMs: 30_000, waitForCollections: [TASKS], ...options })
-  return boardFrom(client, user, relays, db, parsed.name ?? 'shared-tasks')
+  const name = boardName(parsed.name ?? 'shared')
+  const db = await client.db.join(invite, { name, timeoutMs: 30_000, waitForCollections: [TASKS], ...options })
+  return boardFrom(client, user, relays, db, name)
 }
 
 export function openBoard(client: WeftClient, user: User, relays: string[], entry: BoardEntry): Board {
@@ -91,15 +113,17 @@ export function openBoard(client: WeftClient, user: User, relays: string[], entr
 }
 
 function boardFrom(client: WeftClient, user: User, relays: string[], db: ClientDatabase, name: string): Board {
-  const tasks = db.collection(TASKS)
+  const tasks = db.collection<Task>(TASKS)
+  const info = db.collection<BoardInfo>(BOARD)
   const read = (): { token: string } => ({ token: user.token() })
+  const byAge = new Query().orderBy('createdAt')
 
   const board: Board = {
     id: db.id,
     name,
     async list() {
       try {
-        return await tasks.find(new Query().orderBy('createdAt'), read()) as unknown as Task[]
+        return await tasks.find(byAge, read())
       } catch (err) {
         // Just joined: the collection's definition is an event still on its way. Its tasks will
         // arrive through the listener.
@@ -108,7 +132,7 @@ function boardFrom(client: WeftClient, user: User, relays: string[], db: ClientD
       }
     },
     async add(title, note) {
-      const task: Omit<Task, '_id'> = {
+      const task = {
         title,
         done: false,
         author: user.identity,
@@ -123,7 +147,7 @@ function boardFrom(client: WeftClient, user: User, relays: string[], db: ClientD
       const txn = tasks.writeTransaction(read())
       await txn.start()
       try {
-        const current = await txn.findByID(id) as unknown as Task
+        const current = await txn.findByID(id) as Task
         await txn.save([change(current)])
         await txn.end()
       } catch (err) {
@@ -134,8 +158,27 @@ function boardFrom(client: WeftClient, user: User, relays: string[], db: ClientD
     async remove(id) {
       await tasks.delete([id], read())
     },
-    changes(signal) {
-      return db.listen([{ collection: TASKS }], { signal, token: user.token() })
+    watch(signal) {
+      return whileDefined(signal, [], () => tasks.observe(byAge, { signal, token: user.token() }))
+    },
+    watchInfo(signal) {
+      const local = localStorage.getItem(LOCAL_TITLE_KEY(db.id))
+      const fallback = local !== null ? { _id: BOARD_ID, title: local, creator: '', creatorName: '' } as const : undefined
+      return mapResults(whileDefined(signal, [], () => info.observe(undefined, { signal, token: user.token() })), ([found]) => found ?? fallback)
+    },
+    async rename(title) {
+      const clean = cleanTitle(title)
+      if (clean === undefined) return
+      try {
+        await info.save([{ ...await info.findByID(BOARD_ID, read()), title: clean }], read())
+      } catch (err) {
+        const name = (err as Error).name
+        if (name !== 'CollectionNotFoundError' && name !== 'InstanceNotFoundError') throw err
+        localStorage.setItem(LOCAL_TITLE_KEY(db.id), clean)
+      }
+    },
+    rejections(signal) {
+      return db.listen([{ type: 'rejected' }], { signal, token: user.token() }) as Subscription<Rejection>
     },
     syncStatus(signal) {
       return client.net.watchSyncStatus(db.id, { signal })
@@ -164,6 +207,31 @@ function boardFrom(client: WeftClient, user: User, relays: string[], db: ClientD
     }
   }
   return board
+}
+
+/**
+ * A live query's results; while its collection is not defined here yet (a board just joined, its
+ * definitions on their way; or a board made before the collection existed), `none`, and a new
+ * attempt every few seconds until `signal` aborts.
+ */
+async function * whileDefined<T>(signal: AbortSignal, none: T, open: () => AsyncIterable<T>): AsyncGenerator<T> {
+  while (!signal.aborted) {
+    try {
+      yield * open()
+      return
+    } catch (err) {
+      if ((err as Error).name !== 'CollectionNotFoundError') throw err
+      yield none
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 3000)
+        signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
+      })
+    }
+  }
+}
+
+async function * mapResults<T, U>(source: AsyncIterable<T>, f: (t: T) => U): AsyncGenerator<U> {
+  for await (const t of source) yield f(t)
 }
 
 function replicatedTo(id: string): string[] {

@@ -9,6 +9,7 @@ import { NAME_MAX } from './tasks.js'
 
 export interface User {
   readonly identity: string
+  /** The display name the user gave ('' until they give one). */
   name: string
   /** A valid token for the identity (refreshed before it expires). */
   token(): string
@@ -20,11 +21,6 @@ const NAME_KEY = 'weft-board:name'
 /** Tokens last a week; a fresh one is fetched a day before that. */
 const TOKEN_TTL_MS = 7 * 24 * 60 * 60_000
 const REFRESH_BEFORE_MS = 24 * 60 * 60_000
-
-/** The short, readable form of an identity: its last characters. */
-export function shortIdentity(identity: string): string {
-  return `…${identity.slice(-6)}`
-}
 
 export async function signIn(client: WeftClient): Promise<User> {
   let token = await client.getToken(undefined, { ttlMs: TOKEN_TTL_MS })
@@ -40,8 +36,8 @@ export async function signIn(client: WeftClient): Promise<User> {
   }
   schedule(claims.exp)
 
-  const stored = localStorage.getItem(NAME_KEY)
-  let name = stored != null && stored.trim() !== '' ? stored : `Guest ${claims.sub.slice(-4)}`
+  // No name until the user gives one (the app asks before it makes a board).
+  let name = localStorage.getItem(NAME_KEY)?.trim() ?? ''
   return {
     identity: claims.sub,
     get name() { return name },

@@ -1,10 +1,10 @@
 /**
  * The task list: plain DOM, keyed by task ID, updated in place (a remote change never throws away
- * an edit in progress). It knows nothing of Weft: it renders tasks and reports what the user
- * asked for through callbacks.
+ * an edit in progress). It knows nothing of Weft: it renders the tasks a live query yields and
+ * reports what the user asked for through callbacks. People appear by the names they gave
+ * (their identities are in the tooltips); a delete asks first.
  */
 import { NOTE_MAX, TITLE_MAX, type Task } from './tasks.js'
-import { shortIdentity } from './user.js'
 
 export interface TaskActions {
   toggle(task: Task, done: boolean): void
@@ -45,10 +45,21 @@ export class TaskList {
     private readonly actions: TaskActions
   ) {}
 
-  /** The display name an identity gave its tasks here, with its short identity (undefined: no task of theirs). */
+  /** The display name an identity gave its tasks here (undefined: no task of theirs). */
   authorName(identity: string): string | undefined {
-    for (const { task } of this.rows.values()) if (task.author === identity) return `${task.authorName} (${shortIdentity(identity)})`
+    for (const { task } of this.rows.values()) if (task.author === identity && task.authorName !== '') return task.authorName
     return undefined
+  }
+
+  /** Show exactly `tasks` (a live query's new result), updating rows in place. */
+  sync(tasks: readonly Task[]): void {
+    const keep = new Set(tasks.map((t) => t._id))
+    for (const id of [...this.rows.keys()]) if (!keep.has(id)) this.remove(id)
+    for (const t of tasks) {
+      const row = this.rows.get(t._id)
+      if (row === undefined || JSON.stringify(row.task) !== JSON.stringify(t)) this.upsert(t)
+    }
+    this.updateEmpty()
   }
 
   /** Replace everything (a board was opened). */
@@ -102,7 +113,7 @@ export class TaskList {
     check.setAttribute('aria-label', `Done: ${task.title}`)
     check.addEventListener('change', () => { this.actions.toggle(task, check.checked) })
 
-    const author = h('span', { className: 'author', title: task.author }, mine ? 'you' : `${task.authorName} (${shortIdentity(task.author)})`)
+    const author = h('span', { className: 'author', title: `identity ${task.author}` }, mine ? 'you' : task.authorName !== '' ? task.authorName : 'someone')
     const body = h('div', { className: 'task-body' },
       h('span', { className: 'task-title' }, task.title),
       h('span', { className: 'task-meta' }, 'by ', author))
@@ -118,8 +129,20 @@ export class TaskList {
       textContent: 'Delete',
       title: mine ? 'Delete this task' : `Only ${task.authorName} can delete this task (the board's write validator refuses anyone else)`
     })
-    del.addEventListener('click', () => { this.actions.remove(task) })
-    row.li.replaceChildren(check, body, h('div', { className: 'task-actions' }, edit, del))
+    const actions = h('div', { className: 'task-actions' }, edit, del)
+    del.addEventListener('click', () => { this.confirmDelete(row, actions) })
+    row.li.replaceChildren(check, body, actions)
+  }
+
+  /** Ask before deleting: the row's buttons become "Delete this task? [Yes, delete] [Keep]". */
+  private confirmDelete(row: Row, actions: HTMLElement): void {
+    const yes = h('button', { type: 'button', className: 'delete primary', textContent: 'Yes, delete' })
+    const no = h('button', { type: 'button', textContent: 'Keep' })
+    const restore = (): void => { if (!row.editing) this.render(row) }
+    yes.addEventListener('click', () => { restore(); this.actions.remove(row.task) })
+    no.addEventListener('click', restore)
+    actions.replaceChildren(h('span', { className: 'confirm' }, 'Delete this task?'), yes, no)
+    no.focus()
   }
 
   private startEdit(row: Row): void {

@@ -20,10 +20,13 @@ import { writeLog } from '../core/logger.js'
 import { AbortError, ClientClosedError, WorkerStartError } from './errors.js'
 import { createFallback, type Fallback } from './fallback.js'
 import { createLink, type PortLike } from './link.js'
-import { TOKEN_CHALLENGE_PREFIX, type AttachInfo, type PeerConfig, type PeerInfo, type SubMessage, type TokenClaims, type WorkerApi } from './protocol.js'
+import {
+  TOKEN_CHALLENGE_PREFIX, type ArgsOf, type AttachInfo, type PeerConfig, type ResultOf, type SubMessage, type WorkerApi, type WorkerMethods,
+  type WorkerStreams
+} from '../contract/index.js'
 import { electRtcHost, type HostElection } from './rtc.js'
-import { createCaller, type CallOptions, type Caller } from './rpc.js'
-import { openSubscription, type StreamConn } from './stream.js'
+import { createCaller, typedCaller, type CallOptions, type Caller } from './rpc.js'
+import { openSubscription, type StreamConn, type Subscription } from './stream.js'
 import type { ConnectOptions, NetClient, WeftClient } from './types.js'
 
 interface Conn extends StreamConn {
@@ -114,10 +117,10 @@ export async function connect(options: ConnectOptions): Promise<WeftClient> {
     link.onSub((msg) => { subs.get(msg.id)?.(msg) })
     link.onLog(options.onLog ?? ((line) => { writeLog(line.namespace, line.level, line.text) }))
     const remote = Comlink.wrap<WorkerApi>(link.rpc)
-    const call: Caller = createCaller(remote, gone.signal, timeoutMs)
+    const call: Caller = typedCaller(createCaller(remote, gone.signal, timeoutMs))
     let info: AttachInfo
     try {
-      info = await call<AttachInfo>('attach', [config, tabLock], { signal, timeoutMs: connectTimeoutMs })
+      info = await call('attach', [config, tabLock], { signal, timeoutMs: connectTimeoutMs })
     } catch (err) {
       const reason: unknown = gone.signal.reason
       gone.abort(err)
@@ -172,13 +175,26 @@ export async function connect(options: ConnectOptions): Promise<WeftClient> {
     return await current
   }
 
-  async function call<T>(method: string, args: unknown[], o: CallOptions = {}): Promise<T> {
+  /** A call of the contract. */
+  async function call<M extends keyof WorkerMethods>(method: M, args: ArgsOf<WorkerMethods, M>, o: CallOptions = {}): Promise<ResultOf<WorkerMethods, M>> {
     const conn = await connection()
-    return await conn.call<T>(method, args, o)
+    return await conn.call(method, args, o)
   }
 
-  function sub<T>(method: string, args: unknown[], o: { signal?: AbortSignal } = {}): ReturnType<typeof openSubscription<T>> {
-    return openSubscription<T>(connection, method, args, { ...(o.signal != null ? { signal: o.signal } : {}), closed: closed.signal })
+  /** A call by any name (`client.call`). */
+  async function rawCall<T>(method: string, args: unknown[], o: CallOptions = {}): Promise<T> {
+    const conn = await connection()
+    return await (conn.call as unknown as <R>(m: string, a: unknown[], o?: CallOptions) => Promise<R>)(method, args, o)
+  }
+
+  /** A stream of the contract. */
+  function sub<S extends keyof WorkerStreams>(name: S, args: ArgsOf<WorkerStreams, S>, o: { signal?: AbortSignal } = {}): Subscription<ResultOf<WorkerStreams, S>> {
+    return rawSub(name, args, o)
+  }
+
+  /** A stream by any name. */
+  function rawSub<T>(name: string, args: unknown[], o: { signal?: AbortSignal } = {}): Subscription<T> {
+    return openSubscription<T>(connection, name, args, { ...(o.signal != null ? { signal: o.signal } : {}), closed: closed.signal })
   }
 
   const net: NetClient = {
@@ -194,10 +210,10 @@ export async function connect(options: ConnectOptions): Promise<WeftClient> {
     subscribe: (o = {}) => sub('net.subscribe', [o.threads != null ? { threads: o.threads } : {}], o),
     syncStatus: async (id, o) => await call('net.syncStatus', [id], o),
     watchSyncStatus: (id, o) => sub('net.watchSyncStatus', [id], o),
-    stats: async (o) => await call('net.stats', [], o)
+    stats: async (o) => await call('net.stats', [], o) as Record<string, number>
   }
 
-  const db = createDBClient(call, sub)
+  const db = createDBClient({ call, rawCall, rawSub })
 
   // The network is back, as this tab's platform says: the worker re-dials its relays and meets
   // its thread peers now rather than at its next retry (a worker may not hear the event itself).
@@ -212,22 +228,22 @@ export async function connect(options: ConnectOptions): Promise<WeftClient> {
     get hostingWebRTC() { return latest.election?.hosting ?? false },
     net,
     db,
-    info: async (o) => await call<PeerInfo>('peer.info', [], o),
-    relayReady: async (o) => await call<PeerInfo>('peer.reserved', [], o),
+    info: async (o) => await call('peer.info', [], o),
+    relayReady: async (o) => await call('peer.reserved', [], o),
     async getToken(identity, o = {}) {
-      if (identity == null) return await call<string>('identity.defaultToken', [o.ttlMs ?? null], o)
+      if (identity == null) return await call('identity.defaultToken', [o.ttlMs ?? null], o)
       const id = identity.publicKey.toString()
-      const challenge = await call<Uint8Array>('identity.challenge', [id], o)
+      const challenge = await call('identity.challenge', [id], o)
       const prefix = new TextEncoder().encode(TOKEN_CHALLENGE_PREFIX)
       const data = new Uint8Array(prefix.length + challenge.length)
       data.set(prefix)
       data.set(challenge, prefix.length)
       const signature = await identity.sign(data)
-      return await call<string>('identity.token', [id, challenge, signature, o.ttlMs ?? null], o)
+      return await call('identity.token', [id, challenge, signature, o.ttlMs ?? null], o)
     },
-    verifyToken: async (token, o) => await call<TokenClaims>('identity.verifyToken', [token], o),
+    verifyToken: async (token, o) => await call('identity.verifyToken', [token], o),
     reconnect: async (o) => { await call('peer.kickRelays', [], o) },
-    call,
+    call: rawCall,
     close() {
       closed.abort(new ClientClosedError())
       latest.link.close()

@@ -6,6 +6,7 @@
  * tab bundle carries none of its code.
  */
 import type { ReadTransaction, WriteTransaction } from '../db/txn.js'
+import type { CollectionEvent, NewInstance } from '../db/typed.js'
 import type {
   CollectionConfig, CollectionInfo, DBInfo, FilterFailure, Governance, IndexConfig, InstanceID, JSONObject, ListenEvent, ListenFilter,
   QueryExplain, QueryJSON, Rejection
@@ -18,6 +19,7 @@ export type {
   ListenFilter, ListenActionType, InstanceChange, Rejection, QueryJSON, CriterionJSON, SortJSON, QueryValue, QueryExplain,
   OperationCode, OperationName, Governance, FilterFailure
 } from '../db/types.js'
+export type { NewInstance, TypedChange, CollectionEvent } from '../db/typed.js'
 
 /** Options of a db call. */
 export interface DBCallOptions extends CallOptions {
@@ -116,19 +118,39 @@ export type ClientReadTransaction = ReadTransaction
  */
 export type ClientWriteTransaction = WriteTransaction
 
-/** One collection's operations. */
-export interface ClientCollection {
+/** Options of a live query (`observe`). */
+export interface ClientObserveOptions {
+  /** Stops the live query (its iteration ends normally). */
+  signal?: AbortSignal
+  /** A token from `getToken()`: its identity is the reader of read filters. */
+  token?: string
+}
+
+/**
+ * One collection's operations, its instances typed as `T`: `db.collection<Task>('Tasks')` (derive
+ * `T` from the collection's JSON Schema with json-schema-to-ts's `FromSchema`, or write it). The
+ * schema still checks every write in the worker.
+ */
+export interface ClientCollection<T extends object = JSONObject> {
   readonly name: string
-  create(instances: object[], options?: DBCallOptions): Promise<InstanceID[]>
-  save(instances: object[], options?: DBCallOptions): Promise<void>
+  create(instances: Array<NewInstance<T>>, options?: DBCallOptions): Promise<InstanceID[]>
+  save(instances: T[], options?: DBCallOptions): Promise<void>
   delete(ids: InstanceID[], options?: DBCallOptions): Promise<void>
   has(ids: InstanceID[], options?: DBCallOptions): Promise<boolean>
-  find(query?: QueryJSON, options?: DBCallOptions): Promise<JSONObject[]>
-  findByID(id: InstanceID, options?: DBCallOptions): Promise<JSONObject>
-  verify(instances: object[], options?: DBCallOptions): Promise<void>
+  find(query?: QueryJSON, options?: DBCallOptions): Promise<T[]>
+  findByID(id: InstanceID, options?: DBCallOptions): Promise<T>
+  verify(instances: T[], options?: DBCallOptions): Promise<void>
   explain(query?: QueryJSON, options?: DBCallOptions): Promise<QueryExplain>
   readTransaction(options?: TxnOptions): ClientReadTransaction
   writeTransaction(options?: TxnOptions): ClientWriteTransaction
+  /** This collection's changes (and rejected events naming it). */
+  listen(options?: ClientListenOptions): Subscription<CollectionEvent<T>>
+  /**
+   * A live query: the result set now, then a new one each time a change alters it (the worker
+   * runs the query again only for changes that can). Stop it with `signal`, `close()` or by
+   * leaving the `for await` loop.
+   */
+  observe(query?: QueryJSON, options?: ClientObserveOptions): Subscription<T[]>
 }
 
 /** One DB (a thread). A handle: it holds nothing in the tab. */
@@ -152,7 +174,7 @@ export interface ClientDatabase {
    * instances (NotAWriterError). `null` lets every member write again.
    */
   setWriters(writers: string[] | null, options?: CallOptions): Promise<void>
-  collection(name: string): ClientCollection
+  collection<T extends object = JSONObject>(name: string): ClientCollection<T>
   create(collection: string, instances: object[], options?: DBCallOptions): Promise<InstanceID[]>
   save(collection: string, instances: object[], options?: DBCallOptions): Promise<void>
   delete(collection: string, ids: InstanceID[], options?: DBCallOptions): Promise<void>
@@ -165,6 +187,8 @@ export interface ClientDatabase {
   writeTransaction(collection: string, options?: TxnOptions): ClientWriteTransaction
   /** Changes (local and remote) and rejected events matching any filter (all without filters). */
   listen(filters?: ListenFilter[], options?: ClientListenOptions): Subscription<ListenEvent>
+  /** A live query on a collection (see {@link ClientCollection.observe}). */
+  observe<T extends object = JSONObject>(collection: string, query?: QueryJSON, options?: ClientObserveOptions): Subscription<T[]>
   /** Events of the thread this DB refused, oldest first. */
   conflicts(options?: CallOptions): Promise<Rejection[]>
   /** Apply every record the log store holds that the DB has not applied yet. */
@@ -197,7 +221,7 @@ export interface DBClient {
    */
   getDB(threadID: string, options?: { token?: string }): ClientDatabase
   getDBInfo(threadID: string, options?: CallOptions): Promise<ClientDBInfo>
-  /** An invite to the DB (its info as a `weft1.` string). */
+  /** An invite to the DB (its info as a compact `weft2.` string, see `toInvite`). */
   invite(threadID: string, options?: CallOptions): Promise<string>
   listDBs(options?: CallOptions): Promise<ClientDBListEntry[]>
   /** Delete the DB's thread and erase its data (on this peer). */

@@ -4,23 +4,27 @@
  * run in the worker (db-txn.ts), listeners as subscriptions. A query built with `where()` crosses
  * as its JSON form.
  */
+import type { ArgsOf, DBMethods, DBStreams, FilterErrorNote, ReadArg, ReadAnswer, ResultOf } from '../contract/index.js'
 import { toInvite } from './invite.js'
 import type {
   ClientCollection, ClientDatabase, ClientDBInfo, ClientJoinOptions, ClientListenOptions, DBCallOptions, DBClient, FilterFailure,
-  ListenEvent, TxnOptions
+  JSONObject, ListenEvent, QueryJSON, TxnOptions
 } from './db-types.js'
 import { openTransaction } from './db-txn.js'
 import { joinInvite } from './join.js'
-import type { FilterErrorNote, Reported } from './protocol.js'
-import type { CallOptions } from './rpc.js'
+import type { CallOptions, Caller, RawCaller } from './rpc.js'
 import type { Subscription } from './stream.js'
 
-type Call = <T>(method: string, args: unknown[], options?: CallOptions) => Promise<T>
-type Sub = <T>(method: string, args: unknown[], options?: { signal?: AbortSignal }) => Subscription<T>
+/** What the db client is built on: typed calls and streams of the contract, and raw ones. */
+export interface DBClientDeps {
+  call: Caller
+  rawCall: RawCaller
+  rawSub: <T>(name: string, args: unknown[], options?: { signal?: AbortSignal }) => Subscription<T>
+}
 
 /** The JSON form of a query (a builder query's `toJSON()`), `null` for none. */
-function queryJSON(q: unknown): unknown {
-  const j = q as { toJSON?: () => unknown } | null | undefined
+function queryJSON(q: QueryJSON | undefined): QueryJSON | null {
+  const j = q as { toJSON?: () => QueryJSON } | null | undefined
   return typeof j?.toJSON === 'function' ? j.toJSON() : q ?? null
 }
 
@@ -51,8 +55,13 @@ function withFilterErrors(sub: Subscription<ListenEvent | FilterErrorNote>, onFi
   return { ready: sub.ready, close: () => { sub.close() }, [Symbol.asyncIterator]: () => it }
 }
 
-export function createDBClient(call: Call, sub: Sub): DBClient {
-  const dbCall = async <T>(method: string, args: unknown[], o?: CallOptions): Promise<T> => await call<T>(`db.${method}`, args, callOptions(o))
+export function createDBClient({ call, rawCall, rawSub }: DBClientDeps): DBClient {
+  /** A `db.<method>` call of the contract. */
+  const dbCall = async <M extends keyof DBMethods>(method: M, args: ArgsOf<DBMethods, M>, o?: CallOptions): Promise<ResultOf<DBMethods, M>> =>
+    await (call as unknown as (m: string, a: unknown[], o?: CallOptions) => Promise<ResultOf<DBMethods, M>>)(`db.${method}`, args, callOptions(o))
+  /** A `db.<name>` stream of the contract. */
+  const dbSub = <S extends keyof DBStreams>(name: S, args: ArgsOf<DBStreams, S>, o: { signal?: AbortSignal }): Subscription<ResultOf<DBStreams, S>> =>
+    rawSub(`db.${name}`, args, o)
 
   function handle(id: string, defaultToken: string | undefined): ClientDatabase {
     /** The token argument of a call: the call's own, else the handle's. */
@@ -64,13 +73,14 @@ export function createDBClient(call: Call, sub: Sub): DBClient {
     const readArg = (o?: DBCallOptions): { token?: string; reportFilterErrors?: true } =>
       ({ ...tok(o), ...(o?.onFilterError !== undefined ? { reportFilterErrors: true as const } : {}) })
     /** A read: when it asked for its read filter failures, they come with the result. */
-    const read = async <T>(method: string, args: unknown[], o?: DBCallOptions): Promise<T> => {
-      const answer = await dbCall<T | Reported<T>>(method, [...args, readArg(o)], o)
-      if (o?.onFilterError === undefined) return answer as T
-      const { result, filterErrors } = answer as Reported<T>
+    const read = async <T>(answer: Promise<ReadAnswer<T>>, o?: DBCallOptions): Promise<T> => {
+      const a = await answer
+      if (o?.onFilterError === undefined) return a as T
+      const { result, filterErrors } = a as Exclude<ReadAnswer<T>, T>
       report(filterErrors, o.onFilterError)
       return result
     }
+    const r = (o?: DBCallOptions): ReadArg => readArg(o)
     const txnOptions = (o: TxnOptions = {}): TxnOptions => ({ ...o, ...tok(o) })
 
     const db: ClientDatabase = {
@@ -89,8 +99,8 @@ export function createDBClient(call: Call, sub: Sub): DBClient {
         }], o)
       },
       setWriters: async (writers, o) => { await dbCall('setWriters', [id, writers], o) },
-      collection(name): ClientCollection {
-        return {
+      collection<T extends object = JSONObject>(name: string): ClientCollection<T> {
+        const c: ClientCollection = {
           name,
           create: async (instances, o) => await db.create(name, instances, o),
           save: async (instances, o) => { await db.save(name, instances, o) },
@@ -101,31 +111,36 @@ export function createDBClient(call: Call, sub: Sub): DBClient {
           verify: async (instances, o) => { await db.verify(name, instances, o) },
           explain: async (q, o) => await db.explain(name, q, o),
           readTransaction: (o) => db.readTransaction(name, o),
-          writeTransaction: (o) => db.writeTransaction(name, o)
+          writeTransaction: (o) => db.writeTransaction(name, o),
+          listen: (o) => db.listen([{ collection: name }], o),
+          observe: (q, o) => db.observe(name, q, o)
         }
+        return c as unknown as ClientCollection<T>
       },
       create: async (c, instances, o) => await dbCall('create', [id, c, instances, tok(o)], o),
       save: async (c, instances, o) => { await dbCall('save', [id, c, instances, tok(o)], o) },
       delete: async (c, ids, o) => { await dbCall('delete', [id, c, ids, tok(o)], o) },
-      has: async (c, ids, o) => await read('has', [id, c, ids], o),
-      find: async (c, q, o) => await read('find', [id, c, queryJSON(q)], o),
-      findByID: async (c, instanceID, o) => await read('findByID', [id, c, instanceID], o),
+      has: async (c, ids, o) => await read(dbCall('has', [id, c, ids, r(o)], o), o),
+      find: async (c, q, o) => await read(dbCall('find', [id, c, queryJSON(q), r(o)], o), o),
+      findByID: async (c, instanceID, o) => await read(dbCall('findByID', [id, c, instanceID, r(o)], o), o),
       verify: async (c, instances, o) => { await dbCall('verify', [id, c, instances, tok(o)], o) },
-      explain: async (c, q, o) => await read('explain', [id, c, queryJSON(q)], o),
-      readTransaction: (c, o) => openTransaction(call, 'read', { thread: id, collection: c, ...readArg(o) }, txnOptions(o)),
-      writeTransaction: (c, o) => openTransaction(call, 'write', { thread: id, collection: c, ...readArg(o) }, txnOptions(o)),
+      explain: async (c, q, o) => await read(dbCall('explain', [id, c, queryJSON(q), r(o)], o), o),
+      readTransaction: (c, o) => openTransaction(rawCall, 'read', { thread: id, collection: c, ...readArg(o) }, txnOptions(o)),
+      writeTransaction: (c, o) => openTransaction(rawCall, 'write', { thread: id, collection: c, ...readArg(o) }, txnOptions(o)),
       listen: (filters = [], o: ClientListenOptions = {}) => {
-        const stream = sub<ListenEvent | FilterErrorNote>('db.listen', [id, filters, {
+        const stream = dbSub('listen', [id, filters, {
           ...tok(o),
           ...(o.bufferSize !== undefined ? { bufferSize: o.bufferSize } : {}),
           ...(o.onFilterError !== undefined ? { reportFilterErrors: true } : {})
         }], o.signal !== undefined ? { signal: o.signal } : {})
         return o.onFilterError !== undefined ? withFilterErrors(stream, o.onFilterError) : stream as Subscription<ListenEvent>
       },
+      observe: <T extends object = JSONObject>(c: string, q?: QueryJSON, o: { signal?: AbortSignal; token?: string } = {}) =>
+        dbSub('observe', [id, c, queryJSON(q), { ...(o.token !== undefined ? { token: o.token } : tok()) }], o.signal !== undefined ? { signal: o.signal } : {}) as unknown as Subscription<T[]>,
       conflicts: async (o) => await dbCall('conflicts', [id], o),
       sync: async (o) => { await dbCall('sync', [id], o) },
       stateHash: async (o) => await dbCall('stateHash', [id], o),
-      info: async (o) => await dbCall<ClientDBInfo>('getDBInfo', [id], o),
+      info: async (o) => await dbCall('getDBInfo', [id], o),
       invite: async (o) => toInvite(await db.info(o))
     }
     return db
@@ -137,7 +152,7 @@ export function createDBClient(call: Call, sub: Sub): DBClient {
       ...(o.collections !== undefined ? { collections: o.collections } : {}),
       ...(o.owner !== undefined ? { owner: o.owner } : {})
     }
-    return handle(await dbCall<string>('newDBFromAddr', [address, key, options], o), undefined)
+    return handle(await dbCall('newDBFromAddr', [address, key, options], o), undefined)
   }
   const client: DBClient = {
     async newDB(threadID, o = {}) {
@@ -147,7 +162,7 @@ export function createDBClient(call: Call, sub: Sub): DBClient {
         ...(o.threadKey !== undefined ? { threadKey: o.threadKey } : {}),
         ...(o.owner !== undefined ? { owner: o.owner } : {})
       }
-      return handle(await dbCall<string>('newDB', [threadID ?? null, options], o), undefined)
+      return handle(await dbCall('newDB', [threadID ?? null, options], o), undefined)
     },
     newDBFromAddr: joinFrom,
     async join(invite, o = {}) {
@@ -160,12 +175,12 @@ export function createDBClient(call: Call, sub: Sub): DBClient {
       return handle(id, undefined)
     },
     getDB: (threadID, o = {}) => handle(threadID, o.token),
-    getDBInfo: async (threadID, o) => await dbCall<ClientDBInfo>('getDBInfo', [threadID], o),
+    getDBInfo: async (threadID, o): Promise<ClientDBInfo> => await dbCall('getDBInfo', [threadID], o),
     invite: async (threadID, o) => toInvite(await client.getDBInfo(threadID, o)),
     listDBs: async (o) => await dbCall('listDBs', [], o),
     deleteDB: async (threadID, o) => { await dbCall('deleteDB', [threadID], o) },
-    call: async (method, args, o) => await call(`db.${method}`, args, o),
-    stream: (method, args, o) => sub(`db.${method}`, args, o)
+    call: async (method, args, o) => await rawCall(`db.${method}`, args, o),
+    stream: (method, args, o) => rawSub(`db.${method}`, args, o)
   }
   return client
 }

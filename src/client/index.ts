@@ -14,7 +14,8 @@ export type {
 } from './protocol.js'
 export type {
   DBClient, ClientDatabase, ClientCollection, ClientReadTransaction, ClientWriteTransaction, ClientDBInfo, ClientDBListEntry,
-  ClientNewDBOptions, ClientJoinOptions, ClientListenOptions, DBCallOptions, TxnOptions,
+  ClientNewDBOptions, ClientJoinOptions, ClientListenOptions, ClientObserveOptions, DBCallOptions, TxnOptions, NewInstance, TypedChange,
+  CollectionEvent,
   CollectionConfig, CollectionInfo, DBInfo, IndexConfig, InstanceID, Instance, JSONObject, JSONValue, JSONSchema, ListenEvent,
   ListenFilter, ListenActionType, InstanceChange, Rejection, QueryJSON, CriterionJSON, SortJSON, QueryValue, QueryExplain,
   OperationCode, OperationName, Governance, FilterFailure

@@ -6,7 +6,7 @@
  */
 import type { Remote } from 'comlink'
 import { AbortError, CallTimeoutError, WorkerGoneError, fromWireError } from './errors.js'
-import type { WorkerApi } from './protocol.js'
+import type { ArgsOf, ResultOf, WorkerApi, WorkerMethods } from '../contract/index.js'
 
 export interface CallOptions {
   signal?: AbortSignal
@@ -14,11 +14,20 @@ export interface CallOptions {
   timeoutMs?: number
 }
 
-export type Caller = <T>(method: string, args: unknown[], options?: CallOptions) => Promise<T>
+/** A call by any name (`client.call`: extensions, tests): nothing is checked. */
+export type RawCaller = <T>(method: string, args: unknown[], options?: CallOptions) => Promise<T>
+
+/** A call of the contract (src/contract/methods.ts): the method's arguments and answer are typed. */
+export type Caller = <M extends keyof WorkerMethods>(method: M, args: ArgsOf<WorkerMethods, M>, options?: CallOptions) => Promise<ResultOf<WorkerMethods, M>>
+
+/** The same function, seen through the contract. */
+export function typedCaller(raw: RawCaller): Caller {
+  return raw as Caller
+}
 
 let nextCallId = 1
 
-export function createCaller(remote: Remote<WorkerApi>, gone: AbortSignal, defaultTimeoutMs: number): Caller {
+export function createCaller(remote: Remote<WorkerApi>, gone: AbortSignal, defaultTimeoutMs: number): RawCaller {
   return async function call<T>(method: string, args: unknown[], options: CallOptions = {}): Promise<T> {
     const { signal } = options
     if (signal?.aborted === true) throw new AbortError(undefined, { cause: signal.reason })

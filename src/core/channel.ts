@@ -8,6 +8,7 @@
 import { WeftError } from './errors.js'
 
 export class SubscriberOverflowError extends WeftError {
+  override readonly name: string = 'SubscriberOverflowError'
   static override readonly code: string = 'ERR_SUBSCRIBER_OVERFLOW'
   constructor(message = 'the subscriber fell too far behind and was ended', options?: { cause?: unknown }) { super(message, options) }
 }

@@ -14,9 +14,9 @@
  * allowed drift ahead of this peer's clock is held: it and the later records of its log wait
  * (not applied, not counted) until the clock reaches it.
  */
-import { compareHLC, isHLC, type HLC } from '../core/hlc.js'
+import { compareHLC, isHLC, type HLC } from '../core/index.js'
 import type { LogID, ThreadID } from '../core/types.js'
-import { decodeUint64, encodeUint64 } from '../store/keys.js'
+import { decodeUint64, encodeUint64 } from '../store/index.js'
 import { compareBytes, encodeEventKey } from './keys.js'
 import { claimsGenesis, type OwnerBasis } from './governance.js'
 

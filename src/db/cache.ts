@@ -4,7 +4,7 @@
  * store: reads of configs and roles, made on every operation, cost no store round trip.
  */
 import type { BatchOp, KVStore } from '../store/kv.js'
-import { startsWith } from '../store/keys.js'
+import { startsWith } from '../store/index.js'
 import { keyString as str } from './overlay.js'
 
 

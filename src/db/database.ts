@@ -3,7 +3,7 @@
  * transaction, i.e. one record), queries, transactions and listeners. Collection definitions are
  * events in the thread like instance writes, so a peer that joins gets them.
  */
-import { parseIdentity } from '../core/identity.js'
+import { parseIdentity } from '../core/index.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import { InvalidOwnerError } from './errors.js'
 import { applyOps } from './apply.js'
@@ -14,24 +14,30 @@ import { checkName, normalizeConfig } from './schema.js'
 import { listConfigs } from './state.js'
 import { requireConfig, type ReadTransaction, type WriteTransaction } from './txn.js'
 import { canonicalIdentity } from './event.js'
+import { observeQuery, type LiveQuery, type ObserveOptions } from './observe.js'
+import type { CollectionEvent, NewInstance } from './typed.js'
 import type {
   CollectionConfig, CollectionInfo, Governance, IndexConfig, InstanceID, JSONObject, ListenEvent, ListenFilter, ListenOptions, QueryExplain,
   QueryJSON, ReadOptions, Rejection
 } from './types.js'
 
-/** One collection's operations (the Go `Collection` style). */
-export interface Collection {
+/** One collection's operations (the Go `Collection` style), its instances typed as `T` (typed.ts). */
+export interface Collection<T extends object = JSONObject> {
   readonly name: string
-  create(instances: object[], options?: ReadOptions): Promise<InstanceID[]>
-  save(instances: object[], options?: ReadOptions): Promise<void>
+  create(instances: Array<NewInstance<T>>, options?: ReadOptions): Promise<InstanceID[]>
+  save(instances: T[], options?: ReadOptions): Promise<void>
   delete(ids: InstanceID[], options?: ReadOptions): Promise<void>
   has(ids: InstanceID[], options?: ReadOptions): Promise<boolean>
-  find(query?: QueryJSON, options?: ReadOptions): Promise<JSONObject[]>
-  findByID(id: InstanceID, options?: ReadOptions): Promise<JSONObject>
-  verify(instances: object[], options?: ReadOptions): Promise<void>
+  find(query?: QueryJSON, options?: ReadOptions): Promise<T[]>
+  findByID(id: InstanceID, options?: ReadOptions): Promise<T>
+  verify(instances: T[], options?: ReadOptions): Promise<void>
   explain(query?: QueryJSON, options?: ReadOptions): Promise<QueryExplain>
   readTransaction(options?: ReadOptions): ReadTransaction
   writeTransaction(options?: ReadOptions): WriteTransaction
+  /** This collection's changes (and rejected events naming it). */
+  listen(options?: ListenOptions): AsyncIterable<CollectionEvent<T>>
+  /** A live query: the result now, then each time a change alters it (observe.ts). */
+  observe(query?: QueryJSON, options?: ObserveOptions): LiveQuery<T>
 }
 
 export interface Database {
@@ -55,7 +61,7 @@ export interface Database {
    * instances (NotAWriterError). `null` lets every member write again.
    */
   setWriters(writers: string[] | null): Promise<void>
-  collection(name: string): Collection
+  collection<T extends object = JSONObject>(name: string): Collection<T>
   create(collection: string, instances: object[], options?: ReadOptions): Promise<InstanceID[]>
   save(collection: string, instances: object[], options?: ReadOptions): Promise<void>
   delete(collection: string, ids: InstanceID[], options?: ReadOptions): Promise<void>
@@ -68,6 +74,8 @@ export interface Database {
   readTransaction(collection: string, options?: ReadOptions): ReadTransaction
   writeTransaction(collection: string, options?: ReadOptions): WriteTransaction
   listen(filters?: ListenFilter[], options?: ListenOptions): AsyncIterable<ListenEvent>
+  /** A live query on a collection: the result now, then each time a change alters it (observe.ts). */
+  observe<T extends object = JSONObject>(collection: string, query?: QueryJSON, options?: ObserveOptions): LiveQuery<T>
   /** Events of the thread this DB refused, oldest first. */
   conflicts(): Promise<Rejection[]>
   /** Apply every record the log store holds that the DB has not applied yet. */
@@ -194,8 +202,8 @@ export function createDatabase(core: DatabaseCore): Database {
     async listCollections() {
       return await core.lock.run('read', async () => structuredClone(await listConfigs(storeReader(host.store), host.layout)))
     },
-    collection(name) {
-      return {
+    collection<T extends object = JSONObject>(name: string): Collection<T> {
+      const c: Collection = {
         name,
         create: async (instances, options) => await db.create(name, instances, options),
         save: async (instances, options) => { await db.save(name, instances, options) },
@@ -206,8 +214,11 @@ export function createDatabase(core: DatabaseCore): Database {
         verify: async (instances, options) => { await db.verify(name, instances, options) },
         explain: async (query, options) => await db.explain(name, query, options),
         readTransaction: (options) => db.readTransaction(name, options),
-        writeTransaction: (options) => db.writeTransaction(name, options)
+        writeTransaction: (options) => db.writeTransaction(name, options),
+        listen: (options) => db.listen([{ collection: name }], options),
+        observe: (query, options) => db.observe(name, query, options)
       }
+      return c as unknown as Collection<T>
     },
     create: async (collection, instances, options) => await withWrite(collection, options, async (t) => await t.create(instances)),
     save: async (collection, instances, options) => { await withWrite(collection, options, async (t) => { await t.save(instances) }) },
@@ -220,6 +231,11 @@ export function createDatabase(core: DatabaseCore): Database {
     readTransaction: (collection, options) => core.readTransaction(collection, options),
     writeTransaction: (collection, options) => core.writeTransaction(collection, options),
     listen: (filters, options) => core.listen(filters, options),
+    observe: (collection, query, options) => observeQuery({
+      find: async (c, q, o) => await db.find(c, q, o),
+      // Hidden instances come too, without content (src/db/listen.ts `bareHidden`).
+      changes: (filters, o) => core.listen(filters, { ...o, bareHidden: true } as ListenOptions)
+    }, collection, query, options),
     conflicts: async () => await core.conflicts(),
     sync: async (options) => { await core.sync(options) },
     stateHash: async () => await core.stateHash(),

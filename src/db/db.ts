@@ -7,11 +7,11 @@
  * transactions (txn.ts) and commit as one record each.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
-import { DEFAULT_MAX_DRIFT_MS } from '../core/hlc.js'
+import { DEFAULT_MAX_DRIFT_MS } from '../core/index.js'
 import { OversizedInputError, MissingReadKeyError } from '../core/errors.js'
-import { identityToString, publicKeyFromBytes } from '../core/identity.js'
+import { identityToString, publicKeyFromBytes } from '../core/index.js'
 import { logger } from '../core/logger.js'
-import { toHex } from '../core/bytes.js'
+import { toHex } from '../core/index.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import { LogNotFoundError } from '../store/index.js'
 import type { KVStore } from '../store/kv.js'

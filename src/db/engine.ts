@@ -11,13 +11,13 @@
  * DB to governed when its events show that its thread ID commits to an owner.
  */
 import * as cbor from '@ipld/dag-cbor'
-import { compareHLC } from '../core/hlc.js'
-import { identityToString } from '../core/identity.js'
-import { logIDToPublicKey } from '../core/log-id.js'
+import { compareHLC } from '../core/index.js'
+import { identityToString } from '../core/index.js'
+import { logIDToPublicKey } from '../core/index.js'
 import { logger } from '../core/logger.js'
 import type { LogID } from '../core/types.js'
 import type { KVStore } from '../store/kv.js'
-import { decodeUint64, encodeUint64 } from '../store/keys.js'
+import { decodeUint64, encodeUint64 } from '../store/index.js'
 import { admit, decodeLogMark, decodeOrderTime, encodeLogMark, encodeOrderTime, type DBRecord, type LogMark, type Pending } from './admit.js'
 import type { ApplyResult } from './apply.js'
 import { encodeStored, foldOne, prefetchEvents, recordOutcome, storedOf } from './fold.js'

@@ -24,7 +24,7 @@
  * each with `txn: { id, part, parts }` (part 0 … parts-1) and a slice of the ops. The parts before
  * the last change nothing; the last part applies all the ops as one event, at its own position.
  */
-import { parseIdentity } from '../core/identity.js'
+import { parseIdentity } from '../core/index.js'
 import { InvalidEventError } from './errors.js'
 import { canonicalJSON, checkParsedJSON, checkString, isObject } from './json.js'
 import type { CollectionInfo, JSONObject, JSONValue } from './types.js'

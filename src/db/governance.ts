@@ -14,9 +14,9 @@
  * or no owner at all (an ungoverned DB: anyone may change it).
  */
 import { sha256 } from '@noble/hashes/sha2.js'
-import { randomBytes, toHex } from '../core/bytes.js'
-import { parseIdentity, publicKeyToBytes } from '../core/identity.js'
-import { threadIDFromBytes, threadIDToBytes, ThreadVariant, THREAD_ID_VERSION } from '../core/thread-id.js'
+import { randomBytes, toHex } from '../core/index.js'
+import { parseIdentity, publicKeyToBytes } from '../core/index.js'
+import { threadIDFromBytes, threadIDToBytes, ThreadVariant, THREAD_ID_VERSION } from '../core/index.js'
 import type { ThreadID } from '../core/types.js'
 import { InvalidEventError, InvalidGenesisError, LastOwnerError, NotAnOwnerError, NotAWriterError } from './errors.js'
 import { bodyVersion, EVENT_FORMAT_VERSION, MAX_OWNERS, MAX_WRITERS, parseOps, type GovernanceOp } from './event.js'

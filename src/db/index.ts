@@ -6,6 +6,8 @@
 export { createDBManager } from './manager.js'
 export type { DBManager, DBManagerInit } from './manager.js'
 export type { Database, Collection } from './database.js'
+export type { LiveQuery, ObserveOptions } from './observe.js'
+export type { NewInstance, TypedChange, CollectionEvent } from './typed.js'
 export type { ReadTransaction, WriteTransaction } from './txn.js'
 export { dbNetFromNet } from './net.js'
 export type { DBNet, DBThreadInfo, RecordsOptions, ForkSource, ForkNotice } from './net.js'

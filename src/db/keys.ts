@@ -12,7 +12,7 @@
  */
 import type { HLC } from '../core/hlc.js'
 import type { LogID, ThreadID } from '../core/types.js'
-import { concat2, decodeUint64, encodeTuple, encodeUint64, fromUtf8, prefixUpperBound, utf8, writeUint64 } from '../store/keys.js'
+import { concat2, decodeUint64, encodeTuple, encodeUint64, fromUtf8, prefixUpperBound, utf8, writeUint64 } from '../store/index.js'
 import type { JSONValue } from './types.js'
 
 export { concat2, utf8, fromUtf8, prefixUpperBound, encodeTuple }
@@ -125,7 +125,7 @@ export function decodeEventKey(key: Uint8Array): { time: HLC; log: LogID; counte
 }
 
 /** Bytewise order of two keys. */
-export { compareBytes } from '../store/keys.js'
+export { compareBytes } from '../store/index.js'
 
 export interface Layout {
   readonly base: Uint8Array

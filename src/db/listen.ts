@@ -6,14 +6,15 @@
  * events carry the instance through the listener's read filter (an instance it hides is skipped;
  * one it fails on is skipped too and reported to `onFilterError`).
  */
-import { createBroadcast, type Broadcast } from '../core/channel.js'
+import { createBroadcast, type Broadcast } from '../core/index.js'
 import { FILTER_FAILED, show } from './filter.js'
 import type { Sandbox } from './sandbox.js'
 import type { CollectionInfo, ListenEvent, ListenFilter, ListenOptions } from './types.js'
 
 export interface Listeners {
   publish(events: readonly ListenEvent[]): void
-  listen(filters: readonly ListenFilter[], options: ListenOptions & { defaultIdentity: string | undefined }): AsyncIterable<ListenEvent>
+  /** `bareHidden`: a change the read filter hides comes without its instance rather than not at all (live queries). */
+  listen(filters: readonly ListenFilter[], options: ListenOptions & { defaultIdentity: string | undefined; bareHidden?: boolean }): AsyncIterable<ListenEvent>
   close(): void
 }
 
@@ -46,6 +47,7 @@ export function createListeners(deps: { sandbox: Sandbox; config: (collection: s
           if (info === undefined || info.readFilter === '' || e.instance === undefined) { yield e; continue }
           const shown = await show(deps.sandbox, info, who, e.instance)
           if (shown !== null && shown !== FILTER_FAILED) yield { ...e, instance: shown }
+          else if (options.bareHidden === true) yield { type: e.type, collection: e.collection, instanceID: e.instanceID }
         }
       }
       return deliver()

@@ -4,8 +4,8 @@
  * owns them), joins DBs from an address and a key, gives out what another peer needs to join,
  * and deletes DBs with their data.
  */
-import { equalBytes } from '../core/bytes.js'
-import { generateKeyPair, identityToString, privateKeyToBytes, publicKeyFromBytes, publicKeyToBytes } from '../core/identity.js'
+import { equalBytes } from '../core/index.js'
+import { generateKeyPair, identityToString, privateKeyToBytes, publicKeyFromBytes, publicKeyToBytes } from '../core/index.js'
 import { logger } from '../core/logger.js'
 import type { ThreadID } from '../core/types.js'
 import type { KVStore } from '../store/kv.js'

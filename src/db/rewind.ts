@@ -14,7 +14,7 @@
  */
 import * as cbor from '@ipld/dag-cbor'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { toHex } from '../core/bytes.js'
+import { toHex } from '../core/index.js'
 import { undoSteps, type UndoStep } from './apply.js'
 import type { Pending } from './admit.js'
 import { decodeStored, foldOne, pendingOf, prefetchEvents, recordOutcome, type FoldDeps } from './fold.js'

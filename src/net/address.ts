@@ -8,7 +8,7 @@
  */
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { isLoopback, isPrivate, isLinkLocal } from '@libp2p/utils'
-import { parseThreadID } from '../core/thread-id.js'
+import { parseThreadID } from '../core/index.js'
 import type { ThreadID } from '../core/types.js'
 import { InvalidAddressError } from './errors.js'
 

@@ -37,12 +37,14 @@ export interface Admission {
 
 /** A quota would be exceeded: the request is refused with the wire code `QUOTA_EXCEEDED`. */
 export class QuotaExceededError extends WeftError {
+  override readonly name: string = 'QuotaExceededError'
   static override readonly code: string = 'ERR_QUOTA_EXCEEDED'
   constructor(message = 'a quota would be exceeded', options?: { cause?: unknown }) { super(message, options) }
 }
 
 /** The admission policy refused the request: answered on the wire as `UNAUTHORIZED`. */
 export class AdmissionRefusedError extends WeftError {
+  override readonly name: string = 'AdmissionRefusedError'
   static override readonly code: string = 'ERR_ADMISSION_REFUSED'
   constructor(message = 'refused by the admission policy', options?: { cause?: unknown }) { super(message, options) }
 }

@@ -6,8 +6,8 @@
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import * as dagCbor from '@ipld/dag-cbor'
-import { concatBytes } from '../core/bytes.js'
-import { compareBytes } from '../store/keys.js'
+import { concatBytes } from '../core/index.js'
+import { compareBytes } from '../store/index.js'
 import type { WireHead } from './messages.js'
 
 const AUTH_TAG = new TextEncoder().encode('weft-net-auth-v1')

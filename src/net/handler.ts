@@ -5,9 +5,9 @@
  * Such requests are rate-limited per session and per remote IP. Data that is provably malformed or
  * forged earns the sender a strike; nothing else does.
  */
-import { toHex } from '../core/bytes.js'
+import { toHex } from '../core/index.js'
 import type { Logger } from '../core/logger.js'
-import { threadIDFromBytes } from '../core/thread-id.js'
+import { threadIDFromBytes } from '../core/index.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import { admit, admissionErrorCode, AdmissionRefusedError, QuotaExceededError, type Admission } from './admission.js'
 import { authProof, proofsEqual } from './auth.js'

@@ -6,6 +6,7 @@
 import { WeftError } from '../core/errors.js'
 
 export class BusyError extends WeftError {
+  override readonly name: string = 'BusyError'
   static override readonly code: string = 'ERR_BUSY'
   constructor(message = 'too much work queued', options?: { cause?: unknown }) { super(message, options) }
 }

@@ -13,12 +13,12 @@
  * `<thread ID>:<key ID hex>`, so no hand-over blocks another and none reveals the others.
  */
 import type { CID } from 'multiformats/cid'
-import { equalBytes, toHex } from '../core/bytes.js'
-import { privateKeyFromBytes, privateKeyToBytes, publicKeyFromBytes, publicKeyToBytes, type PrivateKey, type PublicKey } from '../core/identity.js'
-import { logIDFromBytes, logIDFromPublicKey, logIDToPublicKey } from '../core/log-id.js'
+import { equalBytes, toHex } from '../core/index.js'
+import { privateKeyFromBytes, privateKeyToBytes, publicKeyFromBytes, publicKeyToBytes, type PrivateKey, type PublicKey } from '../core/index.js'
+import { logIDFromBytes, logIDFromPublicKey, logIDToPublicKey } from '../core/index.js'
 import type { Logger } from '../core/logger.js'
-import { threadIDFromBytes, threadIDToBytes } from '../core/thread-id.js'
-import { serviceKeyOnly, threadKeyFromBytes, threadKeyToBytes, type ThreadKey } from '../core/thread-key.js'
+import { threadIDFromBytes, threadIDToBytes } from '../core/index.js'
+import { serviceKeyOnly, threadKeyFromBytes, threadKeyToBytes, type ThreadKey } from '../core/index.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import type { Head, LogFork, LogInfo, LogStore, SignedAddrs } from '../store/logstore-types.js'
 import type { AuthorCertificate } from '../core/index.js'

@@ -3,7 +3,7 @@
  * conversions between log IDs and their wire bytes, cached (they are base58 work on every heads
  * exchange otherwise).
  */
-import { logIDFromBytes, logIDToBytes } from '../core/log-id.js'
+import { logIDFromBytes, logIDToBytes } from '../core/index.js'
 import type { LogID } from '../core/types.js'
 import type { Head, LogInfo } from '../store/logstore-types.js'
 import * as dagCbor from '@ipld/dag-cbor'

@@ -38,6 +38,10 @@ export {
   equalBytes,
   prefixUpperBound,
   startsWith,
+  utf8,
+  fromUtf8,
+  concat2,
+  writeUint64,
   type TupleSegment
 } from './keys.js'
 export {

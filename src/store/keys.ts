@@ -7,7 +7,7 @@
  * prefix of another unless its segments are a prefix of the other's, and tuples sort
  * segment-wise in bytewise order (a shorter segment sorts before any extension of it).
  */
-import { concatBytes as concatAll, equalBytes } from '../core/bytes.js'
+import { concatBytes as concatAll, equalBytes } from '../core/index.js'
 import { InvalidStoreInputError } from './errors.js'
 
 const utf8Encoder = new TextEncoder()
