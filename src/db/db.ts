@@ -68,13 +68,32 @@ export interface OpenDatabaseInit {
   logPrefix?: string
 }
 
+/** A store that calls `bump` before and after each of its writes. */
+function versioned(store: KVStore, bump: () => void): KVStore {
+  const write = async (fn: () => Promise<void>): Promise<void> => {
+    bump()
+    try { await fn() } finally { bump() }
+  }
+  return {
+    get: async (key, options) => await store.get(key, options),
+    getMany: async (keys, options) => await store.getMany(keys, options),
+    put: async (key, value, options) => { await write(async () => { await store.put(key, value, options) }) },
+    delete: async (key, options) => { await write(async () => { await store.delete(key, options) }) },
+    batch: async (ops, options) => { await write(async () => { await store.batch(ops, options) }) },
+    range: (options) => store.range(options),
+    close: async () => { await store.close() }
+  }
+}
+
 export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore> {
   const { id, net, sandbox } = init
   const log = logger(`weft:db${init.logPrefix !== undefined ? `:${init.logPrefix}` : ''}`)
   const now = init.now ?? Date.now
   const maxClockDriftMs = init.maxClockDriftMs ?? DEFAULT_MAX_DRIFT_MS
   const layout = createLayout(id)
-  const store = cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()])
+  /** Bumped before and after every write of the DB's state (optimistic transactions compare it). */
+  let version = 0
+  const store = versioned(cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()]), () => { version++ })
   const info = await net.getThread(id)
   if (!info.readable) throw new MissingReadKeyError('thread read key is required')
   const own = info.logs.find((l) => l.managed)
@@ -250,6 +269,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     writer,
     gov,
     assertOpen() { if (closed) throw new DBClosedError() },
+    version: () => version,
     provisionalTime() {
       const last = engine.lastKey
       return Math.max(now(), last === undefined ? 0 : decodeEventKey(last).time.wall)
@@ -325,8 +345,8 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     lock,
     host,
     writer,
-    readTransaction: (collection, options = {}) => readTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError }),
-    writeTransaction: (collection, options = {}) => writeTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError }),
+    readTransaction: (collection, options = {}) => readTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError, signal: options.signal }),
+    writeTransaction: (collection, options = {}) => writeTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError, signal: options.signal }),
     listen: (filters = [], options = {}) => listeners.listen(filters, { ...options, defaultIdentity: writer }),
     conflicts: async () => await engine.conflicts(),
     gov,
