@@ -32,6 +32,7 @@ import { createThreadRegistry, peerOfAddr, type ThreadState } from './registry.j
 import { awaitReplica, handOver } from './replicate.js'
 import { createScheduler } from './scheduler.js'
 import { createSessionManager } from './sessions.js'
+import { readStoredLog } from './stored.js'
 import { createSyncOps } from './sync.js'
 import { backoffDelay, systemTimers, type Timers } from './timers.js'
 import type { Transport } from './transport.js'
@@ -455,7 +456,16 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       const found = await store.getRecordBlocks(state.storeId, cid)
       if (found == null) throw new LogUnknownError(`record ${cid.toString()} not found in thread ${id}`)
       const blocks: RecordBlocks = found.blocks
-      return toNetRecord(state, found.logId, found.counter, blocks, await readRecord(state, found.logId, blocks), 'local')
+      // Only records that verified are ever stored (ingest opens each one before appending it; our
+      // own are signed here): decrypt it again, but do not verify its signatures a second time.
+      return toNetRecord(state, found.logId, found.counter, blocks, await readRecord(state, found.logId, blocks, undefined, true), 'local')
+    },
+
+    async * readLog(id, logId, options = {}) {
+      throwIfAborted(options.signal)
+      const state = await registry.get(id)
+      if (!state.logKeys.has(logId)) throw new LogUnknownError(`log ${logId} is not part of thread ${id}`)
+      yield * readStoredLog(state, ingest, logId, options)
     },
 
     async forks(id, options: SignalOptions = {}) {
