@@ -81,6 +81,7 @@ function versioned(store: KVStore, bump: () => void): KVStore {
     delete: async (key, options) => { await write(async () => { await store.delete(key, options) }) },
     batch: async (ops, options) => { await write(async () => { await store.batch(ops, options) }) },
     range: (options) => store.range(options),
+    pages: (options) => store.pages(options),
     close: async () => { await store.close() }
   }
 }

@@ -23,6 +23,8 @@ export interface FindContext {
   sandbox: Sandbox
   /** Who reads (the read filter's `reader`), and who hears of filter failures. */
   who: Reader
+  /** Stops the scan between pages (AbortError). */
+  signal?: AbortSignal | undefined
 }
 
 type Plan =
@@ -90,13 +92,16 @@ function bounds(prefix: Uint8Array, conds: Cond[], encode: (v: Cond['value']) =>
  * than a generator: every async hop per instance counts in a scan of 100,000.)
  */
 async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats: QueryExplain, take: (doc: JSONObject) => boolean): Promise<void> {
-  const { reader, layout, info } = ctx
+  const { reader, layout, info, signal } = ctx
   const docPrefix = layout.docPrefix(info.name)
   if (plan.kind === 'scan' || plan.kind === 'id') {
     const range = plan.kind === 'scan' ? { prefix: docPrefix } : bounds(docPrefix, plan.conds, (v) => utf8(v as string), undefined)
-    for await (const [, v] of reader.range({ ...range, reverse })) {
-      stats.docsRead++
-      if (take(parseDoc(v).doc)) return
+    // A page per await: one async step per page of instances, not per instance.
+    for await (const page of reader.pages({ ...range, reverse, ...(signal !== undefined ? { signal } : {}) })) {
+      for (const [, v] of page) {
+        stats.docsRead++
+        if (take(parseDoc(v).doc)) return
+      }
     }
     return
   }
@@ -115,7 +120,7 @@ async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats:
     }
     return false
   }
-  for await (const [, v] of reader.range({ ...range, reverse })) {
+  for await (const [, v] of reader.range({ ...range, reverse, ...(signal !== undefined ? { signal } : {}) })) {
     stats.indexEntriesRead++
     ids.push(fromUtf8(v))
     if (ids.length >= 64 && await flush()) return

@@ -78,6 +78,22 @@ export class RecordingReader implements StateReader {
     scan.done = true
   }
 
+  async * pages(options: RangeOptions): AsyncIterable<Array<[Uint8Array, Uint8Array]>> {
+    const { signal: _, ...bounds } = options
+    const scan: Scan = { options: bounds, count: 0, done: false, digest: new Digest() }
+    this.scans.push(scan)
+    for await (const page of this.store.pages(options)) {
+      for (const [k, v] of page) {
+        scan.digest.add(k)
+        scan.digest.add(v)
+      }
+      // A page handed over counts as read whole (the caller may stop anywhere in it).
+      scan.count += page.length
+      yield page
+    }
+    scan.done = true
+  }
+
   /**
    * Whether every read still gives what it gave (run under the write lock, against `now`). Point
    * reads are read again in one request; each scan is run again for as many entries as were consumed.

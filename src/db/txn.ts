@@ -88,11 +88,11 @@ export async function requireConfig(reader: StateReader, layout: Layout, name: s
 }
 
 /** Read operations against `reader` (the store, or a write transaction's overlay). */
-export function readOps(host: TxnHost, reader: () => StateReader, collection: string, who: Reader) {
+export function readOps(host: TxnHost, reader: () => StateReader, collection: string, who: TxnOptions) {
   const query = async (q: QueryJSON | undefined) => {
     const normal = normalizeQuery(q)
     const info = await requireConfig(reader(), host.layout, collection)
-    return await runQuery({ reader: reader(), layout: host.layout, info, sandbox: host.sandbox, who }, normal)
+    return await runQuery({ reader: reader(), layout: host.layout, info, sandbox: host.sandbox, who, signal: who.signal }, normal)
   }
   return {
     async has(ids: InstanceID[]): Promise<boolean> {

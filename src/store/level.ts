@@ -77,7 +77,7 @@ export async function levelStore(init: LevelStoreInit): Promise<KVStore> {
       await batch.write({ sync })
     },
 
-    async * range(range: NormalizedRange) {
+    async * pages(range: NormalizedRange) {
       const { lower, upper } = range
       const it = db.iterator({
         ...(lower === undefined ? {} : lower.inclusive ? { gte: lower.key } : { gt: lower.key }),
@@ -89,7 +89,9 @@ export async function levelStore(init: LevelStoreInit): Promise<KVStore> {
         for (;;) {
           const page = await it.nextv(pageSize)
           if (page.length === 0) return
-          for (const [k, v] of page) yield [view(k), view(v)]
+          const out: Array<[Uint8Array, Uint8Array]> = new Array(page.length)
+          for (let i = 0; i < page.length; i++) out[i] = [view(page[i]![0]), view(page[i]![1])]
+          yield out
         }
       } finally {
         await it.close()

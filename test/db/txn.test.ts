@@ -24,6 +24,7 @@ function gatedStore(): { store: KVStore; hold: () => void; open: () => void; wai
     put: async (k, v, o) => { await inner.put(k, v, o) },
     delete: async (k, o) => { await inner.delete(k, o) },
     range: (o) => inner.range(o),
+    pages: (o) => inner.pages(o),
     close: async () => { await inner.close() },
     batch: async (ops, o) => {
       if (gate !== undefined) {
