@@ -91,7 +91,7 @@ function bounds(prefix: Uint8Array, conds: Cond[], encode: (v: Cond['value']) =>
  * Feed the candidates of `plan` to `take` in plan order, until it returns true. (A callback rather
  * than a generator: every async hop per instance counts in a scan of 100,000.)
  */
-async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats: QueryExplain, take: (doc: JSONObject) => boolean): Promise<void> {
+async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats: QueryExplain, take: (doc: JSONObject) => boolean, may: (bytes: Uint8Array) => boolean = () => true): Promise<void> {
   const { reader, layout, info, signal } = ctx
   const docPrefix = layout.docPrefix(info.name)
   if (plan.kind === 'scan' || plan.kind === 'id') {
@@ -100,7 +100,7 @@ async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats:
     for await (const page of reader.pages({ ...range, reverse, ...(signal !== undefined ? { signal } : {}) })) {
       for (const [, v] of page) {
         stats.docsRead++
-        if (take(parseDoc(v).doc)) return
+        if (may(v) && take(parseDoc(v).doc)) return
       }
     }
     return
@@ -128,6 +128,37 @@ async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats:
   if (ids.length > 0) await flush()
 }
 
+/**
+ * A test on an instance's stored bytes that every match passes, so most instances of a scan are
+ * never decoded. Instances are stored as canonical JSON (json.ts: scalars as `JSON.stringify`
+ * writes them, whatever event they came from), so an instance whose field equals a string, a
+ * finite number or a boolean holds that value's JSON text. Only conditions every match must meet
+ * count: the top-level AND, when there is no OR.
+ */
+function prefilter(q: NormalQuery): ((bytes: Uint8Array) => boolean) | undefined {
+  if (q.root.ors.length > 0) return undefined
+  const needles: Uint8Array[] = []
+  for (const c of q.root.ands) {
+    if (c.op !== 'eq') continue
+    const v = c.value
+    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) needles.push(utf8(JSON.stringify(v)))
+  }
+  if (needles.length === 0) return undefined
+  return (bytes) => needles.every((n) => contains(bytes, n))
+}
+
+/** Whether `needle` (non-empty) occurs in `hay`. */
+function contains(hay: Uint8Array, needle: Uint8Array): boolean {
+  const first = needle[0]!
+  const last = hay.length - needle.length
+  for (let i = hay.indexOf(first); i >= 0 && i <= last; i = hay.indexOf(first, i + 1)) {
+    let j = 1
+    while (j < needle.length && hay[i + j] === needle[j]) j++
+    if (j === needle.length) return true
+  }
+  return false
+}
+
 /** Run a normalised query; returns the visible results and how they were found. */
 export async function runQuery(ctx: FindContext, q: NormalQuery): Promise<{ results: JSONObject[]; explain: QueryExplain }> {
   const plan = choosePlan(q, ctx.info)
@@ -152,7 +183,7 @@ export async function runQuery(ctx: FindContext, q: NormalQuery): Promise<{ resu
     if (!matchNode(q.root, doc) || !seekOk(doc)) return false
     matched.push(doc)
     return earlyStop && matched.length >= want
-  })
+  }, prefilter(q))
   if (!ordered) {
     const parts = sort?.parts
     matched.sort((a, b) => {
