@@ -50,6 +50,11 @@ export interface DBNet {
   deleteThread(id: ThreadID, options?: { signal?: AbortSignal }): Promise<void>
   /** Append a record with `body` to our log; it is durable when this resolves. */
   createRecord(id: ThreadID, body: unknown, options?: { signal?: AbortSignal }): Promise<DBRecord>
+  /**
+   * Several consecutive records of our log, stored in one atomic batch (all or none). Absent: the
+   * DB creates them one by one.
+   */
+  createRecords?(id: ThreadID, bodies: readonly unknown[], options?: { signal?: AbortSignal }): Promise<DBRecord[]>
   /** New records of the threads, local and remote, each log's in order. */
   subscribe(options: { threads: ThreadID[]; signal?: AbortSignal }): AsyncIterable<DBRecord>
   /** The records the log store holds, each log's in order. */
@@ -84,6 +89,7 @@ export function dbNetFromNet(net: Net, _logStore: LogStore, forkSource?: ForkSou
     getThread: async (id, options) => await net.getThread(id, options),
     deleteThread: async (id, options) => { await net.deleteThread(id, options) },
     createRecord: async (id, body, options) => await net.createRecord(id, body, options),
+    createRecords: async (id, bodies, options) => await net.createRecords(id, bodies, options),
     subscribe: (options) => net.subscribe(options) as AsyncIterable<NetRecord>,
     async * records(id, options = {}) {
       const info = await net.getThread(id, options.signal === undefined ? {} : { signal: options.signal })

@@ -14,7 +14,9 @@
  */
 import { newInstanceID } from './ids.js'
 import { applyOps, type ApplyResult } from './apply.js'
-import { InstanceNotFoundError, InvalidInstanceError, ReadOnlyTransactionError, TransactionClosedError, TransactionConflictError, TransactionDiscardedError } from './errors.js'
+import { throwIfAborted } from '../core/errors.js'
+import type { Staged } from './commit.js'
+import { InstanceNotFoundError, InvalidInstanceError, ReadOnlyTransactionError, TransactionClosedError, TransactionDiscardedError } from './errors.js'
 import { checkIDString, checkInstanceID, type Op } from './event.js'
 import { FILTER_FAILED, show, showOne, type Reader } from './filter.js'
 import type { OwnerBasis } from './governance.js'
@@ -45,6 +47,11 @@ export interface TxnHost {
   provisionalTime(): number
   /** Turn validated ops into a record and apply it; called with the write lock held. */
   commit(ops: Op[], ov: Overlay, result: ApplyResult): Promise<void>
+  /**
+   * Commit a write transaction staged without the lock, with the next group (commit.ts): checked
+   * against the state and the group's earlier events; resolves when durable.
+   */
+  submit(staged: Staged): Promise<void>
   /** A number that changes whenever the DB's state in the store changes. */
   version(): number
 }
@@ -215,12 +222,10 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
     await tail
     state = 'ended'
     if (ops.length === 0) return
-    await host.lock.run('write', async () => {
-      host.assertOpen()
-      // Something was committed since we began: commit only if all we read still holds.
-      if (host.version() !== began && !await reads.check(storeReader(host.store))) throw new TransactionConflictError()
-      await host.commit(ops, ov, total)
-    }, signal)
+    throwIfAborted(signal)
+    host.assertOpen()
+    // With the next group: if anything was committed since we began, only if all we read still holds.
+    await host.submit({ ops, ov, result: total, reads, began })
   }
   const make = (name: string): WriteTransaction => {
     const view = readOps(host, () => ov, name, who)

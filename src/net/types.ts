@@ -147,6 +147,11 @@ export interface Net {
    * resolves. `LogFrozenError` when that log is frozen at a fork.
    */
   createRecord(id: ThreadID, body: unknown, options?: CreateRecordOptions): Promise<NetRecord>
+  /**
+   * {@link Net.createRecord} for several bodies: consecutive records of our log, appended to the
+   * log store in one atomic batch (all of them or none), then published and pushed in order.
+   */
+  createRecords(id: ThreadID, bodies: readonly unknown[], options?: CreateRecordOptions): Promise<NetRecord[]>
   addRecord(id: ThreadID, logId: LogID, blocks: RecordBlocks, options?: SignalOptions): Promise<NetRecord>
   getRecord(id: ThreadID, cid: CID, options?: SignalOptions): Promise<NetRecord>
   /**

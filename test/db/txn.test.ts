@@ -11,7 +11,8 @@ import { memoryStore } from '../../src/store/memory.js'
 import { createFakeWorld, replica, type TestReplica } from './helpers.js'
 
 /** A store whose batches wait for `open()` while it is held. */
-function gatedStore(): { store: KVStore; hold: () => void; open: () => void; waiting: () => Promise<void> } {
+function gatedStore(): { store: KVStore; hold: () => void; open: () => void; waiting: () => Promise<void>; batches: () => number } {
+  let batches = 0
   const inner = memoryStore()
   let gate: Promise<void> | undefined
   let release: (() => void) | undefined
@@ -27,6 +28,7 @@ function gatedStore(): { store: KVStore; hold: () => void; open: () => void; wai
     pages: (o) => inner.pages(o),
     close: async () => { await inner.close() },
     batch: async (ops, o) => {
+      batches++
       if (gate !== undefined) {
         arrived?.()
         await gate
@@ -41,7 +43,8 @@ function gatedStore(): { store: KVStore; hold: () => void; open: () => void; wai
       arrival = new Promise((resolve) => { arrived = resolve })
     },
     open: () => { gate = undefined; release?.() },
-    waiting: async () => { await arrival }
+    waiting: async () => { await arrival },
+    batches: () => batches
   }
 }
 
@@ -166,5 +169,38 @@ describe('optimistic transactions', () => {
     await t2.start()
     await t2.end()
     await expect(t2.find()).rejects.toMatchObject({ name: 'TransactionClosedError' })
+  })
+
+  it('commits transactions that end together in one store batch, each resolving when it is written', async () => {
+    const before = gated.batches()
+    gated.hold()
+    // The first commit waits in its batch; the 49 that end meanwhile form the next group.
+    const first = db.create('Items', [{ _id: 'g0', k: 0 }])
+    await gated.waiting()
+    let resolved = 0
+    const rest = Array.from({ length: 49 }, async (_, i) => { await db.create('Items', [{ _id: `g${i + 1}`, k: i + 1 }]); resolved++ })
+    // Nothing is written while the first batch waits, so nothing of the group can have resolved.
+    await Promise.resolve()
+    expect(resolved).toBe(0)
+    gated.open()
+    await Promise.all([first, ...rest])
+    expect(resolved).toBe(49)
+    expect(gated.batches() - before).toBeLessThanOrEqual(3)
+    expect(await db.find('Items')).toHaveLength(50)
+  })
+
+  it('rejects only the conflicting one of transactions that end together', async () => {
+    const t1 = db.writeTransaction('Items')
+    const t2 = db.writeTransaction('Items')
+    const t3 = db.writeTransaction('Items')
+    for (const t of [t1, t2, t3]) await t.start()
+    await t1.create([{ _id: 'one', k: 1 }])
+    await t2.create([{ _id: 'two', k: 1 }])
+    await t3.create([{ _id: 'three', k: 3 }])
+    const [r1, r2, r3] = await Promise.allSettled([t1.end(), t2.end(), t3.end()])
+    expect(r1.status).toBe('fulfilled')
+    expect(r2).toMatchObject({ status: 'rejected', reason: { name: 'TransactionConflictError' } })
+    expect(r3.status).toBe('fulfilled')
+    expect((await db.find('Items')).map((d) => d._id)).toEqual(['one', 'three'])
   })
 })
