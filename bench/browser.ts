@@ -276,7 +276,7 @@ async function stormConverge(browser: Browser, url: (name: string) => string, re
 }
 
 /** Writes per second from a tab: one bulk transaction, sequential and concurrent single creates. */
-async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; single: number; concurrent: number }> {
+async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; single: number; concurrent: number; readOpen: number }> {
   const p = await openPeer(browser, url, {})
   try {
     // No named functions in here: tsx would wrap them in a helper the page does not have.
@@ -304,7 +304,21 @@ async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; 
         while (next < n.concurrent) await concurrentDB.create('People', [docs[next++]!], { timeoutMs: 120_000 })
       }))
       const concurrent = n.concurrent / ((performance.now() - t0) / 1000)
-      return { bulk, single, concurrent }
+
+      // A write transaction stays open (staged, not ended) while finds run.
+      const open = singleDB.writeTransaction('People', { timeoutMs: 120_000 })
+      await open.start()
+      await open.create(docs.slice(0, 10))
+      const reads: number[] = []
+      for (let i = 0; i < 200; i++) {
+        t0 = performance.now()
+        await singleDB.find('People', { limit: 20 } as never)
+        reads.push(performance.now() - t0)
+      }
+      await open.discard()
+      reads.sort((a, b) => a - b)
+      const readOpen = reads[Math.min(reads.length - 1, Math.floor(0.99 * reads.length))]!
+      return { bulk, single, concurrent, readOpen }
     }, [PEOPLE, { bulk: BULK, single: SINGLE, concurrent: CONCURRENT, inFlight: IN_FLIGHT }] as const)
   } finally {
     await p.close()
@@ -359,15 +373,18 @@ const suite: Suite = async (runs) => {
       const bulk: number[] = []
       const single: number[] = []
       const concurrent: number[] = []
+      const readOpen: number[] = []
       for (let i = 0; i < runs; i++) {
         const r = await dbWrites(browser, url(`dbw-${i}-${Date.now()}`))
         bulk.push(r.bulk)
         single.push(r.single)
         concurrent.push(r.concurrent)
+        readOpen.push(r.readOpen)
       }
       out.push({ metric: 'browser_create_bulk_docs_per_s', value: round(median(bulk)), unit: 'docs/s' })
       out.push({ metric: 'browser_create_single_txn_per_s', value: round(median(single)), unit: 'txn/s' })
       out.push({ metric: 'browser_create_concurrent_per_s', value: round(median(concurrent)), unit: 'txn/s' })
+      out.push({ metric: 'read_while_txn_open_p99_ms', value: round(median(readOpen), 2), unit: 'ms' })
     }
     if (parts.has('remeet')) {
       out.push({ metric: 'browser_remeet_after_reload_ms', value: round(median(await remeet(browser, url, relay.wsAddr, runs))), unit: 'ms' })
