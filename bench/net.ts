@@ -235,6 +235,20 @@ const suite: Suite = async (runs) => {
   const fakeP99: number[] = []
   const fakeFirst: number[] = []
   const bundle = bundleRelay()
+  if (process.env.WEFT_BENCH_NET === 'catchup') {
+    // Only the catch-up figures (for comparing changes to it under the same load).
+    for (let r = 0; r < runs; r++) {
+      const c = await catchup()
+      rate.push(c.perSecond)
+      rss.push(c.rssMb)
+      baseRss.push(c.baseRssMb)
+    }
+    return [
+      { metric: 'catchup_10k_records_per_s', value: round(median(rate), 0), unit: 'records/s' },
+      { metric: 'catchup_10k_peak_rss_mb', value: round(median(rss), 1), unit: 'MB' },
+      { metric: 'catchup_10k_base_rss_mb', value: round(median(baseRss), 1), unit: 'MB' }
+    ]
+  }
   for (let r = 0; r < runs; r++) {
     const l = await latency()
     p50.push(l.p50)
