@@ -308,7 +308,7 @@ async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; 
       // A write transaction stays open (staged, not ended) while finds run.
       const open = singleDB.writeTransaction('People', { timeoutMs: 120_000 })
       await open.start()
-      await open.create(docs.slice(0, 10))
+      await open.create(Array.from({ length: 10 }, (_, i) => ({ name: `open ${i}`, email: `open${i}@example.com`, age: 1, city: 'x' })))
       const reads: number[] = []
       for (let i = 0; i < 200; i++) {
         t0 = performance.now()
