@@ -203,6 +203,102 @@ async function shareNotes(owner: Page, others: Page[], relay: string): Promise<s
   return id
 }
 
+/** Wait until `page` reaches `peer` over WebRTC (30 s at most). */
+async function awaitWebRTC(page: Page, thread: string, peer: string): Promise<void> {
+  const deadline = Date.now() + 30_000
+  while (true) {
+    const via = await page.evaluate(async ([t, p]) => (await globalThis.weftPeer!.client().net.syncStatus(t)).peers.find((x) => x.peer === p)?.via, [thread, peer] as const)
+    if (via === 'webrtc') return
+    if (Date.now() > deadline) throw new Error(`no WebRTC connection (via ${String(via)})`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+/**
+ * A document created in one browser until another browser's DB listener has it (WebRTC): p50 of
+ * 100 samples after 5, each timed with the pages' shared epoch clock (`timeOrigin + now()`).
+ */
+async function dbReplicationBrowser(browser: Browser, url: (name: string) => string, relay: string): Promise<number> {
+  const a = await openPeer(browser, url(`dra-${Date.now()}`), { webrtc: true })
+  const b = await openPeer(browser, url(`drb-${Date.now()}`), { webrtc: true })
+  try {
+    const id = await shareNotes(a.page, [b.page], relay)
+    const peerB = await b.page.evaluate(() => globalThis.weftPeer!.client().peerId)
+    await awaitWebRTC(a.page, id, peerB)
+    await b.page.evaluate(async (t) => {
+      const g = globalThis as unknown as { arrivals: number[] }
+      g.arrivals = []
+      const db = globalThis.weftPeer!.client().db.getDB(t)
+      const sub = db.listen([{ type: 'create', collection: 'notes' }])
+      await sub.ready
+      void (async () => {
+        for await (const e of sub) {
+          const sent = Number((e as { instance?: { text?: string } }).instance?.text)
+          g.arrivals.push(performance.timeOrigin + performance.now() - sent)
+        }
+      })()
+    }, id)
+    await a.page.evaluate(async ([t, n]) => {
+      const db = globalThis.weftPeer!.client().db.getDB(t)
+      for (let i = 0; i < n; i++) {
+        await db.create('notes', [{ text: String(performance.timeOrigin + performance.now()) }])
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }, [id, SAMPLES + 5] as const)
+    const deadline = Date.now() + 30_000
+    let arrivals: number[] = []
+    while (arrivals.length < SAMPLES + 5 && Date.now() < deadline) {
+      arrivals = await b.page.evaluate(() => [...(globalThis as unknown as { arrivals: number[] }).arrivals])
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    if (arrivals.length < SAMPLES) throw new Error(`only ${arrivals.length} of ${SAMPLES + 5} instances arrived`)
+    return percentile(arrivals.slice(5), 0.5)
+  } finally {
+    await a.close()
+    await b.close()
+  }
+}
+
+/**
+ * A tab joins the invite to a board of 10,000 instances (created 10 per transaction: 1,000
+ * records, handed to the relay): ms from `join` until all are queryable.
+ */
+async function dbJoinBrowser(browser: Browser, url: (name: string) => string, relay: string): Promise<number> {
+  const a = await openPeer(browser, url(`dja-${Date.now()}`), {})
+  const b = await openPeer(browser, url(`djb-${Date.now()}`), {})
+  try {
+    const invite = await a.page.evaluate(async ([r, notes]) => {
+      const c = globalThis.weftPeer!.client()
+      const db = await c.db.newDB(undefined, { name: 'board', collections: [notes] })
+      await c.net.addReplicator(db.id, r)
+      let next = 0
+      await Promise.all(Array.from({ length: 50 }, async () => {
+        while (next < 1_000) {
+          const k = next++
+          await db.create('notes', Array.from({ length: 10 }, (_, i) => ({ text: `card ${k * 10 + i}` })), { timeoutMs: 120_000 })
+        }
+      }))
+      // Until the relay holds it all.
+      for (let i = 0; i < 600; i++) {
+        const s = await c.net.syncStatus(db.id)
+        if (s.pendingPush === 0) break
+        await new Promise((res) => setTimeout(res, 100))
+      }
+      return await db.invite()
+    }, [relay, NOTES] as const)
+    return await b.page.evaluate(async (inv) => {
+      const c = globalThis.weftPeer!.client()
+      const t0 = performance.now()
+      const db = await c.db.join(inv, { timeoutMs: 120_000 })
+      while ((await db.find('notes', {}, { timeoutMs: 120_000 })).length < 10_000) await db.sync({ timeoutMs: 120_000 })
+      return performance.now() - t0
+    }, invite)
+  } finally {
+    await a.close()
+    await b.close()
+  }
+}
+
 async function directSince(page: Page, peer: string, since: number): Promise<boolean> {
   const info = await page.evaluate(async () => await globalThis.weftPeer!.client().info())
   return info.connections.some((c) => c.peer === peer && c.via === 'webrtc' && c.openedAt >= since)
@@ -276,7 +372,7 @@ async function stormConverge(browser: Browser, url: (name: string) => string, re
 }
 
 /** Writes per second from a tab: one bulk transaction, sequential and concurrent single creates. */
-async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; single: number; concurrent: number }> {
+async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; single: number; concurrent: number; readOpen: number }> {
   const p = await openPeer(browser, url, {})
   try {
     // No named functions in here: tsx would wrap them in a helper the page does not have.
@@ -304,7 +400,21 @@ async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; 
         while (next < n.concurrent) await concurrentDB.create('People', [docs[next++]!], { timeoutMs: 120_000 })
       }))
       const concurrent = n.concurrent / ((performance.now() - t0) / 1000)
-      return { bulk, single, concurrent }
+
+      // A write transaction stays open (staged, not ended) while finds run.
+      const open = singleDB.writeTransaction('People', { timeoutMs: 120_000 })
+      await open.start()
+      await open.create(Array.from({ length: 10 }, (_, i) => ({ name: `open ${i}`, email: `open${i}@example.com`, age: 1, city: 'x' })))
+      const reads: number[] = []
+      for (let i = 0; i < 200; i++) {
+        t0 = performance.now()
+        await singleDB.find('People', { limit: 20 } as never)
+        reads.push(performance.now() - t0)
+      }
+      await open.discard()
+      reads.sort((a, b) => a - b)
+      const readOpen = reads[Math.min(reads.length - 1, Math.floor(0.99 * reads.length))]!
+      return { bulk, single, concurrent, readOpen }
     }, [PEOPLE, { bulk: BULK, single: SINGLE, concurrent: CONCURRENT, inFlight: IN_FLIGHT }] as const)
   } finally {
     await p.close()
@@ -355,19 +465,32 @@ const suite: Suite = async (runs) => {
       out.push({ metric: 'browser_replication_webrtc_p50_ms', value: round(median(webrtc), 2), unit: 'ms' })
       out.push({ metric: 'browser_replication_relay_p50_ms', value: round(median(relayed), 2), unit: 'ms' })
     }
+    if (parts.has('dbreplication')) {
+      const samples: number[] = []
+      for (let i = 0; i < runs; i++) samples.push(await dbReplicationBrowser(browser, url, relay.wsAddr))
+      out.push({ metric: 'browser_db_replication_p50_ms', value: round(median(samples), 2), unit: 'ms' })
+    }
+    if (parts.has('dbjoin')) {
+      const samples: number[] = []
+      for (let i = 0; i < runs; i++) samples.push(await dbJoinBrowser(browser, url, relay.wsAddr))
+      out.push({ metric: 'browser_db_join_10k_docs_ms', value: round(median(samples)), unit: 'ms' })
+    }
     if (parts.has('writes')) {
       const bulk: number[] = []
       const single: number[] = []
       const concurrent: number[] = []
+      const readOpen: number[] = []
       for (let i = 0; i < runs; i++) {
         const r = await dbWrites(browser, url(`dbw-${i}-${Date.now()}`))
         bulk.push(r.bulk)
         single.push(r.single)
         concurrent.push(r.concurrent)
+        readOpen.push(r.readOpen)
       }
       out.push({ metric: 'browser_create_bulk_docs_per_s', value: round(median(bulk)), unit: 'docs/s' })
       out.push({ metric: 'browser_create_single_txn_per_s', value: round(median(single)), unit: 'txn/s' })
       out.push({ metric: 'browser_create_concurrent_per_s', value: round(median(concurrent)), unit: 'txn/s' })
+      out.push({ metric: 'read_while_txn_open_p99_ms', value: round(median(readOpen), 2), unit: 'ms' })
     }
     if (parts.has('remeet')) {
       out.push({ metric: 'browser_remeet_after_reload_ms', value: round(median(await remeet(browser, url, relay.wsAddr, runs))), unit: 'ms' })

@@ -12,7 +12,9 @@
  *                             chunks of 500)
  *   late_event_replay_10k_live_mb  peak growth of the live JS heap during that replay (a separate
  *                             run, garbage collected and sampled every 100 ms)
- * Register with `db: async () => (await import('./db.js')).default` in bench/index.ts.
+ * and the figures of bench/db-more.ts (concurrent creates, findByID, reads while a transaction is
+ * open, joining a 10,000-record DB, DB-level replication). `WEFT_BENCH_DB=…` picks parts (`single`,
+ * `bulk`, `queries`, `late`, and those of db-more.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { setFlagsFromString } from 'node:v8'
@@ -27,9 +29,9 @@ import { createFakeNet, createFakeWorld } from '../test/db/fake-net.js'
 import { body, forger } from '../test/db/forger.js'
 import { median, round, type Metric, type Suite } from './index.js'
 import { PEOPLE } from './fixtures.js'
+import { createConcurrent, findByID, metrics, person, readWhileTxnOpen, wanted } from './db-more.js'
+import { dbJoin, dbReplication } from './db-join.js'
 
-
-const person = (i: number): Record<string, unknown> => ({ name: `person ${i}`, email: `p${i}@example.com`, age: i % 90, city: `city-${i % 1000}` })
 
 interface Setup { peer: Peer; docs: KVStore; manager: DBManager; db: Database; dir: string }
 
@@ -111,6 +113,7 @@ const suite: Suite = async (runs) => {
   const late: number[] = []
   const late10k: number[] = []
   const lateLive: number[] = []
+  const more: Record<string, number[]> = { create_concurrent_per_s: [], find_by_id_10k_ms: [], read_while_txn_open_p99_ms: [], db_join_10k_docs_ms: [], db_replication_p50_ms: [] }
   try {
     for (let r = 0; r < runs; r++) {
       const s = await setup(sandbox)
@@ -118,36 +121,50 @@ const suite: Suite = async (runs) => {
         for (let i = 0; i < 200; i++) await s.db.create('People', [person(-1 - i)]) // warm up
         const n = 3_000
         let t = performance.now()
-        for (let i = 0; i < n; i++) await s.db.create('People', [person(i)])
-        single.push(n / ((performance.now() - t) / 1000))
-
-        t = performance.now()
-        const txn = s.db.writeTransaction('People')
-        await txn.start()
-        await txn.create(Array.from({ length: 10_000 }, (_, i) => person(10_000 + i)))
-        await txn.end()
-        bulk.push(10_000 / ((performance.now() - t) / 1000))
-
-        await fill(s.db, 100_000 - 13_000 - 200, 20_000)
-        const samples: number[] = []
-        for (let i = 0; i < 300; i++) {
-          const email = `p${(i * 7919) % 100_000}@example.com`
-          const q0 = performance.now()
-          await s.db.find('People', where('email').eq(email))
-          samples.push(performance.now() - q0)
+        if (wanted('single')) {
+          for (let i = 0; i < n; i++) await s.db.create('People', [person(i)])
+          single.push(n / ((performance.now() - t) / 1000))
         }
-        indexed.push(median(samples.slice(50)))
-        const scans: number[] = []
-        for (let i = 0; i < 5; i++) {
-          const q0 = performance.now()
-          const found = await s.db.find('People', where('age').eq(42 + i))
-          scans.push(performance.now() - q0)
-          if (found.length === 0) throw new Error('scan found nothing')
+        if (wanted('concurrent')) more.create_concurrent_per_s!.push(await createConcurrent(s.db))
+
+        if (wanted('bulk')) {
+          t = performance.now()
+          const txn = s.db.writeTransaction('People')
+          await txn.start()
+          await txn.create(Array.from({ length: 10_000 }, (_, i) => person(10_000 + i)))
+          await txn.end()
+          bulk.push(10_000 / ((performance.now() - t) / 1000))
         }
-        scan.push(median(scans))
+        if (wanted('byid')) {
+          const ids = await s.db.create('People', Array.from({ length: 10_000 }, (_, i) => person(500_000 + i)))
+          more.find_by_id_10k_ms!.push(await findByID(s.db, ids))
+        }
+        if (wanted('readopen')) more.read_while_txn_open_p99_ms!.push(await readWhileTxnOpen(s.db))
+        if (wanted('queries')) {
+          await fill(s.db, 100_000 - 13_000 - 200, 20_000)
+          const samples: number[] = []
+          for (let i = 0; i < 300; i++) {
+            const email = `p${(i * 7919) % 100_000}@example.com`
+            const q0 = performance.now()
+            await s.db.find('People', where('email').eq(email))
+            samples.push(performance.now() - q0)
+          }
+          indexed.push(median(samples.slice(50)))
+          const scans: number[] = []
+          for (let i = 0; i < 5; i++) {
+            const q0 = performance.now()
+            const found = await s.db.find('People', where('age').eq(42 + i))
+            scans.push(performance.now() - q0)
+            if (found.length === 0) throw new Error('scan found nothing')
+          }
+          scan.push(median(scans))
+        }
       } finally {
         await teardown(s)
       }
+      if (wanted('join')) more.db_join_10k_docs_ms!.push(await dbJoin(sandbox))
+      if (wanted('replication')) more.db_replication_p50_ms!.push(await dbReplication(sandbox))
+      if (!wanted('late')) continue
       late.push((await lateEventReplay(sandbox, 1_000)).ms)
       late10k.push((await lateEventReplay(sandbox, 10_000)).ms)
       lateLive.push((await lateEventReplay(sandbox, 10_000, true)).heapMB)
@@ -163,8 +180,8 @@ const suite: Suite = async (runs) => {
     { metric: 'late_event_replay_ms', value: round(median(late), 1), unit: 'ms' },
     { metric: 'late_event_replay_10k_ms', value: round(median(late10k), 1), unit: 'ms' },
     { metric: 'late_event_replay_10k_live_mb', value: round(median(lateLive), 1), unit: 'MB' }
-  ]
-  return out
+  ].filter((m) => !Number.isNaN(m.value))
+  return [...out, ...metrics(more)]
 }
 
 export default suite

@@ -3,8 +3,10 @@
  *   replication_latency_p50_ms / _p99_ms  createRecord on A until B's subscribe yields it; two Node
  *                                          peers directly connected over TCP; 1,000 samples after warm-up
  *   catchup_10k_records_per_s             a fresh peer (own process) pulls 10,000 records from a relay
- *   catchup_10k_peak_rss_mb               that process's peak resident set size (LevelDB repo)
- *   catchup_10k_base_rss_mb               its resident set size before the join (runtime, tsx, libp2p)
+ *   catchup_10k_peak_rss_mb               that process's peak resident set size (LevelDB repo); the
+ *                                          child is bundled with esbuild and run by plain node (no tsx),
+ *                                          with the node flags in WEFT_BENCH_CHILD_FLAGS
+ *   catchup_10k_base_rss_mb               its resident set size before the join (runtime, libp2p)
  *   relay_cold_start_ms                   relay process start until it answers /healthz: the esbuild
  *                                          bundle the Docker image runs (`node relay.mjs`)
  *   relay_cold_start_tsx_ms               the same for `npm run relay` (TypeScript compiled at start)
@@ -79,7 +81,8 @@ async function catchup(): Promise<{ perSecond: number; rssMb: number; baseRssMb:
     }
     await writer.stop()
     const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/catchup-child.ts', `${relayAddr}/thread/${id}`, info.key], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+      // Bundled and run by plain node (as a deployed peer runs): tsx's compiler is not in the RSS.
+      const child = spawn(process.execPath, [...(process.env.WEFT_BENCH_CHILD_FLAGS ?? '').split(' ').filter((f) => f !== ''), bundleRelay('bench/catchup-child.ts', 'catchup-child.mjs'), `${relayAddr}/thread/${id}`, info.key], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
       let text = ''
       child.stdout.on('data', (d: Buffer) => { text += d.toString() })
       child.on('exit', (code) => {
@@ -179,10 +182,10 @@ async function resyncAfterRestart(): Promise<number> {
 }
 
 /** Bundle the relay as the Docker image does (esbuild, runtime dependencies external). */
-function bundleRelay(): string {
-  const outfile = join(root, '.bench', 'relay.mjs')
+function bundleRelay(entry = 'relay/main.ts', name = 'relay.mjs'): string {
+  const outfile = join(root, '.bench', name)
   const built = spawnSync(join(root, 'node_modules', '.bin', 'esbuild'), [
-    'relay/main.ts', '--bundle', '--platform=node', '--format=esm', '--packages=external',
+    entry, '--bundle', '--platform=node', '--format=esm', '--packages=external',
     '--target=node20', `--outfile=${outfile}`, '--log-level=warning'
   ], { cwd: root, encoding: 'utf8' })
   if (built.status !== 0) throw new Error(`esbuild failed: ${built.stderr}`)
@@ -235,6 +238,20 @@ const suite: Suite = async (runs) => {
   const fakeP99: number[] = []
   const fakeFirst: number[] = []
   const bundle = bundleRelay()
+  if (process.env.WEFT_BENCH_NET === 'catchup') {
+    // Only the catch-up figures (for comparing changes to it under the same load).
+    for (let r = 0; r < runs; r++) {
+      const c = await catchup()
+      rate.push(c.perSecond)
+      rss.push(c.rssMb)
+      baseRss.push(c.baseRssMb)
+    }
+    return [
+      { metric: 'catchup_10k_records_per_s', value: round(median(rate), 0), unit: 'records/s' },
+      { metric: 'catchup_10k_peak_rss_mb', value: round(median(rss), 1), unit: 'MB' },
+      { metric: 'catchup_10k_base_rss_mb', value: round(median(baseRss), 1), unit: 'MB' }
+    ]
+  }
   for (let r = 0; r < runs; r++) {
     const l = await latency()
     p50.push(l.p50)

@@ -228,7 +228,7 @@ test('in a tab, a schema-invalid create, an unknown collection and a duplicate u
   }
 })
 
-test('a transaction runs in the worker across calls: it reads its own writes, spans collections, commits as one event, and its lock is released by discard, idleness and tab death', async ({ browser }) => {
+test('a transaction runs in the worker across calls: it reads its own writes, spans collections, commits as one event, holds no lock between calls, and is discarded on idleness, abort and tab death', async ({ browser }) => {
   const context: BrowserContext = await browser.newContext()
   try {
     const name = uniqueName('dbtxn')
@@ -247,7 +247,7 @@ test('a transaction runs in the worker across calls: it reads its own writes, sp
       const byId = await t.findByID('n1')
       await t.collection('Tags').create([{ _id: 'g1', note: 'n1' }])
       const tagged = await t.collection('Tags').has(['g1'])
-      // Outside the transaction nothing is visible yet (and a read waits for the lock: so not now).
+      // Outside the transaction nothing is visible until it ends.
       await end()
       return { ids, mine: mine.map((d) => d._id), byId, tagged }`)
     expect(seen).toEqual({ ids: ['n1'], mine: ['n2', 'n1'], byId: { _id: 'n1', title: 'first', n: 1 }, tagged: true })
@@ -269,12 +269,15 @@ test('a transaction runs in the worker across calls: it reads its own writes, sp
     expect(await errorName(t1, thread, `const t = db.writeTransaction('Notes'); await t.start(); await t.discard(); await t.create([{ title: 'late' }])`)).toBe('TransactionDiscardedError')
     expect(await errorName(t1, thread, `const t = db.writeTransaction('Notes'); await t.create([{ title: 'early' }])`)).toBe('TransactionClosedError')
 
-    // Idle: the worker discards it and releases the lock; its next operation says so.
+    // Another write does not wait for an open transaction (it holds no lock). Idle past its limit,
+    // the worker discards it; its next operation says so.
     expect(await value(t1, thread, `
       const t = db.writeTransaction('Notes', { idleTimeoutMs: 300 })
       await t.start()
       await t.create([{ _id: 'idle', title: 'idle' }])
       const other = await c.db.getDB(db.id).create('Notes', [{ _id: 'meanwhile', title: 'meanwhile' }], { timeoutMs: 10000 })
+      // Idleness is time passing: wait well past the limit.
+      await new Promise((r) => setTimeout(r, 1500))
       let name = 'ok'
       try { await t.create([{ title: 'after' }]) } catch (e) { name = e.name }
       let ended = 'ok'
@@ -282,7 +285,7 @@ test('a transaction runs in the worker across calls: it reads its own writes, sp
       return [other, name, ended]`)).toEqual([['meanwhile'], 'TransactionDiscardedError', 'TransactionDiscardedError'])
     expect(await value(t2, thread, `return await db.has('Notes', ['idle'])`)).toBe(false)
 
-    // Aborting a transaction's signal discards it in the worker at once, releasing the lock.
+    // Aborting a transaction's signal discards it in the worker at once.
     expect(await value(t1, thread, `
       const a = new AbortController()
       const t = db.writeTransaction('Notes', { signal: a.signal, idleTimeoutMs: 600000 })
@@ -294,7 +297,7 @@ test('a transaction runs in the worker across calls: it reads its own writes, sp
       const other = await db.create('Notes', [{ _id: 'free', title: 'free' }], { timeoutMs: 5000 })
       return [name, other, await db.has('Notes', ['aborted'])]`)).toEqual(['TransactionDiscardedError', ['free'], false])
 
-    // A tab that dies in a transaction releases the lock: the other tab's write goes through.
+    // A tab that dies in a transaction: the other tab's write goes through, the dead one's is gone.
     await t2.evaluate(async (t) => {
       const txn = globalThis.weftPeer!.client().db.getDB(t).writeTransaction('Notes', { idleTimeoutMs: 600_000 })
       await txn.start()

@@ -4,11 +4,13 @@
  * lives here across calls, so a write transaction reads its own writes exactly as it would
  * in-process, and `end()` commits it as one event.
  *
- * A transaction holds the DB's lock while it is open, so the worker bounds how long a tab can
- * hold it: a transaction is discarded (its later operations fail with TransactionDiscardedError)
- * when it goes `idleMs` without a call, when one of its calls is aborted or times out (the tab no
- * longer knows its state), and when its tab is gone. Transactions are per tab: another tab cannot
- * name them.
+ * An open transaction holds no lock between its calls (src/db transactions are optimistic: each
+ * call takes the read lock for its own duration, `end()` takes the write lock to validate and
+ * commit), so a slow or paused tab never blocks another tab's reads or the application of remote
+ * events. It still holds memory (its staged writes), so the worker bounds how long it lives: a
+ * transaction is discarded (its later operations fail with TransactionDiscardedError) when it goes
+ * `idleMs` without a call, when one of its calls is aborted or times out (the tab no longer knows
+ * its state), and when its tab is gone. Transactions are per tab: another tab cannot name them.
  */
 import { ReadOnlyTransactionError, TransactionClosedError, TransactionDiscardedError } from '../src/db/index.js'
 import type { FilterFailure, ReadTransaction, WriteTransaction, InstanceID, QueryJSON } from '../src/db/index.js'
@@ -81,7 +83,7 @@ export function createTxnSessions(init: TxnSessionsInit): TxnSessions {
     s.state = state
     clearTimeout(s.timer)
     open.delete(s)
-    // After the batch now running (a start waiting for the lock included): release the lock.
+    // After the batch now running: drop what the transaction staged.
     s.tail = s.tail.then(async () => { await (await s.opening).discard() }).catch(() => undefined)
   }
 

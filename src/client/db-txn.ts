@@ -91,7 +91,7 @@ export function openTransaction(call: Call, kind: 'read' | 'write', begin: Omit<
 
   /**
    * Give the transaction up (its state is unknown here): later operations fail, and the worker is
-   * told to discard it at once (it may not have heard of the abort) so the DB's lock is released.
+   * told to discard it at once (it may not have heard of the abort) so what it staged is dropped.
    */
   function abandon(reason: Error): void {
     if (lost !== undefined) return

@@ -58,6 +58,7 @@ export function cachingStore(store: KVStore, prefixes: readonly Uint8Array[]): K
       for (const op of ops) note(op.key, op.type === 'put' ? op.value : null)
     },
     range: (options) => store.range(options),
+    pages: (options) => store.pages(options),
     close: async () => { await store.close() }
   }
 }

@@ -5,7 +5,7 @@
  */
 import { parseIdentity } from '../core/index.js'
 import type { LogID, ThreadID } from '../core/types.js'
-import { InvalidOwnerError } from './errors.js'
+import { InvalidOwnerError, TransactionConflictError } from './errors.js'
 import { applyOps } from './apply.js'
 import type { DatabaseCore } from './db.js'
 import { configToJSON, type Op } from './event.js'
@@ -87,6 +87,9 @@ export interface Database {
   close(): Promise<void>
 }
 
+/** Attempts of a single-operation write before its TransactionConflictError reaches the caller. */
+const MAX_CONFLICT_RETRIES = 20
+
 /** An identity given by the caller, in canonical form (InvalidOwnerError otherwise). */
 export function identityArg(v: unknown, what: string): string {
   try {
@@ -136,17 +139,24 @@ export function createDatabase(core: DatabaseCore): Database {
   const { host } = core
   const commitOps = async (ops: Op[], log?: LogID): Promise<void> => { await commitEvent(core, ops, log) }
 
+  /**
+   * One operation as its own write transaction. A conflict is retried: the operation is derived
+   * from the caller's arguments alone (nothing it read was shown to the caller), so running it
+   * again on the newer state is what the caller asked for.
+   */
   async function withWrite<T>(collection: string, options: ReadOptions | undefined, fn: (t: WriteTransaction) => Promise<T>, keep = true): Promise<T> {
-    const txn = core.writeTransaction(collection, options)
-    await txn.start()
-    try {
-      const out = await fn(txn)
-      if (keep) await txn.end()
-      else await txn.discard()
-      return out
-    } catch (err) {
-      await txn.discard()
-      throw err
+    for (let attempt = 1; ; attempt++) {
+      const txn = core.writeTransaction(collection, options)
+      await txn.start()
+      try {
+        const out = await fn(txn)
+        if (keep) await txn.end()
+        else await txn.discard()
+        return out
+      } catch (err) {
+        await txn.discard()
+        if (!(err instanceof TransactionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw err
+      }
     }
   }
 

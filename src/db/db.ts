@@ -8,7 +8,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { DEFAULT_MAX_DRIFT_MS } from '../core/index.js'
-import { OversizedInputError, MissingReadKeyError } from '../core/errors.js'
+import { MissingReadKeyError } from '../core/errors.js'
 import { identityToString, publicKeyFromBytes } from '../core/index.js'
 import { logger } from '../core/logger.js'
 import { toHex } from '../core/index.js'
@@ -18,10 +18,9 @@ import type { KVStore } from '../store/kv.js'
 import type { ApplyResult } from './apply.js'
 import { cachingStore } from './cache.js'
 import { createEngine, type BatchOutcome, type DBRecord, type Engine, type Fork } from './engine.js'
-import { DBClosedError, OversizedTransactionError, rejectionError, WriteOutrankedError } from './errors.js'
-import { DEFAULT_MAX_EVENT_BYTES, MAX_PARTS, toBodies, type Op } from './event.js'
+import { DBClosedError } from './errors.js'
+import { DEFAULT_MAX_EVENT_BYTES, type Op } from './event.js'
 import { readRoles, threadCommitment, type OwnerBasis, type Roles } from './governance.js'
-import { newInstanceID } from './ids.js'
 import { compareBytes, createLayout, decodeEventKey, type Layout } from './keys.js'
 import { createListeners, type Listeners } from './listen.js'
 import { createRWLock, type RWLock } from './lock.js'
@@ -31,6 +30,7 @@ import type { Database } from './database.js'
 import type { Sandbox } from './sandbox.js'
 import { getConfig } from './state.js'
 import { readTransaction, writeTransaction, type TxnHost } from './txn.js'
+import { createCommitter, type Committer } from './commit.js'
 
 /** Records applied per store batch while catching up. */
 const APPLY_CHUNK = 1000
@@ -69,13 +69,33 @@ export interface OpenDatabaseInit {
   logPrefix?: string
 }
 
+/** A store that calls `bump` before and after each of its writes. */
+function versioned(store: KVStore, bump: () => void): KVStore {
+  const write = async (fn: () => Promise<void>): Promise<void> => {
+    bump()
+    try { await fn() } finally { bump() }
+  }
+  return {
+    get: async (key, options) => await store.get(key, options),
+    getMany: async (keys, options) => await store.getMany(keys, options),
+    put: async (key, value, options) => { await write(async () => { await store.put(key, value, options) }) },
+    delete: async (key, options) => { await write(async () => { await store.delete(key, options) }) },
+    batch: async (ops, options) => { await write(async () => { await store.batch(ops, options) }) },
+    range: (options) => store.range(options),
+    pages: (options) => store.pages(options),
+    close: async () => { await store.close() }
+  }
+}
+
 export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore> {
   const { id, net, sandbox } = init
   const log = logger(`weft:db${init.logPrefix !== undefined ? `:${init.logPrefix}` : ''}`)
   const now = init.now ?? Date.now
   const maxClockDriftMs = init.maxClockDriftMs ?? DEFAULT_MAX_DRIFT_MS
   const layout = createLayout(id)
-  const store = cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()])
+  /** Bumped before and after every write of the DB's state (optimistic transactions compare it). */
+  let version = 0
+  const store = versioned(cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()]), () => { version++ })
   const info = await net.getThread(id)
   if (!info.readable) throw new MissingReadKeyError('thread read key is required')
   // Our default log writes as its own key; further logs of ours may write as other identities.
@@ -261,6 +281,34 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     return false
   }
 
+  const committer: Committer = createCommitter({
+    id,
+    net,
+    store,
+    engine,
+    maxEventBytes: init.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+    lock,
+    version: () => version,
+    closed: () => closed,
+    closedError: () => new DBClosedError(),
+    publish: (changes) => { listeners.publish(changes) },
+    apply: applyRecords,
+    outranked,
+    setCommitting(log) {
+      committing = log === null ? undefined : log ?? own?.id
+      if (log === null && queue.length > 0) schedule()
+    },
+    dropOwn(last) {
+      queue = queue.filter((r) => r.log !== last.log || r.counter > last.counter)
+      return queue.length
+    },
+    requeue(records) {
+      if (records.length === 0) return
+      queue.push(...records)
+      schedule()
+    }
+  })
+
   const host: TxnHost = {
     store,
     layout,
@@ -269,6 +317,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     writer,
     gov,
     assertOpen() { if (closed) throw new DBClosedError() },
+    version: () => version,
     provisionalTime() {
       const last = engine.lastKey
       return Math.max(now(), last === undefined ? 0 : decodeEventKey(last).time.wall)
@@ -284,53 +333,9 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       return author
     },
     async commit(ops: Op[], ov: Overlay, result: ApplyResult, chosen?: LogID) {
-      const bodies = toBodies(ops, init.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, newInstanceID)
-      if (bodies.length > MAX_PARTS) throw new OversizedTransactionError(`the transaction needs more than ${MAX_PARTS} records`)
-      const records: DBRecord[] = []
-      committing = chosen ?? own?.id
-      try {
-        for (const body of bodies) records.push(await net.createRecord(id, body, chosen === undefined ? undefined : { log: chosen }))
-      } catch (err) {
-        committing = undefined
-        // Parts created before the failure are requeued: they apply (as nothing) like any record.
-        queue.push(...records)
-        if (records.length > 0) schedule()
-        if (err instanceof OversizedInputError || (err as Error).name === 'OversizedInputError') {
-          throw new OversizedTransactionError(`the transaction does not fit in its records: ${(err as Error).message}`, { cause: err })
-        }
-        throw err
-      }
-      // Our own records come back through the subscription too: they are not news.
-      const last = records[records.length - 1]!
-      queue = queue.filter((r) => r.log !== last.log || r.counter > last.counter)
-      try {
-        if (!result.validated && queue.length === 0) {
-          const changes = await engine.commitPrepared(records, ov, result)
-          if (changes !== undefined) {
-            listeners.publish(changes)
-            return
-          }
-        }
-        // Our records alone: only events applied before the commit can outrank it (records
-        // received meanwhile are applied after, as any others).
-        const outcome = await applyRecords(records)
-        const error = outcome.status.get(`${last.log}/${last.counter}`)
-        if (error != null) throw rejectionError(error.name, error.message)
-        if (outcome.replayed > 0 && await outranked(ov)) {
-          throw new WriteOutrankedError('the write was recorded and applies at its place in the order on every peer, but an event applied before it sorts after it and overrides its effect')
-        }
-      } catch (err) {
-        // The records are in the log but not applied (e.g. the store failed): apply them later.
-        if ((engine.counters.get(last.log) ?? 0) < last.counter) {
-          queue.push(...records)
-          schedule()
-        }
-        throw err
-      } finally {
-        committing = undefined
-        if (queue.length > 0) schedule()
-      }
-    }
+      await committer.commit({ ops, ov, result, ...(chosen !== undefined ? { log: chosen } : {}) })
+    },
+    async submit(staged) { await committer.submit(staged) }
   }
 
   const pumping = pump()
@@ -354,8 +359,8 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     lock,
     host,
     writer,
-    readTransaction: (collection, options = {}) => readTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError }),
-    writeTransaction: (collection, options = {}) => writeTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError }, options.log),
+    readTransaction: (collection, options = {}) => readTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError, signal: options.signal }),
+    writeTransaction: (collection, options = {}) => writeTransaction(host, collection, { identity: options.identity ?? writer, onFilterError: options.onFilterError, signal: options.signal }, options.log),
     listen: (filters = [], options = {}) => listeners.listen(filters, { ...options, defaultIdentity: writer }),
     conflicts: async () => await engine.conflicts(),
     gov,

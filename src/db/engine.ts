@@ -62,6 +62,9 @@ export interface EngineInit {
   maxClockDriftMs: number
 }
 
+/** A local event ready to commit: its records and the dry run of its ops. */
+export interface Prepared { records: readonly DBRecord[]; ov: Overlay; result: ApplyResult }
+
 export interface Engine {
   /** Load bookkeeping, rebuild an older layout, finish a rewind that was interrupted. */
   load(): Promise<void>
@@ -76,6 +79,12 @@ export interface Engine {
    * log and sort after every applied event. Returns undefined when that does not hold.
    */
   commitPrepared(records: readonly DBRecord[], ov: Overlay, result: ApplyResult): Promise<InstanceChange[] | undefined>
+  /**
+   * {@link Engine.commitPrepared} for several local events at once, in order (each dry-run against
+   * the state plus those before it): one store batch. Undefined (nothing written) when any does not
+   * come next in our log or sort after those before it.
+   */
+  commitGroup(items: readonly Prepared[]): Promise<InstanceChange[][] | undefined>
   /** Take fork notices: freeze each log at its fork, dropping its records there and after. */
   freeze(forks: readonly Fork[]): Promise<BatchOutcome>
   /** Finish a rewind a failure stopped half way (also done by `apply` and `freeze` first). */
@@ -146,6 +155,43 @@ export function createEngine(init: EngineInit): Engine {
       logs.set(l, m)
       counters.set(l, m.counter)
     }
+  }
+
+  /**
+   * Commit local events whose ops were dry-run against the state plus the events before them in
+   * `items`: one store batch for all, valid only when each event's records come next in our log
+   * and sort after every event before them. Returns undefined (writing nothing) otherwise.
+   */
+  async function commitGroup(items: readonly Prepared[]): Promise<InstanceChange[][] | undefined> {
+    const marks = new Map<LogID, LogMark>()
+    let last = lastKey
+    for (const { records, ov, result } of items) {
+      const first = records[0]
+      if (first === undefined || records.some((r, i) => r.time === undefined || r.error !== undefined || r.log !== first.log || r.counter !== first.counter + i)) return undefined
+      const mark = marks.get(first.log) ?? logs.get(first.log)
+      if ((mark?.counter ?? 0) !== first.counter - 1 || frozen.has(first.log)) return undefined
+      for (let i = 0; i < records.length; i++) {
+        const before = i === 0 ? mark?.time : records[i - 1]!.time
+        if (before !== undefined && compareHLC(records[i]!.time!, before) <= 0) return undefined
+      }
+      const keys = records.map((r) => encodeEventKey(r.time!, r.log, r.counter))
+      if (last !== undefined && compareBytes(keys[0]!, last) <= 0) return undefined
+      records.forEach((r, i) => {
+        const end = i === records.length - 1
+        if (!end) {
+          const body = r.body as { ops: string; txn: { id: string; part: number }; weftdb: 1 | 2 }
+          ov.put(layout.part(r.log, r.counter), cbor.encode({ id: body.txn.id, part: body.txn.part, ops: body.ops, v: body.weftdb }))
+        }
+        ov.put(layout.event(keys[i]!), encodeStored({ a: r.author ?? null, b: r.body, s: 0, u: JSON.stringify(end ? result.undo : []) }))
+      })
+      for (const [l, m] of admitInto(ov, records.map((r, i) => ({ key: keys[i]!, time: r.time!, log: r.log, counter: r.counter, author: r.author, body: r.body, isNew: true })))) marks.set(l, m)
+      last = keys[keys.length - 1]
+    }
+    // In order: a later event's write of a key wins, as if each had been committed alone.
+    await store.batch(items.length === 1 ? items[0]!.ov.ops() : items.flatMap((i) => i.ov.ops()))
+    noteMarks(marks)
+    lastKey = last
+    return items.map((i) => i.result.changes)
   }
 
   /** Fold new events that all sort after every applied one: one store batch. */
@@ -297,30 +343,10 @@ export function createEngine(init: EngineInit): Engine {
     },
 
     async commitPrepared(records, ov, result) {
-      const first = records[0]
-      if (first === undefined || records.some((r, i) => r.time === undefined || r.error !== undefined || r.log !== first.log || r.counter !== first.counter + i)) return undefined
-      const mark = logs.get(first.log)
-      if ((mark?.counter ?? 0) !== first.counter - 1 || frozen.has(first.log)) return undefined
-      for (let i = 0; i < records.length; i++) {
-        const before = i === 0 ? mark?.time : records[i - 1]!.time
-        if (before !== undefined && compareHLC(records[i]!.time!, before) <= 0) return undefined
-      }
-      const keys = records.map((r) => encodeEventKey(r.time!, r.log, r.counter))
-      if (lastKey !== undefined && compareBytes(keys[0]!, lastKey) <= 0) return undefined
-      records.forEach((r, i) => {
-        const last = i === records.length - 1
-        if (!last) {
-          const body = r.body as { ops: string; txn: { id: string; part: number }; weftdb: 1 | 2 }
-          ov.put(layout.part(r.log, r.counter), cbor.encode({ id: body.txn.id, part: body.txn.part, ops: body.ops, v: body.weftdb }))
-        }
-        ov.put(layout.event(keys[i]!), encodeStored({ a: r.author ?? null, b: r.body, s: 0, u: JSON.stringify(last ? result.undo : []) }))
-      })
-      const marks = admitInto(ov, records.map((r, i) => ({ key: keys[i]!, time: r.time!, log: r.log, counter: r.counter, author: r.author, body: r.body, isNew: true })))
-      await store.batch(ov.ops())
-      noteMarks(marks)
-      lastKey = keys[keys.length - 1]
-      return result.changes
+      return (await commitGroup([{ records, ov, result }]))?.[0]
     },
+
+    commitGroup,
 
     async freeze(forks) {
       const outcome = newOutcome()

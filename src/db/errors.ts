@@ -278,3 +278,14 @@ export function rejectionError(name: string, message: string): WeftError {
   const Ctor = Object.prototype.hasOwnProperty.call(REJECTIONS, name) ? REJECTIONS[name]! : InvalidEventError
   return new Ctor(message)
 }
+
+/**
+ * A write transaction read something that another commit (local or remote) changed before it
+ * committed: nothing of it was written. Retryable: run the transaction again. `Database.create`,
+ * `save` and `delete` (and their collection forms) retry by themselves.
+ */
+export class TransactionConflictError extends WeftError {
+  static override readonly code: string = 'ERR_TRANSACTION_CONFLICT'
+  readonly retryable = true
+  constructor(message = 'the transaction read state that changed before it committed: nothing was written; run it again', options?: Options) { super(message, options) }
+}

@@ -23,6 +23,8 @@ export interface FindContext {
   sandbox: Sandbox
   /** Who reads (the read filter's `reader`), and who hears of filter failures. */
   who: Reader
+  /** Stops the scan between pages (AbortError). */
+  signal?: AbortSignal | undefined
 }
 
 type Plan =
@@ -89,14 +91,17 @@ function bounds(prefix: Uint8Array, conds: Cond[], encode: (v: Cond['value']) =>
  * Feed the candidates of `plan` to `take` in plan order, until it returns true. (A callback rather
  * than a generator: every async hop per instance counts in a scan of 100,000.)
  */
-async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats: QueryExplain, take: (doc: JSONObject) => boolean): Promise<void> {
-  const { reader, layout, info } = ctx
+async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats: QueryExplain, take: (doc: JSONObject) => boolean, may: (bytes: Uint8Array) => boolean = () => true): Promise<void> {
+  const { reader, layout, info, signal } = ctx
   const docPrefix = layout.docPrefix(info.name)
   if (plan.kind === 'scan' || plan.kind === 'id') {
     const range = plan.kind === 'scan' ? { prefix: docPrefix } : bounds(docPrefix, plan.conds, (v) => utf8(v as string), undefined)
-    for await (const [, v] of reader.range({ ...range, reverse })) {
-      stats.docsRead++
-      if (take(parseDoc(v).doc)) return
+    // A page per await: one async step per page of instances, not per instance.
+    for await (const page of reader.pages({ ...range, reverse, ...(signal !== undefined ? { signal } : {}) })) {
+      for (const [, v] of page) {
+        stats.docsRead++
+        if (may(v) && take(parseDoc(v).doc)) return
+      }
     }
     return
   }
@@ -115,12 +120,43 @@ async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats:
     }
     return false
   }
-  for await (const [, v] of reader.range({ ...range, reverse })) {
+  for await (const [, v] of reader.range({ ...range, reverse, ...(signal !== undefined ? { signal } : {}) })) {
     stats.indexEntriesRead++
     ids.push(fromUtf8(v))
     if (ids.length >= 64 && await flush()) return
   }
   if (ids.length > 0) await flush()
+}
+
+/**
+ * A test on an instance's stored bytes that every match passes, so most instances of a scan are
+ * never decoded. Instances are stored as canonical JSON (json.ts: scalars as `JSON.stringify`
+ * writes them, whatever event they came from), so an instance whose field equals a string, a
+ * finite number or a boolean holds that value's JSON text. Only conditions every match must meet
+ * count: the top-level AND, when there is no OR.
+ */
+function prefilter(q: NormalQuery): ((bytes: Uint8Array) => boolean) | undefined {
+  if (q.root.ors.length > 0) return undefined
+  const needles: Uint8Array[] = []
+  for (const c of q.root.ands) {
+    if (c.op !== 'eq') continue
+    const v = c.value
+    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) needles.push(utf8(JSON.stringify(v)))
+  }
+  if (needles.length === 0) return undefined
+  return (bytes) => needles.every((n) => contains(bytes, n))
+}
+
+/** Whether `needle` (non-empty) occurs in `hay`. */
+function contains(hay: Uint8Array, needle: Uint8Array): boolean {
+  const first = needle[0]!
+  const last = hay.length - needle.length
+  for (let i = hay.indexOf(first); i >= 0 && i <= last; i = hay.indexOf(first, i + 1)) {
+    let j = 1
+    while (j < needle.length && hay[i + j] === needle[j]) j++
+    if (j === needle.length) return true
+  }
+  return false
 }
 
 /** Run a normalised query; returns the visible results and how they were found. */
@@ -147,7 +183,7 @@ export async function runQuery(ctx: FindContext, q: NormalQuery): Promise<{ resu
     if (!matchNode(q.root, doc) || !seekOk(doc)) return false
     matched.push(doc)
     return earlyStop && matched.length >= want
-  })
+  }, prefilter(q))
   if (!ordered) {
     const parts = sort?.parts
     matched.sort((a, b) => {

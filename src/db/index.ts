@@ -34,5 +34,5 @@ export {
   ValidatorTimeoutError, ValidatorMemoryError, TransactionDiscardedError, TransactionClosedError, ReadOnlyTransactionError,
   DBNotFoundError, DBExistsError, DBClosedError, InvalidEventError, NotAnOwnerError, NotAWriterError, InvalidGenesisError,
   LastOwnerError, EquivocationError, ClockRegressionError, WriteOutrankedError, InvalidStringError, ReadFilterError,
-  UnreadableEventError, InvalidOwnerError
+  UnreadableEventError, InvalidOwnerError, TransactionConflictError
 } from './errors.js'

@@ -5,7 +5,6 @@
  * the forks of a thread's logs. {@link dbNetFromNet} adapts a real `Net`, its `LogStore` and a
  * fork source; tests use an in-process fake.
  */
-import type { CID } from 'multiformats/cid'
 import type { LogID, ThreadID } from '../core/types.js'
 import type { LogStore } from '../store/logstore-types.js'
 import type { Net, NetRecord, ThreadInfo } from '../net/types.js'
@@ -51,6 +50,11 @@ export interface DBNet {
   deleteThread(id: ThreadID, options?: { signal?: AbortSignal }): Promise<void>
   /** Append a record with `body` to our log (`log`: that log of ours); it is durable when this resolves. */
   createRecord(id: ThreadID, body: unknown, options?: { log?: LogID; signal?: AbortSignal }): Promise<DBRecord>
+  /**
+   * Several consecutive records of our log (`log`: that log of ours), stored in one atomic batch
+   * (all or none). Absent: the DB creates them one by one.
+   */
+  createRecords?(id: ThreadID, bodies: readonly unknown[], options?: { log?: LogID; signal?: AbortSignal }): Promise<DBRecord[]>
   /** New records of the threads, local and remote, each log's in order. */
   subscribe(options: { threads: ThreadID[]; signal?: AbortSignal }): AsyncIterable<DBRecord>
   /** The records the log store holds, each log's in order. */
@@ -67,10 +71,12 @@ export interface DBNet {
 }
 
 /**
- * The DB's view of a real Net: its own calls, `records()` read from `logStore`, and the forks
- * `forkSource` reports (without one, no log is ever frozen).
+ * The DB's view of a real Net: its own calls, `records()` read back from the net's log store
+ * (`net.readLog`: opened without verifying signatures a second time), and the forks `forkSource`
+ * reports (without one, no log is ever frozen). `_logStore` is the net's log store (no longer read
+ * here directly; kept so callers need not change).
  */
-export function dbNetFromNet(net: Net, logStore: LogStore, forkSource?: ForkSource): DBNet {
+export function dbNetFromNet(net: Net, _logStore: LogStore, forkSource?: ForkSource): DBNet {
   return {
     ...(forkSource !== undefined
       ? {
@@ -83,6 +89,7 @@ export function dbNetFromNet(net: Net, logStore: LogStore, forkSource?: ForkSour
     getThread: async (id, options) => await net.getThread(id, options),
     deleteThread: async (id, options) => { await net.deleteThread(id, options) },
     createRecord: async (id, body, options) => await net.createRecord(id, body, options),
+    createRecords: async (id, bodies, options) => await net.createRecords(id, bodies, options),
     subscribe: (options) => net.subscribe(options) as AsyncIterable<NetRecord>,
     async * records(id, options = {}) {
       const info = await net.getThread(id, options.signal === undefined ? {} : { signal: options.signal })
@@ -90,9 +97,7 @@ export function dbNetFromNet(net: Net, logStore: LogStore, forkSource?: ForkSour
         if (options.logs !== undefined && !options.logs.includes(l.id)) continue
         const after = options.after?.get(l.id) ?? 0
         if (l.head.counter <= after) continue
-        const cids: CID[] = []
-        for await (const entry of logStore.readLog(id, l.id, { after })) cids.push(entry.cid)
-        for (const cid of cids) yield await net.getRecord(id, cid, options.signal === undefined ? {} : { signal: options.signal })
+        yield * net.readLog(id, l.id, { after, ...(options.signal === undefined ? {} : { signal: options.signal }) }) as AsyncIterable<DBRecord>
       }
     }
   }

@@ -12,7 +12,12 @@ export interface StateReader {
   get(key: Uint8Array): Promise<Uint8Array | undefined>
   getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>>
   range(options: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]>
+  /** The same scan a page (non-empty array) at a time. */
+  pages(options: RangeOptions): AsyncIterable<Array<[Uint8Array, Uint8Array]>>
 }
+
+/** Entries per page when an overlay merges its writes into a scan. */
+const MERGED_PAGE = 256
 
 interface Entry { key: Uint8Array; value: Uint8Array | null }
 
@@ -153,6 +158,25 @@ export class Overlay implements StateReader {
     for (const [s, e] of this.writes) if (inBounds(e.key, b)) into.set(s, e)
   }
 
+  /** {@link Overlay.range} a page at a time; the store's own pages when no buffered write is in range. */
+  async * pages(options: RangeOptions): AsyncIterable<Array<[Uint8Array, Uint8Array]>> {
+    const mine = new Map<string, Entry>()
+    this.collect(bounds(options), mine)
+    if (mine.size === 0) {
+      yield * this.store.pages(options)
+      return
+    }
+    let page: Array<[Uint8Array, Uint8Array]> = []
+    for await (const entry of this.range(options)) {
+      page.push(entry)
+      if (page.length >= MERGED_PAGE) {
+        yield page
+        page = []
+      }
+    }
+    if (page.length > 0) yield page
+  }
+
   /** Ordered scan of the store with the buffered writes merged in. */
   async * range(options: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]> {
     const b = bounds(options)
@@ -198,6 +222,7 @@ export function storeReader(store: KVStore): StateReader {
   return {
     get: async (key) => await store.get(key),
     getMany: async (keys) => await store.getMany(keys),
-    range: (options) => store.range(options)
+    range: (options) => store.range(options),
+    pages: (options) => store.pages(options)
   }
 }

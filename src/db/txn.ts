@@ -1,14 +1,21 @@
 /**
  * Read and write transactions, shaped like the original's: `start()` (resolving to an `end`
- * function), `end()`, `discard()`. A read transaction holds the DB's read lock and sees one
- * consistent state. A write transaction holds the write lock; each operation is validated at once
- * against the state plus the transaction's own earlier writes (which it reads back), a failed
- * operation leaves the transaction as it was, and `end()` commits everything as ONE event — one
- * record, applied whole or not at all. A write transaction may span collections
- * (`txn.collection('Other').create(…)`).
+ * function), `end()`, `discard()`. No transaction holds the DB's lock between its calls: each call
+ * runs under the read lock, so it sees one consistent state, and reads never wait for an open
+ * transaction — only for a commit or a batch of remote events being written.
+ *
+ * A write transaction is optimistic: each operation is validated at once against the state plus
+ * the transaction's own earlier writes (which it reads back), a failed operation leaves the
+ * transaction as it was, and everything it read is noted (readset.ts). `end()` takes the write
+ * lock and, if anything was committed since the transaction began, checks that all it read still
+ * holds; if so it commits everything as ONE event — one record, applied whole or not at all —
+ * otherwise it writes nothing and rejects with TransactionConflictError (retryable). A write
+ * transaction may span collections (`txn.collection('Other').create(…)`).
  */
 import { newInstanceID } from './ids.js'
 import { applyOps, type ApplyResult } from './apply.js'
+import { throwIfAborted } from '../core/errors.js'
+import type { Staged } from './commit.js'
 import { InstanceNotFoundError, InvalidInstanceError, ReadOnlyTransactionError, TransactionClosedError, TransactionDiscardedError } from './errors.js'
 import { checkIDString, checkInstanceID, type Op } from './event.js'
 import { FILTER_FAILED, show, showOne, type Reader } from './filter.js'
@@ -18,6 +25,7 @@ import { canonicalJSON, createMergePatch, isObject, toJSONValue } from './json.j
 import type { Layout } from './keys.js'
 import { Overlay, storeReader, type StateReader } from './overlay.js'
 import { normalizeQuery } from './query.js'
+import { RecordingReader } from './readset.js'
 import type { RWLock } from './lock.js'
 import type { Sandbox } from './sandbox.js'
 import { getConfig, getDoc } from './state.js'
@@ -42,6 +50,18 @@ export interface TxnHost {
   commit(ops: Op[], ov: Overlay, result: ApplyResult, log?: LogID): Promise<void>
   /** The author of a log of ours (LogNotFoundError when the thread has no such log of ours). */
   authorOf(log: LogID): Promise<string>
+  /**
+   * Commit a write transaction staged without the lock, with the next group (commit.ts): checked
+   * against the state and the group's earlier events; resolves when durable.
+   */
+  submit(staged: Staged): Promise<void>
+  /** A number that changes whenever the DB's state in the store changes. */
+  version(): number
+}
+
+/** Who reads, and the signal every call of the transaction honours. */
+export interface TxnOptions extends Reader {
+  signal?: AbortSignal | undefined
 }
 
 export interface ReadTransaction {
@@ -78,11 +98,11 @@ export async function requireConfig(reader: StateReader, layout: Layout, name: s
 }
 
 /** Read operations against `reader` (the store, or a write transaction's overlay). */
-export function readOps(host: TxnHost, reader: () => StateReader, collection: string, who: Reader) {
+export function readOps(host: TxnHost, reader: () => StateReader, collection: string, who: TxnOptions) {
   const query = async (q: QueryJSON | undefined) => {
     const normal = normalizeQuery(q)
     const info = await requireConfig(reader(), host.layout, collection)
-    return await runQuery({ reader: reader(), layout: host.layout, info, sandbox: host.sandbox, who }, normal)
+    return await runQuery({ reader: reader(), layout: host.layout, info, sandbox: host.sandbox, who, signal: who.signal }, normal)
   }
   return {
     async has(ids: InstanceID[]): Promise<boolean> {
@@ -115,18 +135,19 @@ function instanceOf(value: unknown): JSONObject {
   return v
 }
 
-export function readTransaction(host: TxnHost, collection: string, who: Reader): ReadTransaction {
+export function readTransaction(host: TxnHost, collection: string, who: TxnOptions): ReadTransaction {
   let state: State = 'new'
-  let release: (() => void) | undefined
   const reader = storeReader(host.store)
-  const guard = (): void => {
+  const { signal } = who
+  /** Run one call under the read lock (each call sees one consistent state). */
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
     if (state === 'discarded') throw new TransactionDiscardedError()
     if (state !== 'active') throw new TransactionClosedError()
+    host.assertOpen()
+    return await host.lock.run('read', fn, signal)
   }
   const end = async (): Promise<void> => {
     if (state === 'active') state = 'ended'
-    release?.()
-    release = undefined
   }
   const make = (name: string): ReadTransaction => {
     const ops = readOps(host, () => reader, name, who)
@@ -134,16 +155,15 @@ export function readTransaction(host: TxnHost, collection: string, who: Reader):
       async start() {
         host.assertOpen()
         if (state !== 'new') throw new TransactionClosedError('the transaction was already started')
-        release = await host.lock.acquire('read')
         state = 'active'
         return end
       },
       end,
       async discard() { state = 'discarded'; await end() },
-      async has(ids) { guard(); return await ops.has(ids) },
-      async find(q) { guard(); return await ops.find(q) },
-      async findByID(id) { guard(); return await ops.findByID(id) },
-      async explain(q) { guard(); return await ops.explain(q) },
+      async has(ids) { return await call(async () => await ops.has(ids)) },
+      async find(q) { return await call(async () => await ops.find(q)) },
+      async findByID(id) { return await call(async () => await ops.findByID(id)) },
+      async explain(q) { return await call(async () => await ops.explain(q)) },
       collection: (other) => make(other),
       // The original's read transactions refuse writes by name; keep that for untyped callers.
       ...({ create: refuse, save: refuse, delete: refuse } as object)
@@ -156,17 +176,28 @@ async function refuse(): Promise<never> {
   throw new ReadOnlyTransactionError()
 }
 
-export function writeTransaction(host: TxnHost, collection: string, who: Reader, log?: LogID): WriteTransaction {
+export function writeTransaction(host: TxnHost, collection: string, who: TxnOptions, log?: LogID): WriteTransaction {
   let state: State = 'new'
   /** The author of the events: the chosen log's, or ours. */
   let writer = host.writer
-  let release: (() => void) | undefined
-  let ov = new Overlay(storeReader(host.store))
+  let reads = new RecordingReader(storeReader(host.store))
+  let ov = new Overlay(reads)
+  let began = 0
+  const { signal } = who
   const ops: Op[] = []
   const total: ApplyResult = { changes: [], undo: [], validated: false }
-  const guard = (): void => {
-    if (state === 'discarded') throw new TransactionDiscardedError()
-    if (state !== 'active') throw new TransactionClosedError(state === 'new' ? 'call start() first' : 'the transaction has ended')
+  /** Run one call under the read lock; calls of one transaction run one after the other. */
+  let tail: Promise<unknown> = Promise.resolve()
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = async (): Promise<T> => {
+      if (state === 'discarded') throw new TransactionDiscardedError()
+      if (state !== 'active') throw new TransactionClosedError(state === 'new' ? 'call start() first' : 'the transaction has ended')
+      host.assertOpen()
+      return await host.lock.run('read', fn, signal)
+    }
+    const p = tail.then(run, run)
+    tail = p.catch(() => undefined)
+    return await p
   }
   const stage = async (next: Op[]): Promise<void> => {
     if (next.length === 0) return
@@ -192,71 +223,73 @@ export function writeTransaction(host: TxnHost, collection: string, who: Reader,
     return out
   }
   const end = async (): Promise<void> => {
-    if (state !== 'active') { release?.(); release = undefined; return }
+    if (state !== 'active') return
+    await tail
     state = 'ended'
-    try {
-      if (ops.length > 0) await host.commit(ops, ov, total, log)
-    } finally {
-      release?.()
-      release = undefined
-    }
+    if (ops.length === 0) return
+    throwIfAborted(signal)
+    host.assertOpen()
+    // With the next group: if anything was committed since we began, only if all we read still holds.
+    await host.submit({ ops, ov, result: total, reads, began, ...(log !== undefined ? { log } : {}) })
   }
   const make = (name: string): WriteTransaction => {
-    const reads = readOps(host, () => ov, name, who)
+    const view = readOps(host, () => ov, name, who)
     return {
       async start() {
         host.assertOpen()
         if (state !== 'new') throw new TransactionClosedError('the transaction was already started')
         if (log !== undefined) writer = await host.authorOf(log)
-        release = await host.lock.acquire('write')
+        // The version first: a commit between it and the first read is then seen as a change.
+        began = host.version()
+        reads = new RecordingReader(storeReader(host.store))
+        ov = new Overlay(reads)
         state = 'active'
-        ov = new Overlay(storeReader(host.store))
         return end
       },
       end,
       async discard() {
         if (state === 'active' || state === 'new') state = 'discarded'
-        release?.()
-        release = undefined
       },
       async create(instances) {
-        guard()
-        const next: Op[] = []
-        const ids: InstanceID[] = []
-        for (const raw of instances) {
-          const doc = instanceOf(raw)
-          if (doc._id === undefined || doc._id === '') doc._id = newInstanceID()
-          if (!checkInstanceID(doc._id)) throw new InvalidInstanceError('invalid instance: _id must be a non-empty string')
-          next.push({ t: 'create', c: name, id: doc._id, doc, json: canonicalJSON(doc) })
-          ids.push(doc._id)
-        }
-        await stage(next)
-        return ids
+        return await call(async () => {
+          const next: Op[] = []
+          const ids: InstanceID[] = []
+          for (const raw of instances) {
+            const doc = instanceOf(raw)
+            if (doc._id === undefined || doc._id === '') doc._id = newInstanceID()
+            if (!checkInstanceID(doc._id)) throw new InvalidInstanceError('invalid instance: _id must be a non-empty string')
+            next.push({ t: 'create', c: name, id: doc._id, doc, json: canonicalJSON(doc) })
+            ids.push(doc._id)
+          }
+          await stage(next)
+          return ids
+        })
       },
       async save(instances) {
-        guard()
-        await stage(await saveOps(name, instances))
+        await call(async () => { await stage(await saveOps(name, instances)) })
       },
       async delete(ids) {
-        guard()
-        await requireConfig(ov, host.layout, name)
-        const next: Op[] = []
-        for (const id of ids) {
-          if (!checkInstanceID(id)) throw new InvalidInstanceError('an instance ID must be a non-empty string')
-          checkIDString(id)
-          if (await getDoc(ov, host.layout, name, id) !== undefined) next.push({ t: 'delete', c: name, id })
-        }
-        await stage(next)
+        await call(async () => {
+          await requireConfig(ov, host.layout, name)
+          const next: Op[] = []
+          for (const id of ids) {
+            if (!checkInstanceID(id)) throw new InvalidInstanceError('an instance ID must be a non-empty string')
+            checkIDString(id)
+            if (await getDoc(ov, host.layout, name, id) !== undefined) next.push({ t: 'delete', c: name, id })
+          }
+          await stage(next)
+        })
       },
       async verify(instances) {
-        guard()
-        const next = await saveOps(name, instances)
-        await applyOps(ov.child(), { layout: host.layout, sandbox: host.sandbox, writer, timestamp: host.provisionalTime(), gov: host.gov }, next)
+        await call(async () => {
+          const next = await saveOps(name, instances)
+          await applyOps(ov.child(), { layout: host.layout, sandbox: host.sandbox, writer, timestamp: host.provisionalTime(), gov: host.gov }, next)
+        })
       },
-      async has(ids) { guard(); return await reads.has(ids) },
-      async find(q) { guard(); return await reads.find(q) },
-      async findByID(id) { guard(); return await reads.findByID(id) },
-      async explain(q) { guard(); return await reads.explain(q) },
+      async has(ids) { return await call(async () => await view.has(ids)) },
+      async find(q) { return await call(async () => await view.find(q)) },
+      async findByID(id) { return await call(async () => await view.findByID(id)) },
+      async explain(q) { return await call(async () => await view.explain(q)) },
       collection: (other) => make(other)
     }
   }

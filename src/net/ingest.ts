@@ -78,8 +78,8 @@ const UNSUPPORTED = 'UnsupportedRecordVersionError'
  * whose envelope verifies but whose event cannot be read comes back with the event's error.
  * Envelope failures throw.
  */
-export async function readRecord(thread: ThreadState, log: LogID, blocks: RecordBlocks, expectedPrev?: CID | null): Promise<Reading> {
-  const base = { serviceKey: thread.key.service, logPublicKey: thread.logKeys.get(log)!, ...(expectedPrev !== undefined ? { expectedPrev } : {}) }
+export async function readRecord(thread: ThreadState, log: LogID, blocks: RecordBlocks, expectedPrev?: CID | null, verified = false): Promise<Reading> {
+  const base = { serviceKey: thread.key.service, logPublicKey: thread.logKeys.get(log)!, ...(expectedPrev !== undefined ? { expectedPrev } : {}), verified }
   if (!canRead(thread.key)) return { opened: await openRecord(blocks, base) }
   try {
     return { opened: await openRecord(blocks, { ...base, readKey: thread.key.read }) }

@@ -32,6 +32,7 @@ import { createThreadRegistry, peerOfAddr, type ThreadState } from './registry.j
 import { awaitReplica, handOver } from './replicate.js'
 import { createScheduler } from './scheduler.js'
 import { createSessionManager } from './sessions.js'
+import { readStoredLog } from './stored.js'
 import { createSyncOps } from './sync.js'
 import { backoffDelay, systemTimers, type Timers } from './timers.js'
 import type { Transport } from './transport.js'
@@ -403,6 +404,10 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
     },
 
     async createRecord(id, body, options: CreateRecordOptions = {}) {
+      return (await net.createRecords(id, [body], options))[0]!
+    },
+
+    async createRecords(id, bodies, options: CreateRecordOptions = {}) {
       assertStarted()
       throwIfAborted(options.signal)
       const state = await registry.get(id)
@@ -411,29 +416,38 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       if (own == null) {
         throw new ReadOnlyThreadError(options.log != null ? `log ${options.log} is not a log of ours in the thread` : 'this peer has no log of its own in the thread')
       }
-      const record = await logLock.run(`${state.storeId}/${own.id}`, async () => {
+      if (bodies.length === 0) return []
+      const created = await logLock.run(`${state.storeId}/${own.id}`, async () => {
         const current = await store.getLog(state.storeId, own.id)
-        const time = clock.send()
-        const blocks = await sealRecord({
-          body,
-          threadKey: state.key,
-          logKey: own.key,
-          ...(own.author != null && own.certificate != null ? { author: own.author, certificate: own.certificate } : {}),
-          ...(current.head.cid != null ? { prev: current.head.cid } : {}),
-          time
-        })
-        await store.appendRecord(state.storeId, own.id, { cid: blocks.record.cid, prev: current.head.cid, blocks: [blocks.record, blocks.event, blocks.header, blocks.body] })
-        registry.appended(state)
-        stats.recordsCreated++
-        const rec: NetRecord = {
-          thread: id, log: own.id, cid: blocks.record.cid, counter: current.head.counter + 1, blocks, origin: 'local',
-          time, body, author: identityToString(own.author ?? own.key.publicKey)
+        const author = identityToString(own.author ?? own.key.publicKey)
+        const out: NetRecord[] = []
+        let prev = current.head.cid
+        for (const body of bodies) {
+          const time = clock.send()
+          const blocks = await sealRecord({
+            body,
+            threadKey: state.key,
+            logKey: own.key,
+            ...(own.author != null && own.certificate != null ? { author: own.author, certificate: own.certificate } : {}),
+            ...(prev != null ? { prev } : {}),
+            time
+          })
+          out.push({ thread: id, log: own.id, cid: blocks.record.cid, counter: current.head.counter + out.length + 1, blocks, origin: 'local', time, body, author })
+          prev = blocks.record.cid
         }
-        return rec
+        // One atomic append for all of them.
+        await store.appendRecords(state.storeId, own.id, out.map((r, i) => ({
+          cid: r.cid, prev: i === 0 ? current.head.cid : out[i - 1]!.cid, blocks: [r.blocks.record, r.blocks.event, r.blocks.header, r.blocks.body]
+        })))
+        registry.appended(state)
+        stats.recordsCreated += out.length
+        return out
       })
-      records.publish(record)
-      scheduler.recordCreated(state, record)
-      return record
+      for (const record of created) {
+        records.publish(record)
+        scheduler.recordCreated(state, record)
+      }
+      return created
     },
 
     async addRecord(id, logId, blocks, options: SignalOptions = {}) {
@@ -455,7 +469,16 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       const found = await store.getRecordBlocks(state.storeId, cid)
       if (found == null) throw new LogUnknownError(`record ${cid.toString()} not found in thread ${id}`)
       const blocks: RecordBlocks = found.blocks
-      return toNetRecord(state, found.logId, found.counter, blocks, await readRecord(state, found.logId, blocks), 'local')
+      // Only records that verified are ever stored (ingest opens each one before appending it; our
+      // own are signed here): decrypt it again, but do not verify its signatures a second time.
+      return toNetRecord(state, found.logId, found.counter, blocks, await readRecord(state, found.logId, blocks, undefined, true), 'local')
+    },
+
+    async * readLog(id, logId, options = {}) {
+      throwIfAborted(options.signal)
+      const state = await registry.get(id)
+      if (!state.logKeys.has(logId)) throw new LogUnknownError(`log ${logId} is not part of thread ${id}`)
+      yield * readStoredLog(state, ingest, logId, options)
     },
 
     async forks(id, options: SignalOptions = {}) {

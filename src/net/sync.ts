@@ -280,10 +280,24 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
           const from = { peer, remoteAddr: s.remoteAddr }
           let count = 0
           let batch: { log: LogID; first: number; blocks: RecordBlocks[] } | undefined
+          /**
+           * The batch being verified and stored while the next one arrives (a pipeline of two:
+           * each batch starts once the one before it is done, so `left` is up to date).
+           */
+          let inflight: Promise<void> = Promise.resolve()
           const flush = async (): Promise<void> => {
             if (batch == null || batch.blocks.length === 0) return
             const b = batch
             batch = undefined
+            const before = inflight
+            inflight = (async () => {
+              await before
+              if (!left.has(b.log)) await append(b)
+            })()
+            void inflight.catch(() => {})
+            await before
+          }
+          const append = async (b: { log: LogID; first: number; blocks: RecordBlocks[] }): Promise<void> => {
             try {
               const r = await init.ingest.append(thread, b.log, b.first, b.blocks, from)
               progress.fetched += r.appended
@@ -325,9 +339,11 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
           } catch (err) {
             // The stream failed: keep the records that did arrive (the next pull asks from there).
             await flush().catch(() => undefined)
+            await inflight.catch(() => undefined)
             throw err
           }
           await flush()
+          await inflight
           return count
         })
         registry.proven(thread, peer)

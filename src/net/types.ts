@@ -7,6 +7,7 @@ import type { LogID, ThreadID } from '../core/types.js'
 import type { RecordBlocks } from '../core/record.js'
 import type { ThreadKey } from '../core/thread-key.js'
 import type { AuthorCertificate } from '../core/index.js'
+import type { ReadLogOptions } from '../store/index.js'
 
 export interface SignalOptions {
   signal?: AbortSignal
@@ -146,8 +147,19 @@ export interface Net {
    * resolves. `LogFrozenError` when that log is frozen at a fork.
    */
   createRecord(id: ThreadID, body: unknown, options?: CreateRecordOptions): Promise<NetRecord>
+  /**
+   * {@link Net.createRecord} for several bodies: consecutive records of our log, appended to the
+   * log store in one atomic batch (all of them or none), then published and pushed in order.
+   */
+  createRecords(id: ThreadID, bodies: readonly unknown[], options?: CreateRecordOptions): Promise<NetRecord[]>
   addRecord(id: ThreadID, logId: LogID, blocks: RecordBlocks, options?: SignalOptions): Promise<NetRecord>
   getRecord(id: ThreadID, cid: CID, options?: SignalOptions): Promise<NetRecord>
+  /**
+   * The records of one of the thread's logs that this peer holds, oldest first, after
+   * `options.after` (opened: decrypted without verifying their signatures again, since only
+   * records that verified are stored).
+   */
+  readLog(id: ThreadID, logId: LogID, options?: ReadLogOptions): AsyncIterable<NetRecord>
   /**
    * Records as they are created or received. A subscription lives until its signal aborts (or it
    * falls too far behind: it then ends with `SubscriberOverflowError`); it keeps working across

@@ -141,13 +141,13 @@ export async function idbStore(init: IdbStoreInit): Promise<KVStore> {
     batch: (ops) =>
       write((store) => ops.map((op) => (op.type === 'put' ? store.put(exact(op.value), idbKey(op.key)) : store.delete(idbKey(op.key))))),
 
-    async * range(range: NormalizedRange) {
+    async * pages(range: NormalizedRange) {
       let { lower, upper } = range
       let remaining = range.limit
       while (remaining > 0 && !isEmpty(lower, upper)) {
         const count = Math.min(pageSize, remaining)
         const entries = await page(range, count, lower, upper)
-        for (const entry of entries) yield entry
+        if (entries.length > 0) yield entries
         remaining -= entries.length
         if (entries.length < count) return
         const last = (entries[entries.length - 1] as [Uint8Array, Uint8Array])[0]

@@ -31,8 +31,8 @@ export interface KVBackend {
   put(key: Uint8Array, value: Uint8Array): Promise<void>
   delete(key: Uint8Array): Promise<void>
   batch(ops: readonly BatchOp[]): Promise<void>
-  /** Entries of a non-empty range in order, at most `range.limit` of them. */
-  range(range: NormalizedRange): AsyncGenerator<[Uint8Array, Uint8Array]>
+  /** Entries of a non-empty range in order, at most `range.limit` of them, in non-empty pages. */
+  pages(range: NormalizedRange): AsyncGenerator<Array<[Uint8Array, Uint8Array]>>
   close(): Promise<void>
 }
 
@@ -134,6 +134,30 @@ export function guardBackend(backend: KVBackend, name: string, log: Logger): KVS
     }
   }
 
+  async function * pages(options: RangeOptions): AsyncGenerator<Array<[Uint8Array, Uint8Array]>> {
+    if (closed) throw new StoreClosedError()
+    checkSignal(options.signal)
+    const range = normalizeRange(options)
+    if (range === undefined) return
+    const it = backend.pages(range)
+    try {
+      for (;;) {
+        let step: IteratorResult<Array<[Uint8Array, Uint8Array]>>
+        try {
+          step = await it.next()
+        } catch (err) {
+          throw toStoreError(err, 'range')
+        }
+        if (step.done === true) return
+        yield step.value
+        if (closed) throw new StoreClosedError()
+        checkSignal(options.signal)
+      }
+    } finally {
+      await it.return(undefined)
+    }
+  }
+
   const store: KVStore = {
     get: (key, options) => run('get', options?.signal, () => checkKey(key), () => backend.get(key)),
 
@@ -158,29 +182,17 @@ export function guardBackend(backend: KVBackend, name: string, log: Logger): KVS
 
     range: (options = {}) => ({
       async * [Symbol.asyncIterator]() {
-        if (closed) throw new StoreClosedError()
-        checkSignal(options.signal)
-        const range = normalizeRange(options)
-        if (range === undefined) return
-        const it = backend.range(range)
-        try {
-          for (;;) {
-            let step: IteratorResult<[Uint8Array, Uint8Array]>
-            try {
-              step = await it.next()
-            } catch (err) {
-              throw toStoreError(err, 'range')
-            }
-            if (step.done === true) return
-            yield step.value
+        for await (const page of pages(options)) {
+          for (const entry of page) {
+            yield entry
             if (closed) throw new StoreClosedError()
             checkSignal(options.signal)
           }
-        } finally {
-          await it.return(undefined)
         }
       }
     }),
+
+    pages: (options = {}) => ({ [Symbol.asyncIterator]: () => pages(options) }),
 
     close: async () => {
       closing ??= (async () => {

@@ -63,6 +63,13 @@ export interface KVStore {
    */
   range(options?: RangeOptions): AsyncIterable<[key: Uint8Array, value: Uint8Array]>
   /**
+   * The same scan, a page of entries (a non-empty array, in order) per step: one call to the
+   * backend and one await per page rather than per entry, for consumers that read many entries.
+   * Pages are as large as the backend reads at once (LevelDB's `nextv`, one IndexedDB
+   * transaction); the same streaming and locking rules as {@link KVStore.range} apply.
+   */
+  pages(options?: RangeOptions): AsyncIterable<Array<[key: Uint8Array, value: Uint8Array]>>
+  /**
    * Close the store, after the operations already started have settled. Idempotent; every call
    * made after it rejects with `StoreClosedError`.
    */

@@ -22,10 +22,16 @@ export interface LevelStoreInit {
    */
   sync?: boolean
   /**
-   * Entries fetched per step of a range scan (`iterator.nextv`).
-   * @default 256
+   * Entries fetched per step of a range scan (`iterator.nextv`, one page of `pages()`).
+   * @default 1024
    */
   pageSize?: number
+  /**
+   * Bytes LevelDB buffers per step of a range scan (`highWaterMarkBytes`; a page stops at the
+   * first entry past it). Bounds the memory a scan holds at once.
+   * @default 1 MiB
+   */
+  pageBytes?: number
 }
 
 type Bytes = Uint8Array
@@ -38,7 +44,8 @@ function view(b: Bytes): Uint8Array {
 /** Open (or create) a LevelDB {@link KVStore} at `init.path`. */
 export async function levelStore(init: LevelStoreInit): Promise<KVStore> {
   const sync = init.sync ?? false
-  const pageSize = init.pageSize ?? 256
+  const pageSize = init.pageSize ?? 1024
+  const pageBytes = init.pageBytes ?? 1024 * 1024
   const db = new ClassicLevel<Bytes, Bytes>(init.path, { keyEncoding: 'view', valueEncoding: 'view' })
   try {
     await db.open()
@@ -77,19 +84,22 @@ export async function levelStore(init: LevelStoreInit): Promise<KVStore> {
       await batch.write({ sync })
     },
 
-    async * range(range: NormalizedRange) {
+    async * pages(range: NormalizedRange) {
       const { lower, upper } = range
       const it = db.iterator({
         ...(lower === undefined ? {} : lower.inclusive ? { gte: lower.key } : { gt: lower.key }),
         ...(upper === undefined ? {} : upper.inclusive ? { lte: upper.key } : { lt: upper.key }),
         reverse: range.reverse,
-        limit: Number.isFinite(range.limit) ? range.limit : -1
+        limit: Number.isFinite(range.limit) ? range.limit : -1,
+        highWaterMarkBytes: pageBytes
       })
       try {
         for (;;) {
           const page = await it.nextv(pageSize)
           if (page.length === 0) return
-          for (const [k, v] of page) yield [view(k), view(v)]
+          const out: Array<[Uint8Array, Uint8Array]> = new Array(page.length)
+          for (let i = 0; i < page.length; i++) out[i] = [view(page[i]![0]), view(page[i]![1])]
+          yield out
         }
       } finally {
         await it.close()

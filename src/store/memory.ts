@@ -11,6 +11,8 @@ import type { KVStore } from './kv.js'
 import { guardBackend, type Bound, type KVBackend, type NormalizedRange } from './kv-base.js'
 
 const log = logger('weft:store:memory')
+/** Entries per page of a scan. */
+const PAGE = 256
 
 // sorted-btree is CommonJS with `exports.default`: Node's ESM loader hands back the exports object,
 // bundlers the class itself.
@@ -66,26 +68,32 @@ export function memoryStore(): KVStore {
       }
     },
 
-    // Each step seeks from the last key yielded, so writes between steps are tolerated.
-    async * range(range: NormalizedRange) {
+    // Each step seeks from the last key yielded, so writes between pages are tolerated.
+    async * pages(range: NormalizedRange) {
       let { lower, upper } = range
       let count = 0
+      let page: Array<[Uint8Array, Uint8Array]> = []
       while (count < range.limit) {
+        if (page.length >= PAGE) {
+          yield page
+          page = []
+        }
         let key: Uint8Array | undefined
         if (range.reverse) {
           key = last(upper)
-          if (key === undefined || !inLower(key, lower)) return
+          if (key === undefined || !inLower(key, lower)) break
           upper = { key, inclusive: false }
         } else {
           key = first(lower)
-          if (key === undefined || !inUpper(key, upper)) return
+          if (key === undefined || !inUpper(key, upper)) break
           lower = { key, inclusive: false }
         }
         const value = tree.get(key)
         if (value === undefined) continue
         count++
-        yield [key.slice(), value.slice()]
+        page.push([key.slice(), value.slice()])
       }
+      if (page.length > 0) yield page
     },
 
     close: async () => {

@@ -38,7 +38,9 @@ function prng(seed: number): { next(): number; int(n: number): number; pick<T>(x
 /** What an honest replica's own writes may run into (refused before any record, or reported after). */
 const EXPECTED_LOCAL = new Set([
   'InstanceExistsError', 'UniqueConstraintError', 'ValidatorRejectedError', 'NotAWriterError', 'NotAnOwnerError', 'LastOwnerError',
-  'CollectionNotFoundError', 'SchemaValidationError', 'WriteOutrankedError'
+  'CollectionNotFoundError', 'SchemaValidationError', 'WriteOutrankedError',
+  // A write transaction whose reads a background apply changed before it ended (retryable).
+  'TransactionConflictError'
 ])
 
 interface Replica { net: FakeNet; manager: DBManager; db: Database }

@@ -25,6 +25,39 @@ export function dbSuite(options: DBSuiteOptions): Case[] {
   const person = (id: string, age: number): object => ({ t: 'create', c: 'People', id, doc: { _id: id, email: `${id}@x`, age } })
   return [
     {
+      name: 'a group commit stopped at its store batch rejects every caller, and their records apply on the next sync or open',
+      async run() {
+        const net = createFakeNet(createFakeWorld(), 'a')
+        const base = await options.make()
+        const store = crashing(base)
+        let m = await open(net, store)
+        try {
+          const db = await m.newDB(undefined, { collections: [PEOPLE] })
+          store.crashAt(1)
+          const results = await Promise.allSettled(Array.from({ length: 20 }, async (_, i) => await db.create('People', [{ _id: `g${i}`, email: `g${i}@x`, age: i }])))
+          assertTrue(results.every((r) => r.status === 'rejected'), 'every caller of the stopped group was rejected')
+          // The records are in the log: the next sync applies every one of them, once.
+          store.crashAt(Infinity)
+          await db.sync()
+          assertEqual((await db.find('People', {})).length, 20)
+          assertEqual((await db.find('People', where('email').eq('g7@x'))).length, 1)
+          // Stopped again, then the process stops: the next open applies them.
+          store.crashAt(1)
+          const more = await Promise.allSettled(Array.from({ length: 5 }, async (_, i) => await db.create('People', [{ _id: `h${i}`, email: `h${i}@x`, age: i }])))
+          assertTrue(more.every((r) => r.status === 'rejected'), 'every caller of the second group was rejected')
+          await m.close()
+          store.crashAt(Infinity)
+          const reopened = options.reopen !== undefined ? await options.reopen(base) : base
+          m = await open(net, reopened)
+          assertEqual((await m.getDB(db.id).find('People', {})).length, 25)
+          await m.close()
+        } finally {
+          await m.close()
+          await (options.reopen !== undefined ? base : store).close().catch(() => undefined)
+        }
+      }
+    },
+    {
       name: 'finishes a rewind that stopped half way, in the same process or on open',
       async run() {
         const world = createFakeWorld()

@@ -172,3 +172,27 @@ describe('plans agree with a brute-force evaluation', () => {
     }
   })
 })
+
+describe('scans that test stored bytes before decoding', () => {
+  it('find every instance whose field equals a value, whatever the value needs escaped or how it was written', async () => {
+    const odd = [
+      { _id: 'o1', s: 'say "hi"\\n', n: 1e21, b: false, deep: { v: 'Zürich\u2028' } },
+      { _id: 'o2', s: 'tab\there', n: -0, b: true, deep: { v: '😀' } },
+      { _id: 'o3', s: 'plain', n: 0.1, b: true, other: 'say "hi"\\n' },
+      { _id: 'o4', s: 'x', n: 0, b: false, deep: { v: 'x' } }
+    ]
+    await db.create('Plain', odd)
+    const q = async (path: string, value: string | number | boolean): Promise<string[]> => ids(await db.find('Plain', where(path).eq(value))).filter((id) => id.startsWith('o'))
+    expect(await q('s', 'say "hi"\\n')).toEqual(['o1'])
+    expect(await q('s', 'tab\there')).toEqual(['o2'])
+    expect(await q('n', 1e21)).toEqual(['o1'])
+    expect(await q('n', 0)).toEqual(['o2', 'o4'])
+    expect(await q('n', 0.1)).toEqual(['o3'])
+    expect(await q('b', false)).toEqual(['o1', 'o4'])
+    expect(await q('deep.v', 'Zürich\u2028')).toEqual(['o1'])
+    expect(await q('deep.v', '😀')).toEqual(['o2'])
+    expect(await q('deep.v', 'x')).toEqual(['o4'])
+    expect(ids(await db.find('Plain', where('s').eq('x').or(where('s').eq('plain')))).filter((id) => id.startsWith('o'))).toEqual(['o3', 'o4'])
+    await db.delete('Plain', odd.map((o) => o._id))
+  })
+})

@@ -13,7 +13,7 @@ function failing(error: unknown): KVBackend {
     put: fail,
     delete: fail,
     batch: fail,
-    async * range() {
+    async * pages() {
       yield* []
       throw error
     },

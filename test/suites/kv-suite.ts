@@ -250,6 +250,37 @@ export function kvSuite(makeStore: () => Promise<KVStore>, options: KVSuiteOptio
       })
     },
     {
+      name: 'pages yield a range in order as non-empty arrays, honouring bounds, reverse and limit',
+      run: withStore(async (store) => {
+        const n = 1500
+        await store.batch(Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: numbered('k', i), value: numbered('v', i) })))
+        await store.put(s('other'), b(1))
+        const flat = async (options: Parameters<KVStore['pages']>[0]): Promise<Array<[Uint8Array, Uint8Array]>> => {
+          const out: Array<[Uint8Array, Uint8Array]> = []
+          let pages = 0
+          for await (const page of store.pages(options)) {
+            assertTrue(page.length > 0, 'no empty page')
+            pages++
+            out.push(...page)
+          }
+          assertTrue(out.length === 0 || pages <= out.length, 'pages hold entries')
+          return out
+        }
+        const all = await flat({ prefix: s('k') })
+        assertEqual(all.length, n, 'every entry once')
+        all.forEach(([k, v], i) => {
+          assertDeepEqual(k, numbered('k', i), `key ${i}`)
+          assertDeepEqual(v, numbered('v', i), `value ${i}`)
+        })
+        const back = await flat({ prefix: s('k'), reverse: true, limit: 700, lt: numbered('k', 1000) })
+        assertEqual(back.length, 700, 'the limit holds across pages')
+        assertDeepEqual(back[0]![0], numbered('k', 999), 'reverse from the bound')
+        assertDeepEqual(back[699]![0], numbered('k', 300), 'reverse to the limit')
+        assertDeepEqual(await flat({ gt: s('other') }), [], 'an empty range yields no page')
+        assertEqual((await keysOf(store, { prefix: s('k'), limit: 3 })).length, 3, 'range and pages agree')
+      })
+    },
+    {
       name: 'leaving a range early releases it and the store stays usable',
       run: withStore(async (store) => {
         await store.batch(Array.from({ length: 1000 }, (_, i) => ({ type: 'put' as const, key: numbered('k', i), value: b(1) })))

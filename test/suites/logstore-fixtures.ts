@@ -93,6 +93,7 @@ export function failingBatches(inner: KVStore): { kv: KVStore; failNextBatch: ()
       await inner.batch(ops, options)
     },
     range: (options) => inner.range(options),
+    pages: (options) => inner.pages(options),
     close: () => inner.close()
   }
   return { kv, failNextBatch: () => { fail = true } }

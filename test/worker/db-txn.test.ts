@@ -1,13 +1,15 @@
 /**
  * The worker's transaction sessions (worker/db-txn.ts) against a recording stand-in for a src/db
  * transaction: batches run in order with one answer per operation, and a transaction is discarded
- * (releasing the DB's lock) when idle, when one of its calls is aborted, and when its tab dies.
+ * when idle, when one of its calls is aborted, and when its tab dies; and, against a real DB, an
+ * open write transaction of one tab holds no lock, so another tab's reads answer meanwhile.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { CallContext } from '../../worker/api.js'
 import { createTxnSessions } from '../../worker/db-txn.js'
 import type { Envelope, TxnBatch, TxnBegin } from '../../src/client/protocol.js'
 import type { WriteTransaction } from '../../src/db/index.js'
+import { createFakeWorld, replica } from '../db/helpers.js'
 
 function recorder(log: string[]): WriteTransaction {
   let started = false
@@ -140,5 +142,30 @@ describe('worker transaction sessions', () => {
     await s.exec({ txn: 'a', begin: begin(), ops: [{ op: 'start', collection: 'C', args: [] }] }, ctx(tab.signal))
     tab.abort()
     await vi.waitFor(() => { expect(log).toEqual(['start', 'discard']) })
+  })
+
+  it('answers another tab\'s find while a tab holds a write transaction open, and commits it afterwards', async () => {
+    const r = await replica(createFakeWorld(), 'w')
+    try {
+      const db = await r.manager.newDB(undefined, { collections: [{ name: 'C' }] })
+      await db.create('C', [{ _id: 'old' }])
+      const s = createTxnSessions({
+        idleMs: 30_000,
+        open: async (b) => b.kind === 'write' ? db.writeTransaction(b.collection) : db.readTransaction(b.collection)
+      })
+      const writer = ctx()
+      const reader = ctx()
+      const opened = await s.exec({ txn: 'w', begin: begin(), ops: [{ op: 'start', collection: 'C', args: [] }, { op: 'create', collection: 'C', args: [[{ _id: 'new' }]] }] }, writer)
+      expect(names(opened)).toEqual(['ok', 'ok'])
+      // The write transaction stays open between calls; the other tab's reads do not wait for it.
+      const read = await s.exec({ txn: 'r', begin: begin('read'), ops: [{ op: 'start', collection: 'C', args: [] }, { op: 'find', collection: 'C', args: [null] }, { op: 'end', collection: 'C', args: [] }] }, reader)
+      expect(read[1]).toEqual({ ok: true, value: [{ _id: 'old' }] })
+      expect(await db.find('C')).toEqual([{ _id: 'old' }])
+      expect(names(await s.exec({ txn: 'w', ops: [{ op: 'end', collection: 'C', args: [] }] }, writer))).toEqual(['ok'])
+      expect((await db.find('C')).map((d) => d._id)).toEqual(['new', 'old'])
+      s.close()
+    } finally {
+      await r.manager.close()
+    }
   })
 })
