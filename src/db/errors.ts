@@ -285,6 +285,7 @@ export function rejectionError(name: string, message: string): WeftError {
  * `save` and `delete` (and their collection forms) retry by themselves.
  */
 export class TransactionConflictError extends WeftError {
+  override readonly name: string = 'TransactionConflictError'
   static override readonly code: string = 'ERR_TRANSACTION_CONFLICT'
   readonly retryable = true
   constructor(message = 'the transaction read state that changed before it committed: nothing was written; run it again', options?: Options) { super(message, options) }
