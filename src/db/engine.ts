@@ -74,15 +74,11 @@ export interface Engine {
   /** Apply records (any order; each log's in order). The caller holds the DB's write lock. */
   apply(records: readonly DBRecord[]): Promise<BatchOutcome>
   /**
-   * Commit a local event (its records, consecutive in our log) whose ops were already applied to
-   * `ov` as a dry run against the current state — valid only when the records come next in their
-   * log and sort after every applied event. Returns undefined when that does not hold.
-   */
-  commitPrepared(records: readonly DBRecord[], ov: Overlay, result: ApplyResult): Promise<InstanceChange[] | undefined>
-  /**
-   * {@link Engine.commitPrepared} for several local events at once, in order (each dry-run against
-   * the state plus those before it): one store batch. Undefined (nothing written) when any does not
-   * come next in our log or sort after those before it.
+   * Commit local events (each its records, consecutive in our log) whose ops were already applied
+   * to their overlays as dry runs, in order, each against the state plus those before it — valid
+   * only when the records come next in their log and sort after every applied event: one store
+   * batch. Undefined (nothing written) when any does not come next in our log or sort after those
+   * before it.
    */
   commitGroup(items: readonly Prepared[]): Promise<InstanceChange[][] | undefined>
   /** Take fork notices: freeze each log at its fork, dropping its records there and after. */
@@ -340,10 +336,6 @@ export function createEngine(init: EngineInit): Engine {
       const first = adm.fresh.find((p) => p.fixed === undefined)
       if (first === undefined || lastKey === undefined || compareBytes(first.key, lastKey) > 0) return await applyAtEnd(adm.fresh, outcome)
       return await rewindFrom(first.key, adm.fresh, new Overlay(reader), outcome)
-    },
-
-    async commitPrepared(records, ov, result) {
-      return (await commitGroup([{ records, ov, result }]))?.[0]
     },
 
     commitGroup,
