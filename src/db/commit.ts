@@ -58,11 +58,13 @@ export interface CommitterInit {
   apply(records: DBRecord[]): Promise<BatchOutcome>
   /** Whether the state no longer holds what a dry run wrote (an earlier-sorting event overrode it). */
   outranked(ov: Overlay): Promise<boolean>
+  /** Our default log (the one a transaction that chose none writes to). */
+  ownLog: LogID | undefined
   /**
-   * Our records are being created in `log` (undefined: our own log): the subscription's copies of
-   * them are not news. `null`: no longer.
+   * Our records are being created in `log`: the subscription's copies of them are not news.
+   * `undefined`: no longer.
    */
-  setCommitting(log: LogID | undefined | null): void
+  setCommitting(log: LogID | undefined): void
   /** Drop queued copies of our records up to `last`; returns how many remote records wait. */
   dropOwn(last: DBRecord): number
   /** Records in the log but not applied: apply them later. */
@@ -121,11 +123,11 @@ export function createCommitter(init: CommitterInit): Committer {
     }
     if (ready.length === 0) return
     let records: DBRecord[]
-    init.setCommitting(chosen)
+    init.setCommitting(chosen ?? init.ownLog)
     try {
       records = await createRecords(ready.flatMap((r) => r.bodies), chosen)
     } catch (err) {
-      init.setCommitting(null)
+      init.setCommitting(undefined)
       const e = err instanceof OversizedInputError || (err as Error).name === 'OversizedInputError'
         ? new OversizedTransactionError(`the transaction does not fit in its records: ${(err as Error).message}`, { cause: err })
         : err as Error
@@ -168,7 +170,7 @@ export function createCommitter(init: CommitterInit): Committer {
       init.requeue(records.filter((r) => r.counter > applied))
       for (const r of pending) r.item.done(err as Error)
     } finally {
-      init.setCommitting(null)
+      init.setCommitting(undefined)
     }
   }
 

@@ -294,9 +294,10 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     publish: (changes) => { listeners.publish(changes) },
     apply: applyRecords,
     outranked,
+    ownLog: own?.id,
     setCommitting(log) {
-      committing = log === null ? undefined : log ?? own?.id
-      if (log === null && queue.length > 0) schedule()
+      committing = log
+      if (log === undefined && queue.length > 0) schedule()
     },
     dropOwn(last) {
       queue = queue.filter((r) => r.log !== last.log || r.counter > last.counter)
