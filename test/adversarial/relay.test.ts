@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect, type Socket } from 'node:net'
-import { get } from 'node:http'
+import { probe } from '../relay/harness.js'
 import { once } from 'node:events'
 import { multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from '../../src/core/bytes.js'
@@ -423,17 +423,6 @@ describe('a stranger and the relay', () => {
   }, 120_000)
 })
 
-/** One GET on a fresh socket; resolves with the status, rejects past the deadline. */
-async function probe(url: string, timeoutMs = 2_000): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    const req = get(url, { agent: false, timeout: timeoutMs }, (res) => {
-      res.resume()
-      res.once('end', () => { resolve(res.statusCode ?? 0) })
-    })
-    req.once('timeout', () => { req.destroy(new Error(`no answer within ${timeoutMs} ms`)) })
-    req.once('error', reject)
-  })
-}
 
 /** A stream carrying one undecodable frame, until the relay ends it (after reading it, or before). */
 async function garbage(attacker: Attacker, addr: string): Promise<void> {

@@ -18,6 +18,7 @@ import { memoryStore } from '../../src/store/memory.js'
 import { createPeer, type Peer, type PeerInit } from '../../src/node/peer.js'
 import { cleanupRelays, metricByLabel, metricValue, scrape, startRelayProcess, type RelayProcess } from '../relay/harness.js'
 import { startAttacker, stopAttackers } from './attacker.js'
+import { until } from '../helpers/until.js'
 
 export { metricByLabel, metricValue, scrape, startRelayProcess, type RelayProcess }
 
@@ -114,14 +115,7 @@ export function wsOf(addrs: string[]): string {
   return a
 }
 
-/** Poll `condition` every 25 ms until it holds, failing after `timeoutMs` with `what`. */
-export async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
+export { until }
 
 export interface Team {
   /** The owner: it made the DB and handed it to the relay. */

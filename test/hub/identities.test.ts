@@ -13,6 +13,7 @@ import { createDBManager, dbNetFromNet, type Database, type DBManager } from '..
 import { createPeer, type Peer } from '../../src/node/peer.js'
 import { threadAddrFromBytes } from '../../hub/codec.js'
 import { bearer, cleanupHubs, clientsFor, dec, enc, getToken, rejection, startHubProcess, type Clients } from './harness.js'
+import { until } from '../helpers/until.js'
 
 /** Only the author named in an instance may create, change or delete it. */
 const AUTHORS_ONLY = `
@@ -20,13 +21,6 @@ const AUTHORS_ONLY = `
   if (instance !== undefined && instance.author !== writer) return 'only its author may change it'
   return true`
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 let peer: Peer
 let manager: DBManager
@@ -79,7 +73,7 @@ describe('identities through the hub', () => {
 
     // The Node peer applies the same records with the same writers.
     const db = await join(c, dbID)
-    await until('both notes on the peer', async () => await db.has('Notes', [byAlice, byBob]))
+    await until(async () => await db.has('Notes', [byAlice, byBob]), 'both notes on the peer')
     expect(await db.findByID('Notes', byBob)).toMatchObject({ author: bob.identity, text: 'edited by bob' })
     expect(await db.conflicts()).toEqual([])
     expect((await db.getGovernance()).owners).toEqual([alice.identity])
@@ -89,13 +83,13 @@ describe('identities through the hub', () => {
     // Each author deletes its own note through the hub; the peer applies both deletes.
     await c.db.delete({ dbID, collectionName: 'Notes', instanceIDs: [byAlice] }, bearer(alice.token))
     await c.db.delete({ dbID, collectionName: 'Notes', instanceIDs: [byBob] }, bearer(bob.token))
-    await until('both deletes on the peer', async () => !(await db.has('Notes', [byAlice])) && !(await db.has('Notes', [byBob])))
+    await until(async () => !(await db.has('Notes', [byAlice])) && !(await db.has('Notes', [byBob])), 'both deletes on the peer')
     expect(await db.conflicts()).toEqual([])
 
     // What the peer writes as itself, the hub accepts under the same rule.
     const me = db.identity!
     const [byPeer] = await db.create('Notes', [{ author: me, text: 'by the peer' }])
-    await until('the peer\'s note on the hub', async () => (await c.db.has({ dbID, collectionName: 'Notes', instanceIDs: [byPeer!] })).exists)
+    await until(async () => (await c.db.has({ dbID, collectionName: 'Notes', instanceIDs: [byPeer!] })).exists, 'the peer\'s note on the hub')
     expect(dec((await c.db.findByID({ dbID, collectionName: 'Notes', instanceID: byPeer! })).instance)).toMatchObject({ author: me })
     expect((await rejection(c.db.delete({ dbID, collectionName: 'Notes', instanceIDs: [byPeer!] }, bearer(alice.token)))).code).toBe(Code.PermissionDenied)
   })

@@ -11,15 +11,9 @@ import { threadAddrFromBytes } from '../../hub/codec.js'
 import { ListenReply_Action } from '../../hub/gen/threads_pb.js'
 import { parseThreadKey, threadKeyFromBytes, threadKeyToString } from '../../src/core/thread-key.js'
 import { cleanupHubs, clientsFor, dec, enc, startHubProcess, type Clients, type HubProcess } from './harness.js'
+import { until } from '../helpers/until.js'
 
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 let hub: HubProcess
 let c: Clients
@@ -52,14 +46,14 @@ describe('a DB made through the remote API and a Node peer', () => {
     expect(info.owners).toHaveLength(1)
     const db = await manager.newDBFromAddr(threadAddrFromBytes(info.addrs[0]!), key, { name: 'joined', owner: info.owners[0]! })
     expect((await db.getGovernance()).owners).toEqual(info.owners)
-    await until('the hub\'s note on the peer', async () => (await db.has('Notes', [fromHub!])))
+    await until(async () => (await db.has('Notes', [fromHub!])), 'the hub\'s note on the peer')
     expect(await db.findByID('Notes', fromHub!)).toEqual({ _id: fromHub, title: 'from the hub' })
     expect((await db.getCollectionInfo('Notes')).indexes).toEqual([{ path: 'title', unique: true }])
 
     const abort = new AbortController()
     const events = c.db.listen({ dbID, filters: [] }, { signal: abort.signal })[Symbol.asyncIterator]()
     const [fromPeer] = await db.create('Notes', [{ title: 'from the peer' }])
-    await until('the peer\'s note on the hub', async () => (await c.db.has({ dbID, collectionName: 'Notes', instanceIDs: [fromPeer!] })).exists)
+    await until(async () => (await c.db.has({ dbID, collectionName: 'Notes', instanceIDs: [fromPeer!] })).exists, 'the peer\'s note on the hub')
     expect(dec((await c.db.findByID({ dbID, collectionName: 'Notes', instanceID: fromPeer! })).instance)).toEqual({ _id: fromPeer, title: 'from the peer' })
 
     // A later remote write reaches an API listener as it is applied.
@@ -72,10 +66,10 @@ describe('a DB made through the remote API and a Node peer', () => {
       }
     }
     abort.abort()
-    await until('equal notes on both sides', async () => {
+    await until(async () => {
       const there = (await c.db.find({ dbID, collectionName: 'Notes' })).instances.map(dec)
       const here = await db.find('Notes')
       return JSON.stringify(there) === JSON.stringify(here)
-    })
+    }, 'equal notes on both sides')
   })
 })

@@ -9,6 +9,7 @@ import { createPeer, type Peer, type PeerInit } from '../../src/node/peer.js'
 import type { NetRecord } from '../../src/net/types.js'
 import type { ThreadID } from '../../src/core/types.js'
 import { take } from '../helpers/take.js'
+import { until as pollUntil } from '../helpers/until.js'
 
 export { freePort } from '../helpers/ports.js'
 
@@ -47,11 +48,7 @@ export async function collect(iterable: AsyncIterable<NetRecord>, count: number,
 
 /** Poll a condition without fixed sleeps on the thing itself: resolves when it holds. */
 export async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
+  await pollUntil(condition, what, timeoutMs)
 }
 
 export async function counterOf(peer: Peer, thread: ThreadID): Promise<number> {

@@ -8,6 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { get } from 'node:http'
+import { until as pollUntil } from '../helpers/until.js'
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 
@@ -177,11 +179,19 @@ export async function cleanupRelays(): Promise<void> {
 
 /** Poll `condition` every 50 ms until it holds, failing after `timeoutMs`. */
 export async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  await pollUntil(condition, what, timeoutMs, 50)
+}
+
+/** One GET on a fresh socket (no keep-alive pool); resolves with the status or rejects past the deadline. */
+export async function probe(url: string, timeoutMs = 2_000): Promise<number> {
+  return await new Promise<number>((resolve, reject) => {
+    const req = get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume()
+      res.once('end', () => { resolve(res.statusCode ?? 0) })
+    })
+    req.once('timeout', () => { req.destroy(new Error(`no answer within ${timeoutMs} ms`)) })
+    req.once('error', reject)
+  })
 }
 
 /** The value of an unlabelled metric in a Prometheus text exposition. */

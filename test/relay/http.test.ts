@@ -5,25 +5,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect, type Socket } from 'node:net'
-import { get } from 'node:http'
 import { once } from 'node:events'
-import { cleanupRelays, metricValue, scrape, startRelayProcess } from './harness.js'
+import { cleanupRelays, metricValue, probe, scrape, startRelayProcess } from './harness.js'
 
 afterEach(async () => {
   await cleanupRelays()
 })
 
-/** One GET on a fresh socket (no keep-alive pool); resolves with the status or rejects past the deadline. */
-async function probe(url: string, timeoutMs = 2_000): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    const req = get(url, { agent: false, timeout: timeoutMs }, (res) => {
-      res.resume()
-      res.once('end', () => { resolve(res.statusCode ?? 0) })
-    })
-    req.once('timeout', () => { req.destroy(new Error(`no answer within ${timeoutMs} ms`)) })
-    req.once('error', reject)
-  })
-}
 
 /** A client that sends a request line and then one header byte a second, never finishing. */
 function slowClient(port: number): { socket: Socket; closed: Promise<number> } {
