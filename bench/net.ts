@@ -18,12 +18,13 @@
  *                                          peers that never answer (a closed port); 50 writes
  *   write_latency_fake_addrs_first_ms     the first of those writes (the one that met the fresh lists)
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../test/helpers/ports.js'
+import { bundleDaemon } from '../test/helpers/daemon-bundle.js'
 import { createPeer, type Peer, type PeerInit } from '../src/node/peer.js'
 import { concatBytes, randomBytes } from '../src/core/bytes.js'
 import { generateKeyPair, publicKeyFromRaw, publicKeyToBytes } from '../src/core/identity.js'
@@ -184,10 +185,7 @@ async function resyncAfterRestart(): Promise<number> {
 /** Bundle the relay as the Docker image does (esbuild, runtime dependencies external). */
 function bundleRelay(entry = 'relay/main.ts', name = 'relay.mjs'): string {
   const outfile = join(root, '.bench', name)
-  const built = spawnSync(join(root, 'node_modules', '.bin', 'esbuild'), [
-    entry, '--bundle', '--platform=node', '--format=esm', '--packages=external',
-    '--target=node20', `--outfile=${outfile}`, '--log-level=warning'
-  ], { cwd: root, encoding: 'utf8' })
+  const built = bundleDaemon(root, entry, outfile)
   if (built.status !== 0) throw new Error(`esbuild failed: ${built.stderr}`)
   return outfile
 }

@@ -5,11 +5,11 @@
  * runtime dependencies and starts.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { spawnSync } from 'node:child_process'
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { newThreadID, threadIDFromBytes, threadIDToBytes } from '../../src/core/thread-id.js'
 import { HUB_METRIC_NAMES } from '../../hub/metrics.js'
+import { bundleDaemon, externalPackages } from '../helpers/daemon-bundle.js'
 import { cleanupHubs, clientsFor, REPO_ROOT, runHubUntilExit, startHubProcess, tempDir } from './harness.js'
 
 const outDir = join(REPO_ROOT, 'node_modules', '.cache', `weft-hub-bundle-${process.pid}`)
@@ -60,21 +60,10 @@ describe('the hub daemon', () => {
     const outfile = join(outDir, 'hub.mjs')
     const meta = join(outDir, 'meta.json')
     // The same flags as hub/Dockerfile (target aside).
-    const built = spawnSync(join(REPO_ROOT, 'node_modules', '.bin', 'esbuild'), [
-      'hub/main.ts', '--bundle', '--platform=node', '--format=esm', '--packages=external',
-      '--target=node20', `--outfile=${outfile}`, `--metafile=${meta}`, '--log-level=warning'
-    ], { cwd: REPO_ROOT, encoding: 'utf8' })
+    const built = bundleDaemon(REPO_ROOT, 'hub/main.ts', outfile, meta)
     expect(built.status, built.stderr).toBe(0)
     const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
-    const metafile = JSON.parse(await readFile(meta, 'utf8')) as { inputs: Record<string, { imports: Array<{ path: string; external?: boolean }> }> }
-    const external = new Set<string>()
-    for (const input of Object.values(metafile.inputs)) {
-      for (const imp of input.imports) {
-        if (imp.external !== true || imp.path.startsWith('node:')) continue
-        const parts = imp.path.split('/')
-        external.add(imp.path.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!)
-      }
-    }
+    const external = await externalPackages(meta)
     for (const name of external) expect(pkg.dependencies, `${name} must be a runtime dependency`).toHaveProperty([name])
     const hub = await startHubProcess({ args: [outfile] })
     expect((await fetch(`${hub.httpUrl}/healthz`)).status).toBe(200)
