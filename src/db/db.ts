@@ -95,7 +95,8 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   const layout = createLayout(id)
   /** Bumped before and after every write of the DB's state (optimistic transactions compare it). */
   let version = 0
-  const store = versioned(cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()]), () => { version++ })
+  const cache = cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()])
+  const store = versioned(cache, () => { version++ })
   const info = await net.getThread(id)
   if (!info.readable) throw new MissingReadKeyError('thread read key is required')
   // Our default log writes as its own key; further logs of ours may write as other identities.
@@ -285,6 +286,11 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     id,
     net,
     store,
+    base: init.store,
+    around: {
+      begin(ops) { version++; cache.forget(ops) },
+      end(ops, ok) { if (ok) cache.wrote(ops); version++ }
+    },
     engine,
     maxEventBytes: init.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
     lock,

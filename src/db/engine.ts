@@ -16,7 +16,7 @@ import { identityToString } from '../core/index.js'
 import { logIDToPublicKey } from '../core/index.js'
 import { logger } from '../core/logger.js'
 import type { LogID } from '../core/types.js'
-import type { KVStore } from '../store/kv.js'
+import type { BatchOp, KVStore } from '../store/kv.js'
 import { decodeUint64, encodeUint64 } from '../store/index.js'
 import { admit, decodeLogMark, decodeOrderTime, encodeLogMark, encodeOrderTime, type DBRecord, type LogMark, type Pending } from './admit.js'
 import type { ApplyResult } from './apply.js'
@@ -65,6 +65,13 @@ export interface EngineInit {
 /** A local event ready to commit: its records and the dry run of its ops. */
 export interface Prepared { records: readonly DBRecord[]; ov: Overlay; result: ApplyResult }
 
+/** A group of local events ready to be written (see {@link Engine.prepareGroup}). */
+export interface PreparedGroup {
+  ops: BatchOp[]
+  /** The batch is durable: note the events as applied; their changes, in order. */
+  written(): InstanceChange[][]
+}
+
 export interface Engine {
   /** Load bookkeeping, rebuild an older layout, finish a rewind that was interrupted. */
   load(): Promise<void>
@@ -81,6 +88,13 @@ export interface Engine {
    * before it.
    */
   commitGroup(items: readonly Prepared[]): Promise<InstanceChange[][] | undefined>
+  /**
+   * What {@link Engine.commitGroup} writes, without writing it: the batch, and `written()` to call
+   * once that batch is durable (it notes the events as applied and returns their changes). For
+   * writing the events with their records in one batch. Undefined on the same conditions; until
+   * `written()` nothing is noted, so a batch that fails leaves the engine as it was.
+   */
+  prepareGroup(items: readonly Prepared[]): PreparedGroup | undefined
   /** Take fork notices: freeze each log at its fork, dropping its records there and after. */
   freeze(forks: readonly Fork[]): Promise<BatchOutcome>
   /** Finish a rewind a failure stopped half way (also done by `apply` and `freeze` first). */
@@ -159,6 +173,13 @@ export function createEngine(init: EngineInit): Engine {
    * and sort after every event before them. Returns undefined (writing nothing) otherwise.
    */
   async function commitGroup(items: readonly Prepared[]): Promise<InstanceChange[][] | undefined> {
+    const group = prepareGroup(items)
+    if (group === undefined) return undefined
+    await store.batch(group.ops)
+    return group.written()
+  }
+
+  function prepareGroup(items: readonly Prepared[]): PreparedGroup | undefined {
     const marks = new Map<LogID, LogMark>()
     let last = lastKey
     for (const { records, ov, result } of items) {
@@ -184,10 +205,19 @@ export function createEngine(init: EngineInit): Engine {
       last = keys[keys.length - 1]
     }
     // In order: a later event's write of a key wins, as if each had been committed alone.
-    await store.batch(items.length === 1 ? items[0]!.ov.ops() : items.flatMap((i) => i.ov.ops()))
-    noteMarks(marks)
-    lastKey = last
-    return items.map((i) => i.result.changes)
+    const ops = items.length === 1 ? items[0]!.ov.ops() : items.flatMap((i) => i.ov.ops())
+    let done = false
+    return {
+      ops,
+      written: () => {
+        if (!done) {
+          done = true
+          noteMarks(marks)
+          lastKey = last
+        }
+        return items.map((i) => i.result.changes)
+      }
+    }
   }
 
   /** Fold new events that all sort after every applied one: one store batch. */
@@ -339,6 +369,7 @@ export function createEngine(init: EngineInit): Engine {
     },
 
     commitGroup,
+    prepareGroup,
 
     async freeze(forks) {
       const outcome = newOutcome()

@@ -435,10 +435,11 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
           out.push({ thread: id, log: own.id, cid: blocks.record.cid, counter: current.head.counter + out.length + 1, blocks, origin: 'local', time, body, author })
           prev = blocks.record.cid
         }
-        // One atomic append for all of them.
+        // One atomic append for all of them, with the caller's writes (a DB's changes) if any.
+        const also = options.with?.(out)
         await store.appendRecords(state.storeId, own.id, out.map((r, i) => ({
           cid: r.cid, prev: i === 0 ? current.head.cid : out[i - 1]!.cid, blocks: [r.blocks.record, r.blocks.event, r.blocks.header, r.blocks.body]
-        })))
+        })), also !== undefined && also.length > 0 ? { with: also } : {})
         registry.appended(state)
         stats.recordsCreated += out.length
         return out
@@ -448,6 +449,10 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
         scheduler.recordCreated(state, record)
       }
       return created
+    },
+
+    writesTo(kv) {
+      return store.writesTo(kv)
     },
 
     async addRecord(id, logId, blocks, options: SignalOptions = {}) {
