@@ -418,7 +418,8 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       }
       if (bodies.length === 0) return []
       const created = await logLock.run(`${state.storeId}/${own.id}`, async () => {
-        const current = await store.getLog(state.storeId, own.id)
+        // The head alone (the log store keeps it in memory): no store read per transaction.
+        const current = { head: await store.getHead(state.storeId, own.id) }
         const author = identityToString(own.author ?? own.key.publicKey)
         const out: NetRecord[] = []
         let prev = current.head.cid
