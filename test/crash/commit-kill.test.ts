@@ -47,9 +47,10 @@ describe('a Node peer on LevelDB killed during commits', () => {
         await rm(repo, { recursive: true, force: true })
       }
     }
-    // Both enumerations saw the whole workload: at least one write per transaction.
-    expect(steps.before).toBeGreaterThanOrEqual(11)
-    expect(steps.after).toBe(steps.before)
+    // Both enumerations went through the whole workload: at least one write per round (how many
+    // depends on how the commits were grouped, and on how many writes a commit takes).
+    expect(steps.before).toBeGreaterThanOrEqual(rounds)
+    expect(steps.after).toBeGreaterThanOrEqual(rounds)
   }, 240_000)
 
   it('a peer killed at a random moment while it writes reopens with every acknowledged transaction whole, again and again', async () => {
