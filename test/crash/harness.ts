@@ -30,9 +30,10 @@ export interface Harness {
   copyBase(name: string): Promise<string>
   /**
    * Run the child with `args` (after the bundle); with `killAfterMs`, SIGKILL it (by its PID) that
-   * long after it printed `ready`.
+   * long after it printed `ready` (`killFrom: 'spawn'`: after it was started, so the kill may land
+   * while it opens the store and catches up).
    */
-  run(args: string[], options?: { killAfterMs?: number; timeoutMs?: number }): Promise<ChildRun>
+  run(args: string[], options?: { killAfterMs?: number; killFrom?: 'ready' | 'spawn'; timeoutMs?: number }): Promise<ChildRun>
   cleanup(): Promise<void>
 }
 
@@ -69,11 +70,11 @@ export async function startHarness(name: string): Promise<Harness> {
       let stdout = ''
       let stderr = ''
       let killer: NodeJS.Timeout | undefined
+      const arm = (ms: number): void => { killer = setTimeout(() => { child.kill('SIGKILL') }, ms) }
+      if (options.killAfterMs !== undefined && options.killFrom === 'spawn') arm(options.killAfterMs)
       child.stdout.setEncoding('utf8').on('data', (s: string) => {
         stdout += s
-        if (options.killAfterMs !== undefined && killer === undefined && stdout.includes('ready\n')) {
-          killer = setTimeout(() => { child.kill('SIGKILL') }, options.killAfterMs)
-        }
+        if (options.killAfterMs !== undefined && killer === undefined && stdout.includes('ready\n')) arm(options.killAfterMs)
       })
       child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
       const guard = setTimeout(() => { child.kill('SIGKILL') }, options.timeoutMs ?? 30_000)
