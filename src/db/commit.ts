@@ -6,9 +6,9 @@
  * (`createRecords`) and their document changes, index entries and events written with them: in the
  * same atomic batch when the net stores records in the DB's store (`writesTo`: a Node peer, the
  * worker, the hub), else in one DB batch right after. Each caller resolves only when its event is
- * durable. When a group cannot be committed as prepared (validators must see the record's real
- * time, or remote records are waiting), each event is applied from its records in order like any
- * other, and a rejection reaches its caller.
+ * durable. When a group cannot be committed as prepared (write validators saw another time than
+ * the one its record carries, or remote records are waiting), each event is applied from its
+ * records in order like any other, and a rejection reaches its caller.
  */
 import { OversizedInputError } from '../core/errors.js'
 import { logger } from '../core/logger.js'
@@ -41,6 +41,11 @@ export interface Staged {
   began?: number
   /** The log of ours its records go to (default: our own). */
   log?: LogID
+  /**
+   * The one timestamp write validators saw in its dry run (absent: several, or none given). When
+   * its record carries that time, the validators' answers stand and the dry run is committed.
+   */
+  validatedAt?: number
 }
 
 interface Item extends Staged { done: (err?: Error) => void }
@@ -95,15 +100,16 @@ export function createCommitter(init: CommitterInit): Committer {
   /** Whether our records and our changes can go into one batch (the net stores records in our store). */
   const fused = net.createRecords !== undefined && net.writesTo?.(init.base) === true
 
-  async function createRecords(bodies: unknown[], chosen: LogID | undefined, also?: CreateRecordsOptions['with']): Promise<DBRecord[]> {
+  async function createRecords(bodies: unknown[], chosen: LogID | undefined, also?: CreateRecordsOptions['with'], at?: Array<number | undefined>): Promise<DBRecord[]> {
     const options: CreateRecordsOptions = {
       ...(chosen !== undefined ? { log: chosen } : {}),
-      ...(also !== undefined ? { with: also } : {})
+      ...(also !== undefined ? { with: also } : {}),
+      ...(at !== undefined && at.some((t) => t !== undefined) ? { at } : {})
     }
     if (net.createRecords !== undefined) return await net.createRecords(id, bodies, options)
     const out: DBRecord[] = []
     try {
-      for (const body of bodies) out.push(await net.createRecord(id, body, options))
+      for (const body of bodies) out.push(await net.createRecord(id, body, chosen !== undefined ? { log: chosen } : undefined))
     } catch (err) {
       // Parts created before the failure apply (as nothing) like any record.
       init.requeue(out)
@@ -145,7 +151,9 @@ export function createCommitter(init: CommitterInit): Committer {
         at += r.bodies.length
       }
     }
-    const writable = (last: DBRecord): boolean => init.dropOwn(last) === 0 && ready.every((r) => !r.item.result.validated)
+    // Validators saw a provisional time: their answers stand only if the record carries that time.
+    const sameTime = (r: (typeof ready)[number]): boolean => r.item.validatedAt !== undefined && r.records[r.records.length - 1]?.time?.wall === r.item.validatedAt
+    const writable = (last: DBRecord): boolean => init.dropOwn(last) === 0 && ready.every((r) => !r.item.result.validated || sameTime(r))
     // One batch for the records, the log head and the events' changes, when the stores are one.
     let group: PreparedGroup | undefined
     const also = fused
@@ -161,7 +169,9 @@ export function createCommitter(init: CommitterInit): Committer {
     let records: DBRecord[]
     init.setCommitting(chosen ?? init.ownLog)
     try {
-      records = await createRecords(ready.flatMap((r) => r.bodies), chosen, also)
+      // Each record carries the time its validators saw, when the clock allows (then their answers stand).
+      const at = ready.flatMap((r) => r.bodies.map(() => r.item.result.validated ? r.item.validatedAt : undefined))
+      records = await createRecords(ready.flatMap((r) => r.bodies), chosen, also, at)
       if (group !== undefined) init.around.end(group.ops, true)
     } catch (err) {
       if (group !== undefined) init.around.end(group.ops, false)

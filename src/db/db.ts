@@ -339,8 +339,8 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       }
       return author
     },
-    async commit(ops: Op[], ov: Overlay, result: ApplyResult, chosen?: LogID) {
-      await committer.commit({ ops, ov, result, ...(chosen !== undefined ? { log: chosen } : {}) })
+    async commit(ops: Op[], ov: Overlay, result: ApplyResult, chosen?: LogID, validatedAt?: number) {
+      await committer.commit({ ops, ov, result, ...(chosen !== undefined ? { log: chosen } : {}), ...(validatedAt !== undefined ? { validatedAt } : {}) })
     },
     async submit(staged) { await committer.submit(staged) }
   }

@@ -50,6 +50,8 @@ export interface CreateRecordsOptions {
    * alone.
    */
   with?: (records: readonly DBRecord[]) => readonly BatchOp[] | undefined
+  /** Per body, the wall time write validators saw for it: its record carries it when the clock allows. */
+  at?: ReadonlyArray<number | undefined>
   signal?: AbortSignal
 }
 

@@ -47,7 +47,8 @@ export interface TxnHost {
   /** A timestamp for validators in dry runs (the real one comes with the record). */
   provisionalTime(): number
   /** Turn validated ops into a record (in `log`, by default our own) and apply it; called with the write lock held. */
-  commit(ops: Op[], ov: Overlay, result: ApplyResult, log?: LogID): Promise<void>
+  /** `validatedAt`: the timestamp write validators saw in the dry run. */
+  commit(ops: Op[], ov: Overlay, result: ApplyResult, log?: LogID, validatedAt?: number): Promise<void>
   /** The author of a log of ours (LogNotFoundError when the thread has no such log of ours). */
   authorOf(log: LogID): Promise<string>
   /**
@@ -186,6 +187,8 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
   const { signal } = who
   const ops: Op[] = []
   const total: ApplyResult = { changes: [], undo: [], validated: false }
+  /** The one timestamp validators saw while staging (undefined once they saw two). */
+  let validatedAt: number | undefined
   /** Run one call under the read lock; calls of one transaction run one after the other. */
   let tail: Promise<unknown> = Promise.resolve()
   const call = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -202,11 +205,13 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
   const stage = async (next: Op[]): Promise<void> => {
     if (next.length === 0) return
     const child = ov.child()
-    const res = await applyOps(child, { layout: host.layout, sandbox: host.sandbox, writer, timestamp: host.provisionalTime(), gov: host.gov }, next)
+    const timestamp = host.provisionalTime()
+    const res = await applyOps(child, { layout: host.layout, sandbox: host.sandbox, writer, timestamp, gov: host.gov }, next)
     child.mergeInto()
     ops.push(...next)
     total.changes.push(...res.changes)
     total.undo.push(...res.undo)
+    if (res.validated) validatedAt = total.validated && validatedAt !== timestamp ? undefined : timestamp
     total.validated ||= res.validated
   }
   const saveOps = async (name: string, instances: object[]): Promise<Op[]> => {
@@ -230,7 +235,7 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
     throwIfAborted(signal)
     host.assertOpen()
     // With the next group: if anything was committed since we began, only if all we read still holds.
-    await host.submit({ ops, ov, result: total, reads, began, ...(log !== undefined ? { log } : {}) })
+    await host.submit({ ops, ov, result: total, reads, began, ...(log !== undefined ? { log } : {}), ...(validatedAt !== undefined ? { validatedAt } : {}) })
   }
   const make = (name: string): WriteTransaction => {
     const view = readOps(host, () => ov, name, who)

@@ -423,8 +423,8 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
         const author = identityToString(own.author ?? own.key.publicKey)
         const out: NetRecord[] = []
         let prev = current.head.cid
-        for (const body of bodies) {
-          const time = clock.send()
+        for (const [i, body] of bodies.entries()) {
+          const time = clock.send(options.at?.[i])
           const blocks = await sealRecord({
             body,
             threadKey: state.key,

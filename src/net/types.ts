@@ -126,6 +126,12 @@ export interface CreateRecordOptions extends SignalOptions {
    * call with nothing written. Returning nothing writes the records alone.
    */
   with?: (records: readonly NetRecord[]) => readonly BatchOp[] | undefined
+  /**
+   * Per body, the wall time (ms) its record should carry — the time the caller checked it at — when
+   * the clock allows (not before a time already seen, not ahead of the physical clock); else the
+   * record is stamped now.
+   */
+  at?: ReadonlyArray<number | undefined>
 }
 
 export interface Net {

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createDBManager, dbNetFromNet, type DBManager } from '../../src/db/index.js'
 import type { Peer } from '../../src/node/peer.js'
 import type { BatchOp } from '../../src/store/index.js'
+import { until } from '../helpers/until.js'
 import { startPeer, stopAll, stopPeer } from '../net/helpers.js'
 
 const dirs: string[] = []
@@ -84,6 +85,42 @@ describe('one store commit per transaction', () => {
     await db.newCollection({ name: 'Tags', schema: { type: 'object', properties: { _id: { type: 'string' } } } })
     const [tag] = await db.create('Tags', [{}])
     expect(await db.findByID('Tags', tag!)).toMatchObject({ _id: tag })
+  })
+
+  it('commits a validated write in one batch only when its record carries the time the validator saw, and every peer folds it alike', async () => {
+    const a = await startPeer({ repo: await repo() })
+    const db = await (await open(a)).newDB(undefined, {
+      collections: [{
+        name: 'Stamped',
+        schema: { type: 'object', properties: { _id: { type: 'string' }, n: { type: 'number' } }, required: ['_id', 'n'] },
+        // The answer depends on the time: a dry run at another time than the record's would differ.
+        writeValidator: 'return event.timestamp % 3 !== 0 || "the time is a multiple of 3"'
+      }]
+    })
+    const batch = vi.spyOn(a.kv, 'batch')
+    const outcomes: Array<'ok' | 'rejected'> = []
+    let single = 0
+    for (let i = 0; i < 60; i++) {
+      batch.mockClear()
+      try {
+        await db.create('Stamped', [{ n: i }])
+        outcomes.push('ok')
+      } catch (err) {
+        expect((err as Error).name).toBe('ValidatorRejectedError')
+        outcomes.push('rejected')
+      }
+      if (batch.mock.calls.length === 1) single++
+    }
+    expect(single).toBeGreaterThan(0)
+    const held = (await db.find('Stamped', {})) as Array<{ n: number }>
+    expect(held.map((d) => d.n).sort((x, y) => x - y)).toEqual(outcomes.flatMap((o, i) => (o === 'ok' ? [i] : [])))
+    // A peer that folds the same records from the log reaches the same state.
+    const b = await startPeer()
+    const mb = await createDBManager({ net: dbNetFromNet(b.net, b.logStore), kv: b.kv })
+    managers.push(mb)
+    const info = await (managers[0]!).getDBInfo(db.id)
+    const joined = await mb.newDBFromAddr(info.addrs.find((x) => x.includes('/tcp/') && !x.includes('/ws'))!, info.key)
+    await until(async () => (await joined.find('Stamped', {})).length === held.length && await joined.stateHash() === await db.stateHash(), 'the joined peer to fold every record')
   })
 
   it('leaves neither the records nor the documents when the batch fails, and keeps writing after it', async () => {
