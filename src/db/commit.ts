@@ -58,7 +58,11 @@ export interface CommitterInit {
   base: KVStore
   /** Told of a batch the net writes for us (with our records), around `store`'s wrappers. */
   around: {
+    /** Run `fn`, which writes the DB's state through the net, as a write of the state. */
+    writing<T>(fn: () => Promise<T>): Promise<T>
+    /** `ops` are about to be written. */
     begin(ops: readonly BatchOp[]): void
+    /** `ops` were written (`ok`) or not. */
     end(ops: readonly BatchOp[], ok: boolean): void
   }
   engine: Engine
@@ -171,7 +175,10 @@ export function createCommitter(init: CommitterInit): Committer {
     try {
       // Each record carries the time its validators saw, when the clock allows (then their answers stand).
       const at = ready.flatMap((r) => r.bodies.map(() => r.item.result.validated ? r.item.validatedAt : undefined))
-      records = await createRecords(ready.flatMap((r) => r.bodies), chosen, also, at)
+      const bodies = ready.flatMap((r) => r.bodies)
+      records = fused
+        ? await init.around.writing(async () => await createRecords(bodies, chosen, also, at))
+        : await createRecords(bodies, chosen, undefined, at)
       if (group !== undefined) init.around.end(group.ops, true)
     } catch (err) {
       if (group !== undefined) init.around.end(group.ops, false)

@@ -288,8 +288,12 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     store,
     base: init.store,
     around: {
-      begin(ops) { version++; cache.forget(ops) },
-      end(ops, ok) { if (ok) cache.wrote(ops); version++ }
+      async writing(fn) {
+        version++
+        try { return await fn() } finally { version++ }
+      },
+      begin(ops) { cache.forget(ops) },
+      end(ops, ok) { if (ok) cache.wrote(ops) }
     },
     engine,
     maxEventBytes: init.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
