@@ -31,7 +31,9 @@
  * The cold start ends with the first db query (`db.listDBs()`). The db figures use the collection
  * and instances of bench/db.ts (a schema, a unique index on email), a new DB per run.
  * `WEFT_BENCH_BROWSER=remeet,storm` (a comma-separated list of: sizes, cold, writes, replication,
- * remeet, storm) runs only those parts.
+ * dbreplication, dbjoin, remeet, storm) runs only those parts; `cold,coldsplit` adds where the cold
+ * start goes: when each step of the tab and of the worker ended, ms after `connect()`
+ * (`browser_cold_start_step_<step>_ms`, worker/startup.ts names the steps).
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -134,18 +136,31 @@ export async function packageFigures(): Promise<{ client: number; rtcHost: numbe
   }
 }
 
-async function openPeer(browser: Browser, url: string, connect: Record<string, unknown>): Promise<{ page: Page; close: () => Promise<void>; timings: { cold: number; ready: number } }> {
+interface ColdTimings {
+  cold: number
+  ready: number
+  /** ms from `connect()` to the end of each step: the tab's (`tab:…`) and the worker's (worker/startup.ts). */
+  steps: Record<string, number>
+}
+
+async function openPeer(browser: Browser, url: string, connect: Record<string, unknown>): Promise<{ page: Page; close: () => Promise<void>; timings: ColdTimings }> {
   const context = await browser.newContext()
   const page = await context.newPage()
   await page.goto(url)
   await page.waitForFunction(() => globalThis.weftPeer !== undefined)
+  // No named functions in here: tsx would wrap them in a helper the page does not have.
   const timings = await page.evaluate(async (o) => {
-    const t0 = performance.now()
+    const t0 = performance.timeOrigin + performance.now()
     await globalThis.weftPeer!.connect(o)
+    const connected = performance.timeOrigin + performance.now()
     await globalThis.weftPeer!.client().db.listDBs()
-    const cold = performance.now() - t0
+    const answered = performance.timeOrigin + performance.now()
     await globalThis.weftPeer!.client().relayReady({ timeoutMs: 30_000 })
-    return { cold, ready: performance.now() - t0 }
+    const ready = performance.timeOrigin + performance.now()
+    const info = await globalThis.weftPeer!.client().info()
+    const steps: Record<string, number> = { 'tab:connected': connected - t0, 'tab:first-query': answered - t0 }
+    for (const [k, v] of Object.entries(info.timings.startup ?? {})) steps[k] = v - t0
+    return { cold: answered - t0, ready: ready - t0, steps }
   }, connect)
   return { page, timings, close: async () => { await context.close() } }
 }
@@ -446,14 +461,24 @@ const suite: Suite = async (runs) => {
     if (parts.has('cold')) {
       const cold: number[] = []
       const ready: number[] = []
+      const steps: Array<Record<string, number>> = []
       for (let i = 0; i < runs; i++) {
         const p = await openPeer(browser, url(`cold-${i}-${Date.now()}`), {})
         cold.push(p.timings.cold)
         ready.push(p.timings.ready)
+        steps.push(p.timings.steps)
         await p.close()
       }
       out.push({ metric: 'browser_cold_start_ms', value: round(median(cold)), unit: 'ms' })
       out.push({ metric: 'browser_relay_ready_ms', value: round(median(ready)), unit: 'ms' })
+      if (parts.has('coldsplit')) {
+        // Where the cold start goes: each step's end, ms after connect() (median over the runs).
+        const names = [...new Set(steps.flatMap((s) => Object.keys(s)))]
+        const at = (n: string): number => median(steps.map((s) => s[n]).filter((v): v is number => v !== undefined))
+        for (const n of names.sort((a, b) => at(a) - at(b))) {
+          out.push({ metric: `browser_cold_start_step_${n.replace(/[^a-z0-9]+/g, '_')}_ms`, value: round(at(n)), unit: 'ms' })
+        }
+      }
     }
     if (parts.has('replication')) {
       const webrtc: number[] = []

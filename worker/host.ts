@@ -26,6 +26,7 @@ import { startBrowserPeer, type BrowserPeer } from './peer.js'
 import { keepMeeting } from './remeet.js'
 import { createStreamServer } from './streams.js'
 import { createTokenIssuer, type TokenIssuer } from './token.js'
+import { mark } from './startup.js'
 
 const log = logger('weft:worker:host')
 
@@ -103,18 +104,41 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
     enableLogging(wanted.length === 0 ? '' : (ns) => wanted.some((m) => m(ns)))
   }
 
+  const workerLocks = new Map<string, Promise<void>>()
+  /**
+   * Hold `name` for the worker's lifetime (a tab asking for it is granted it when the worker dies);
+   * resolves once granted: requests from different threads may reach the lock manager in any
+   * order. Asked once per name, so a start that failed and is tried again does not wait for itself.
+   */
+  function holdWorkerLock(name: string): Promise<void> {
+    let held = workerLocks.get(name)
+    if (held === undefined) {
+      held = new Promise<void>((granted, failed) => {
+        navigator.locks.request(name, async () => {
+          granted()
+          await new Promise<void>(() => {})
+        }).catch(failed)
+      })
+      held.catch(() => { workerLocks.delete(name) })
+      workerLocks.set(name, held)
+    }
+    return held
+  }
+
   async function start(config: PeerConfig): Promise<{ peer: BrowserPeer; handlers: HandlerTable; streams: StreamTable; info: AttachInfo }> {
     const rtcStrict = config.rtcStrict ?? init.rtcStrict
-    const peer = await startBrowserPeer(config, { kind: init.kind, ...(rtcStrict != null ? { rtcStrict } : {}) })
+    mark('host:start')
     const workerLock = `weft:${config.name}:worker:${instance}`
-    // Held for the worker's lifetime: a tab asking for it is granted it when the worker dies.
-    // Wait for the grant: requests from different threads may reach the lock manager in any order.
-    await new Promise<void>((granted, failed) => {
-      navigator.locks.request(workerLock, async () => {
-        granted()
-        await new Promise<void>(() => {})
-      }).catch(failed)
-    })
+    // Asked for while the peer starts (granted by the time it has).
+    const locked = holdWorkerLock(workerLock)
+    const peer = await startBrowserPeer(config, { kind: init.kind, ...(rtcStrict != null ? { rtcStrict } : {}) })
+    try {
+      await locked
+    } catch (err) {
+      await peer.stop().catch(() => undefined)
+      throw err
+    }
+    mark('host:worker-lock')
     // Meet the thread peers again as soon as a relay reservation is held (and whenever it is again).
     const remeet = keepMeeting({ libp2p: peer.libp2p, net: peer.net, relays: peer.relays, relayPeers: peer.relayPeers })
     remeet.meetAll('start')
@@ -135,6 +159,7 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
       hostLock: `weft:${config.name}:rtc-host:${instance}`,
       kind: init.kind
     }
+    mark('host:modules')
     ready = peer
     return { peer, handlers, streams, info }
   }
@@ -179,6 +204,7 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
         session.logs = debug != null ? logMatcher(debug) : undefined
         updateLogging()
       }
+      mark('host:attach')
       starting ??= start(config)
       let started
       try {
