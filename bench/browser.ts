@@ -94,9 +94,10 @@ async function minified(entry: string, plugins: unknown[] = []): Promise<Chunk[]
 const gzKiB = (data: string | Uint8Array | undefined): number => gzipSync(typeof data === 'string' ? Buffer.from(data) : data ?? new Uint8Array()).length / 1024
 
 /**
- * What loads before the worker answers: the entry chunk, the chunks the entry itself imports
- * dynamically at once (the worker's host and preload, worker/load-host.ts), and every chunk those
- * import statically. Chunks imported dynamically further down (QuickJS's glue) load later.
+ * What loads before the worker answers: the entry chunk and what it imports statically, the
+ * chunks those import dynamically as soon as they run (the worker's host and preload,
+ * worker/load-host.ts), and what these import statically. Chunks imported dynamically further
+ * down (QuickJS's glue) load later.
  */
 function startup(chunks: Chunk[]): number {
   const byName = new Map(chunks.map((c) => [c.fileName, c]))
@@ -106,9 +107,9 @@ function startup(chunks: Chunk[]): number {
     seen.add(c.fileName)
     for (const i of c.imports ?? []) visit(byName.get(i))
   }
-  const entry = chunks.find((c) => c.type === 'chunk' && c.isEntry === true)
-  visit(entry)
-  for (const d of entry?.dynamicImports ?? []) visit(byName.get(d))
+  visit(chunks.find((c) => c.type === 'chunk' && c.isEntry === true))
+  const atOnce = [...seen].flatMap((f) => byName.get(f)?.dynamicImports ?? [])
+  for (const d of atOnce) visit(byName.get(d))
   return [...seen].reduce((sum, f) => sum + gzKiB(byName.get(f)?.code), 0)
 }
 
