@@ -70,7 +70,7 @@ export {
   parseAuthorCertificate
 } from './author.js'
 export type { AuthorCertificate, CreateAuthorCertificateOptions } from './author.js'
-export { sealRecord, openRecord, openRecordEnvelope, openEvent } from './record.js'
+export { sealRecord, sealRecordEvent, sealRecordOver, openRecord, openRecordEnvelope, openEvent } from './record.js'
 export type {
   RecordBlocks, SealRecordInit, OpenRecordOptions, RecordEnvelope, OpenedEvent, OpenedRecord
 } from './record.js'

@@ -12,7 +12,7 @@ import { AbortError } from '../core/errors.js'
 import { createClock } from '../core/index.js'
 import { generateKeyPair, identityToString, privateKeyFromBytes } from '../core/index.js'
 import { logger } from '../core/logger.js'
-import { sealRecord, type RecordBlocks } from '../core/index.js'
+import { sealRecordEvent, sealRecordOver, type RecordBlocks } from '../core/index.js'
 import { canRead, newThreadKey, parseThreadKey, threadKeyFromBytes, threadKeyToBytes, threadKeyToString, type ThreadKey } from '../core/index.js'
 import type { ThreadID } from '../core/types.js'
 import type { LogStore } from '../store/logstore-types.js'
@@ -423,16 +423,18 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
         const author = identityToString(own.author ?? own.key.publicKey)
         const out: NetRecord[] = []
         let prev = current.head.cid
+        // The events do not depend on their place in the log: sealed all at once (in parallel
+        // where crypto is asynchronous, as WebCrypto is), then chained into records in order.
+        const times = bodies.map((_, i) => clock.send(options.at?.[i]))
+        const events = await Promise.all(bodies.map(async (body, i) => await sealRecordEvent({ body, threadKey: state.key, time: times[i]! })))
         for (const [i, body] of bodies.entries()) {
-          const time = clock.send(options.at?.[i])
-          const blocks = await sealRecord({
-            body,
+          const blocks = await sealRecordOver({
             threadKey: state.key,
             logKey: own.key,
             ...(own.author != null && own.certificate != null ? { author: own.author, certificate: own.certificate } : {}),
-            ...(prev != null ? { prev } : {}),
-            time
-          })
+            ...(prev != null ? { prev } : {})
+          }, events[i]!)
+          const time = times[i]!
           out.push({ thread: id, log: own.id, cid: blocks.record.cid, counter: current.head.counter + out.length + 1, blocks, origin: 'local', time, body, author })
           prev = blocks.record.cid
         }
