@@ -135,8 +135,11 @@ export function createCommitter(init: CommitterInit): Committer {
         if (init.closed()) throw init.closedError()
         const bodies = toBodies(item.ops, init.maxEventBytes, newInstanceID)
         if (bodies.length > MAX_PARTS) throw new OversizedTransactionError(`the transaction needs more than ${MAX_PARTS} records`)
-        const changed = ready.length > 0 || init.version() !== item.began
-        if (item.reads !== undefined && changed && !await item.reads.check(shared)) throw new TransactionConflictError()
+        // The store unchanged since it staged: only the group's earlier writes can conflict, and
+        // comparing keys says (no store read per transaction under the lock).
+        const stored = init.version() === item.began
+        if (item.reads !== undefined && (ready.length > 0 || !stored) &&
+          !(stored ? item.reads.untouchedBy(shared.written()) : await item.reads.check(shared))) throw new TransactionConflictError()
         for (const e of item.ov.written()) {
           if (e.value === null) shared.del(e.key)
           else shared.put(e.key, e.value)

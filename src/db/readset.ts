@@ -8,7 +8,7 @@
  */
 import type { RangeOptions } from '../store/index.js'
 import { compareBytes } from './keys.js'
-import { keyString, type StateReader } from './overlay.js'
+import { inRange, keyString, type StateReader } from './overlay.js'
 
 /** A 64-bit digest of a sequence of entries (two 32-bit FNV-1a lanes over lengths and bytes). */
 class Digest {
@@ -92,6 +92,19 @@ export class RecordingReader implements StateReader {
       yield page
     }
     scan.done = true
+  }
+
+  /**
+   * Whether none of `written` was read: no point read of its key, no scan whose range holds it.
+   * When nothing else changed since the reads (the store was not written meanwhile), that alone
+   * says every read still gives what it gave — without reading anything again.
+   */
+  untouchedBy(written: Iterable<{ key: Uint8Array }>): boolean {
+    for (const { key } of written) {
+      if (this.points.has(keyString(key))) return false
+      for (const scan of this.scans) if (inRange(key, scan.options)) return false
+    }
+    return true
   }
 
   /**
