@@ -22,6 +22,7 @@ import { newInstanceID } from './ids.js'
 import type { CreateRecordsOptions, DBNet } from './net.js'
 import { Overlay, storeReader } from './overlay.js'
 import type { RecordingReader } from './readset.js'
+import type { RecentWrites } from './recent.js'
 import type { InstanceChange } from './types.js'
 
 const log = logger('weft:db:commit')
@@ -65,6 +66,8 @@ export interface CommitterInit {
     /** `ops` were written (`ok`) or not. */
     end(ops: readonly BatchOp[], ok: boolean): void
   }
+  /** The keys of the DB's recent writes (absent: a transaction whose store changed reads again). */
+  recent?: RecentWrites
   engine: Engine
   maxEventBytes: number
   lock: { run<T>(mode: 'write', fn: () => Promise<T>): Promise<T> }
@@ -135,11 +138,16 @@ export function createCommitter(init: CommitterInit): Committer {
         if (init.closed()) throw init.closedError()
         const bodies = toBodies(item.ops, init.maxEventBytes, newInstanceID)
         if (bodies.length > MAX_PARTS) throw new OversizedTransactionError(`the transaction needs more than ${MAX_PARTS} records`)
-        // The store unchanged since it staged: only the group's earlier writes can conflict, and
-        // comparing keys says (no store read per transaction under the lock).
-        const stored = init.version() === item.began
-        if (item.reads !== undefined && (ready.length > 0 || !stored) &&
-          !(stored ? item.reads.untouchedBy(shared.written()) : await item.reads.check(shared))) throw new TransactionConflictError()
+        // Only what was written since it staged can conflict: the DB's writes since its version
+        // and the group's earlier ones. Comparing keys says (no store read under the lock) while
+        // those writes are still known; else its reads are read again.
+        if (item.reads !== undefined && (ready.length > 0 || init.version() !== item.began)) {
+          const since = item.began === undefined ? undefined : init.version() === item.began ? [] : init.recent?.since(item.began)
+          const clean = since !== undefined
+            ? item.reads.untouchedBy(since) && item.reads.untouchedBy(shared.written())
+            : await item.reads.check(shared)
+          if (!clean) throw new TransactionConflictError()
+        }
         for (const e of item.ov.written()) {
           if (e.value === null) shared.del(e.key)
           else shared.put(e.key, e.value)

@@ -14,7 +14,7 @@ import { logger } from '../core/logger.js'
 import { toHex } from '../core/index.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import { LogNotFoundError } from '../store/index.js'
-import type { KVStore } from '../store/kv.js'
+import type { BatchOp, KVStore } from '../store/kv.js'
 import type { ApplyResult } from './apply.js'
 import { cachingStore } from './cache.js'
 import { createEngine, type BatchOutcome, type DBRecord, type Engine, type Fork } from './engine.js'
@@ -31,6 +31,7 @@ import type { Sandbox } from './sandbox.js'
 import { getConfig } from './state.js'
 import { readTransaction, writeTransaction, type TxnHost } from './txn.js'
 import { createCommitter, type Committer } from './commit.js'
+import { recentWrites } from './recent.js'
 
 /** Records applied per store batch while catching up. */
 const APPLY_CHUNK = 1000
@@ -69,18 +70,21 @@ export interface OpenDatabaseInit {
   logPrefix?: string
 }
 
-/** A store that calls `bump` before and after each of its writes. */
-function versioned(store: KVStore, bump: () => void): KVStore {
-  const write = async (fn: () => Promise<void>): Promise<void> => {
+/**
+ * A store that calls `bump` before and after each of its writes, and `wrote` with what each wrote
+ * (after the second bump; also when the write failed, as it may have been half done).
+ */
+function versioned(store: KVStore, bump: () => void, wrote: (ops: readonly BatchOp[]) => void): KVStore {
+  const write = async (ops: readonly BatchOp[], fn: () => Promise<void>): Promise<void> => {
     bump()
-    try { await fn() } finally { bump() }
+    try { await fn() } finally { bump(); wrote(ops) }
   }
   return {
     get: async (key, options) => await store.get(key, options),
     getMany: async (keys, options) => await store.getMany(keys, options),
-    put: async (key, value, options) => { await write(async () => { await store.put(key, value, options) }) },
-    delete: async (key, options) => { await write(async () => { await store.delete(key, options) }) },
-    batch: async (ops, options) => { await write(async () => { await store.batch(ops, options) }) },
+    put: async (key, value, options) => { await write([{ type: 'put', key, value }], async () => { await store.put(key, value, options) }) },
+    delete: async (key, options) => { await write([{ type: 'del', key }], async () => { await store.delete(key, options) }) },
+    batch: async (ops, options) => { await write(ops, async () => { await store.batch(ops, options) }) },
     range: (options) => store.range(options),
     pages: (options) => store.pages(options),
     close: async () => { await store.close() }
@@ -96,7 +100,9 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   /** Bumped before and after every write of the DB's state (optimistic transactions compare it). */
   let version = 0
   const cache = cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()])
-  const store = versioned(cache, () => { version++ })
+  /** What the DB wrote lately: committing transactions are checked against it, not by reading again. */
+  const recent = recentWrites()
+  const store = versioned(cache, () => { version++ }, (ops) => { recent.note(version, ops) })
   const info = await net.getThread(id)
   if (!info.readable) throw new MissingReadKeyError('thread read key is required')
   // Our default log writes as its own key; further logs of ours may write as other identities.
@@ -287,14 +293,24 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     net,
     store,
     base: init.store,
-    around: {
-      async writing(fn) {
-        version++
-        try { return await fn() } finally { version++ }
-      },
-      begin(ops) { cache.forget(ops) },
-      end(ops, ok) { if (ok) cache.wrote(ops) }
-    },
+    around: (() => {
+      let pending: readonly BatchOp[] = []
+      return {
+        async writing<T>(fn: () => Promise<T>): Promise<T> {
+          version++
+          try {
+            return await fn()
+          } finally {
+            version++
+            if (pending.length > 0) recent.note(version, pending)
+            pending = []
+          }
+        },
+        begin(ops: readonly BatchOp[]) { pending = ops; cache.forget(ops) },
+        end(ops: readonly BatchOp[], ok: boolean) { if (ok) cache.wrote(ops) }
+      }
+    })(),
+    recent,
     engine,
     maxEventBytes: init.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
     lock,

@@ -184,6 +184,8 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
   let reads = new RecordingReader(storeReader(host.store))
   let ov = new Overlay(reads)
   let began = 0
+  /** Whether a call has read yet (`began` is the version then). */
+  let reading = false
   const { signal } = who
   const ops: Op[] = []
   const total: ApplyResult = { changes: [], undo: [], validated: false }
@@ -196,7 +198,14 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
       if (state === 'discarded') throw new TransactionDiscardedError()
       if (state !== 'active') throw new TransactionClosedError(state === 'new' ? 'call start() first' : 'the transaction has ended')
       host.assertOpen()
-      return await host.lock.run('read', fn, signal)
+      return await host.lock.run('read', async () => {
+        // The version its reads start from: taken under the lock, so no write is half done.
+        if (!reading) {
+          reading = true
+          began = host.version()
+        }
+        return await fn()
+      }, signal)
     }
     const p = tail.then(run, run)
     tail = p.catch(() => undefined)
@@ -244,7 +253,7 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
         host.assertOpen()
         if (state !== 'new') throw new TransactionClosedError('the transaction was already started')
         if (log !== undefined) writer = await host.authorOf(log)
-        // The version first: a commit between it and the first read is then seen as a change.
+        // Until the first call reads (which takes the version again under the lock).
         began = host.version()
         reads = new RecordingReader(storeReader(host.store))
         ov = new Overlay(reads)
