@@ -18,8 +18,11 @@ const log = logger('weft:db:arrivals')
 export const MAX_ARRIVALS = 50_000
 
 export interface Arrivals {
-  /** The records kept so far, each log's in order (taking them empties the list). */
-  take(): DBRecord[]
+  /**
+   * The records kept so far, each log's in order, once those the net already handed out are in
+   * (taking them empties the list).
+   */
+  take(): Promise<DBRecord[]>
   /** Stop listening (idempotent). */
   stop(): void
 }
@@ -60,7 +63,9 @@ export function watchArrivals(net: DBNet, id: ThreadID, max = MAX_ARRIVALS): Arr
   // A subscription that ends early (fell behind, net stopped) only means more is read back.
   void listening.catch((err: Error) => { log('stopped keeping records of %s: %s', id, err.message) })
   return {
-    take() {
+    async take() {
+      // The subscription hands out what it holds in microtasks: one macrotask later all of it is here.
+      await new Promise((resolve) => setTimeout(resolve, 0))
       const out = kept
       kept = []
       return out

@@ -76,7 +76,7 @@ export interface OpenDatabaseInit {
    * open as they are, before the log store is read for the rest (joining keeps them as they
    * arrive, so they are not read back and decrypted again).
    */
-  received?: () => readonly DBRecord[]
+  received?: () => Promise<readonly DBRecord[]>
 }
 
 /** A store that writes through `gate` (no read meanwhile) and calls `bump` before and after each write. */
@@ -383,7 +383,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     await lock.run('write', async () => {
       await refreshForks()
       try {
-        await applyReceived(init.received?.() ?? [])
+        await applyReceived(await init.received?.() ?? [])
         await catchUp()
       } finally {
         fresh.end()

@@ -71,7 +71,7 @@ export async function createDBManager(init: DBManagerInit): Promise<DBManager> {
   const dbs = new Map<ThreadID, Open>()
   let closed = false
 
-  async function open(id: ThreadID, reg: Registered, committed = false, received?: () => readonly DBRecord[]): Promise<Open> {
+  async function open(id: ThreadID, reg: Registered, committed = false, received?: () => Promise<readonly DBRecord[]>): Promise<Open> {
     const core = await openDatabase({
       id, net, store, sandbox,
       ...(received !== undefined ? { received } : {}),
@@ -189,7 +189,7 @@ export async function createDBManager(init: DBManagerInit): Promise<DBManager> {
         if (dbs.has(info.id)) throw new DBExistsError(`db already exists: ${info.id}`)
         const reg: Registered = owner === undefined ? { name } : { name, owner }
         await register(info.id, reg)
-        entry = await open(info.id, reg, false, arrivals !== undefined && info.id === joining ? () => arrivals.take() : undefined)
+        entry = await open(info.id, reg, false, arrivals !== undefined && info.id === joining ? async () => await arrivals.take() : undefined)
       } finally {
         arrivals?.stop()
       }

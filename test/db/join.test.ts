@@ -1,0 +1,164 @@
+/**
+ * Joining a DB and reading while others write: a joining peer folds the records its pull delivers
+ * (reading back from the log store only what it did not keep), a DB with no state answers its own
+ * lookups from memory, reads do not wait for a commit creating its records, and a query without
+ * conditions reads only the instances it returns.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ThreadID } from '../../src/core/types.js'
+import type { DBRecord, DBNet } from '../../src/db/index.js'
+import { freshStore } from '../../src/db/fresh.js'
+import { memoryStore } from '../../src/store/memory.js'
+import type { KVStore } from '../../src/store/kv.js'
+import { createFakeWorld, replica, type TestReplica } from './helpers.js'
+
+const PEOPLE = {
+  name: 'People',
+  schema: { type: 'object', properties: { _id: { type: 'string' }, name: { type: 'string' }, email: { type: 'string' } }, required: ['name'] },
+  indexes: [{ path: 'email', unique: true }]
+}
+
+const open: TestReplica[] = []
+afterEach(async () => {
+  for (const r of open.splice(0)) await r.manager.close()
+})
+
+async function track(r: TestReplica): Promise<TestReplica> {
+  open.push(r)
+  return r
+}
+
+/** Count the records `records()` reads back from the log store; optionally end subscriptions after `keep` records. */
+function counting(net: DBNet, keep = Infinity): { net: DBNet; readBack: () => number } {
+  let readBack = 0
+  const wrapped: DBNet = Object.create(net) as DBNet
+  wrapped.records = async function * (id, options) {
+    for await (const r of net.records(id, options)) {
+      readBack++
+      yield r
+    }
+  }
+  wrapped.subscribe = async function * (options) {
+    let n = 0
+    for await (const r of net.subscribe(options)) {
+      if (n++ >= keep) return
+      yield r
+    }
+  }
+  return { net: wrapped, readBack: () => readBack }
+}
+
+async function source(docs: number): Promise<{ a: TestReplica; id: ThreadID; key: string; world: ReturnType<typeof createFakeWorld> }> {
+  const world = createFakeWorld()
+  const a = await track(await replica(world, 'a'))
+  const db = await a.manager.newDB(undefined, { collections: [PEOPLE] })
+  for (let i = 0; i < docs; i++) await db.create('People', [{ name: `p${i}`, email: `p${i}@example.com` }])
+  const info = await a.manager.getDBInfo(db.id)
+  return { a, id: db.id, key: info.key, world }
+}
+
+describe('joining a DB', () => {
+  it('folds the records its pull delivered without reading them back from the log store', async () => {
+    const { id, key, world } = await source(30)
+    const b = await track(await replica(world, 'b'))
+    const { net, readBack } = counting(b.net)
+    const { createDBManager } = await import('../../src/db/index.js')
+    const manager = await createDBManager({ net, kv: b.store })
+    try {
+      const joined = await manager.newDBFromAddr(`fake://a/${id}`, key)
+      expect(await joined.find('People', {})).toHaveLength(30)
+      expect(readBack()).toBe(0)
+      expect(await joined.conflicts()).toEqual([])
+    } finally {
+      await manager.close()
+    }
+  })
+
+  it('reads from the log store the records its subscription did not deliver, and ends with the same state', async () => {
+    const { a, id, key, world } = await source(25)
+    const b = await track(await replica(world, 'b'))
+    const { net, readBack } = counting(b.net, 10)
+    const { createDBManager } = await import('../../src/db/index.js')
+    const manager = await createDBManager({ net, kv: b.store })
+    try {
+      const joined = await manager.newDBFromAddr(`fake://a/${id}`, key)
+      expect(await joined.find('People', {})).toHaveLength(25)
+      expect(readBack()).toBeGreaterThan(0)
+      expect(await joined.stateHash()).toBe(await a.manager.getDB(id).stateHash())
+    } finally {
+      await manager.close()
+    }
+  })
+})
+
+describe('reads while others write', () => {
+  it('answers a find while a commit is still creating its record, with the state before it', async () => {
+    const world = createFakeWorld()
+    const r = await track(await replica(world, 'a'))
+    const db = await r.manager.newDB(undefined, { collections: [PEOPLE] })
+    await db.create('People', [{ _id: 'first', name: 'first' }])
+    // Hold the net's next record creation (signing, the log store) until released.
+    let release!: () => void
+    let entered!: () => void
+    const held = new Promise<void>((resolve) => { release = resolve })
+    const inside = new Promise<void>((resolve) => { entered = resolve })
+    const create = r.net.createRecord.bind(r.net)
+    r.net.createRecord = async (id: ThreadID, body: unknown, options?: object): Promise<DBRecord> => {
+      entered()
+      await held
+      return await create(id, body, options)
+    }
+    const writing = db.create('People', [{ _id: 'second', name: 'second' }])
+    await inside
+    expect((await db.find('People', {})).map((d) => d._id)).toEqual(['first'])
+    expect(await db.has('People', ['second'])).toBe(false)
+    release()
+    await writing
+    expect((await db.find('People', {})).map((d) => d._id)).toEqual(['first', 'second'])
+  })
+
+  it('reads only the instances it returns for a query without conditions', async () => {
+    const world = createFakeWorld()
+    const r = await track(await replica(world, 'a'))
+    const db = await r.manager.newDB(undefined, { collections: [PEOPLE] })
+    await db.create('People', Array.from({ length: 50 }, (_, i) => ({ _id: `id${String(i).padStart(2, '0')}`, name: `n${i}` })))
+    expect(await db.explain('People', { limit: 5 } as never)).toEqual({ plan: 'scan', docsRead: 5, indexEntriesRead: 0, returned: 5 })
+    expect((await db.find('People', { limit: 5, skip: 3 } as never)).map((d) => d._id)).toEqual(['id03', 'id04', 'id05', 'id06', 'id07'])
+    expect((await db.find('People', { limit: 2, sort: { fieldPath: '_id', desc: true } } as never)).map((d) => d._id)).toEqual(['id49', 'id48'])
+  })
+})
+
+describe('a store for a DB with no state', () => {
+  const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+  async function seeded(): Promise<KVStore> {
+    const store = memoryStore()
+    await store.put(enc('kept'), enc('1'))
+    await store.put(enc('other'), enc('2'))
+    return store
+  }
+
+  it('answers reads of keys it did not write or know as absent while fresh, and asks the store after end()', async () => {
+    const fresh = freshStore(await seeded())
+    fresh.begin([enc('kept')])
+    expect(fresh.fresh).toBe(true)
+    expect(await fresh.get(enc('kept'))).toEqual(enc('1'))
+    expect(await fresh.get(enc('other'))).toBeUndefined()
+    await fresh.batch([{ type: 'put', key: enc('new'), value: enc('3') }])
+    expect(await fresh.getMany([enc('new'), enc('other'), enc('kept')])).toEqual([enc('3'), undefined, enc('1')])
+    fresh.end()
+    expect(fresh.fresh).toBe(false)
+    expect(await fresh.get(enc('other'))).toEqual(enc('2'))
+  })
+
+  it('asks the store again for every read once it wrote more keys than it keeps', async () => {
+    const fresh = freshStore(await seeded(), 2)
+    fresh.begin([])
+    await fresh.put(enc('a'), enc('a'))
+    await fresh.put(enc('b'), enc('b'))
+    expect(fresh.fresh).toBe(true)
+    await fresh.put(enc('c'), enc('c'))
+    expect(fresh.fresh).toBe(false)
+    expect(await fresh.get(enc('other'))).toEqual(enc('2'))
+  })
+})
