@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ThreadID } from '../../src/core/types.js'
-import type { DBRecord, DBNet } from '../../src/db/index.js'
+import { createDBManager, type Database, type DBRecord, type DBNet } from '../../src/db/index.js'
 import { freshStore } from '../../src/db/fresh.js'
 import { memoryStore } from '../../src/store/memory.js'
 import type { KVStore } from '../../src/store/kv.js'
@@ -57,36 +57,36 @@ async function source(docs: number): Promise<{ a: TestReplica; id: ThreadID; key
   return { a, id: db.id, key: info.key, world }
 }
 
+/** Join the source's DB on a new replica whose net is wrapped by {@link counting}. */
+async function join(src: Awaited<ReturnType<typeof source>>, keep?: number): Promise<{ joined: Database; readBack: () => number; close: () => Promise<void> }> {
+  const b = await track(await replica(src.world, 'b'))
+  const { net, readBack } = counting(b.net, keep)
+  const manager = await createDBManager({ net, kv: b.store })
+  const joined = await manager.newDBFromAddr(`fake://a/${src.id}`, src.key)
+  return { joined, readBack, close: async () => { await manager.close() } }
+}
+
 describe('joining a DB', () => {
   it('folds the records its pull delivered without reading them back from the log store', async () => {
-    const { id, key, world } = await source(30)
-    const b = await track(await replica(world, 'b'))
-    const { net, readBack } = counting(b.net)
-    const { createDBManager } = await import('../../src/db/index.js')
-    const manager = await createDBManager({ net, kv: b.store })
+    const { joined, readBack, close } = await join(await source(30))
     try {
-      const joined = await manager.newDBFromAddr(`fake://a/${id}`, key)
       expect(await joined.find('People', {})).toHaveLength(30)
       expect(readBack()).toBe(0)
       expect(await joined.conflicts()).toEqual([])
     } finally {
-      await manager.close()
+      await close()
     }
   })
 
   it('reads from the log store the records its subscription did not deliver, and ends with the same state', async () => {
-    const { a, id, key, world } = await source(25)
-    const b = await track(await replica(world, 'b'))
-    const { net, readBack } = counting(b.net, 10)
-    const { createDBManager } = await import('../../src/db/index.js')
-    const manager = await createDBManager({ net, kv: b.store })
+    const src = await source(25)
+    const { joined, readBack, close } = await join(src, 10)
     try {
-      const joined = await manager.newDBFromAddr(`fake://a/${id}`, key)
       expect(await joined.find('People', {})).toHaveLength(25)
       expect(readBack()).toBeGreaterThan(0)
-      expect(await joined.stateHash()).toBe(await a.manager.getDB(id).stateHash())
+      expect(await joined.stateHash()).toBe(await src.a.manager.getDB(src.id).stateHash())
     } finally {
-      await manager.close()
+      await close()
     }
   })
 })
