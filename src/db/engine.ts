@@ -20,7 +20,7 @@ import type { KVStore } from '../store/kv.js'
 import { decodeUint64, encodeUint64 } from '../store/index.js'
 import { admit, decodeLogMark, decodeOrderTime, encodeLogMark, encodeOrderTime, type DBRecord, type LogMark, type Pending } from './admit.js'
 import type { ApplyResult } from './apply.js'
-import { encodeStored, foldOne, prefetchEvents, recordOutcome, storedOf } from './fold.js'
+import { encodeStored, FOLD_TURN, foldOne, nextTurn, prefetchEvents, recordOutcome, storedOf } from './fold.js'
 import type { OwnerBasis } from './governance.js'
 import { compareBytes, encodeEventKey, fromUtf8, utf8, type Layout } from './keys.js'
 import { Overlay, storeReader } from './overlay.js'
@@ -199,7 +199,8 @@ export function createEngine(init: EngineInit): Engine {
   /** Fold new events that all sort after every applied one: one store batch. */
   async function applyAtEnd(fresh: readonly Pending[], outcome: BatchOutcome, batch = new Overlay(reader)): Promise<BatchOutcome> {
     await prefetchEvents(batch, layout, fresh)
-    for (const p of fresh) {
+    for (const [i, p] of fresh.entries()) {
+      if (i > 0 && i % FOLD_TURN === 0) await nextTurn()
       const result = await foldOne(batch, deps, p)
       const news = recordOutcome(batch, layout, p, result)
       if (news !== undefined) outcome.rejections.push(news)

@@ -74,6 +74,26 @@ export type FoldResult =
   | { ok: true; res: ApplyResult; ops: Op[] }
   | { ok: false; error: { name: string; message: string }; ops: Op[] | undefined }
 
+/** Events folded between two turns of the event loop (see {@link nextTurn}). */
+export const FOLD_TURN = 256
+
+/**
+ * Let the event loop run (I/O callbacks, timers, other DBs): folding a batch whose reads were all
+ * read ahead awaits nothing but microtasks, and would otherwise hold the loop for the whole batch.
+ */
+export async function nextTurn(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (typeof setImmediate === 'function') { setImmediate(resolve); return }
+    if (typeof MessageChannel === 'function') {
+      const ch = new MessageChannel()
+      ch.port1.onmessage = () => { ch.port1.close(); resolve() }
+      ch.port2.postMessage(null)
+      return
+    }
+    setTimeout(resolve, 0)
+  })
+}
+
 /** The ops of all parts of a multi-record transaction whose last part is `p`. */
 async function gather(batch: Overlay, layout: Layout, p: Pending, txn: TxnPart, last: Op[]): Promise<Op[]> {
   const ops: Op[] = []
