@@ -16,6 +16,14 @@ const log = logger('weft:db:arrivals')
 
 /** Most records kept while joining (the rest are read from the log store). */
 export const MAX_ARRIVALS = 50_000
+/** Most bytes of event text kept while joining (a record's body may be close to a megabyte). */
+export const MAX_ARRIVAL_BYTES = 64 * 1024 * 1024
+
+/** About how much memory a kept record holds: its ops text, plus its other fields. */
+function weight(r: DBRecord): number {
+  const ops = (r.body as { ops?: unknown } | null | undefined)?.ops
+  return 256 + (typeof ops === 'string' ? ops.length * 2 : 1024)
+}
 
 export interface Arrivals {
   /**
@@ -39,15 +47,17 @@ export function threadOfAddress(address: string): ThreadID | undefined {
 }
 
 /** Start keeping the records of `id` the net delivers. */
-export function watchArrivals(net: DBNet, id: ThreadID, max = MAX_ARRIVALS): Arrivals {
+export function watchArrivals(net: DBNet, id: ThreadID, max = MAX_ARRIVALS, maxBytes = MAX_ARRIVAL_BYTES): Arrivals {
   const controller = new AbortController()
   let kept: DBRecord[] = []
+  let bytes = 0
   let full = false
   const listening = (async () => {
     for await (const r of net.subscribe({ threads: [id], signal: controller.signal })) {
-      if (r.thread !== id) continue
-      if (kept.length >= max) {
-        if (!full) log('more than %d records while joining %s: the rest are read from the log store', max, id)
+      if (r.thread !== id || full) continue
+      bytes += weight(r)
+      if (kept.length >= max || bytes > maxBytes) {
+        log('more than %d records or %d bytes while joining %s: the rest are read from the log store', max, maxBytes, id)
         full = true
         continue
       }

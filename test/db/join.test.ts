@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ThreadID } from '../../src/core/types.js'
 import { createDBManager, type Database, type DBRecord, type DBNet } from '../../src/db/index.js'
+import { watchArrivals } from '../../src/db/arrivals.js'
 import { freshStore } from '../../src/db/fresh.js'
 import { memoryStore } from '../../src/store/memory.js'
 import type { KVStore } from '../../src/store/kv.js'
@@ -88,6 +89,26 @@ describe('joining a DB', () => {
     } finally {
       await close()
     }
+  })
+})
+
+describe('records kept while joining', () => {
+  it('keeps at most its bound of records and of bytes, each log from its first record', async () => {
+    const src = await source(6)
+    const b = await track(await replica(src.world, 'b'))
+    const byCount = watchArrivals(b.net, src.id, 3)
+    const byBytes = watchArrivals(b.net, src.id, 100, 4000)
+    const all = watchArrivals(b.net, src.id)
+    await b.net.addThread(`fake://a/${src.id}`, { threadKey: src.key })
+    const counted = await byCount.take()
+    const weighed = await byBytes.take()
+    const every = await all.take()
+    for (const a of [byCount, byBytes, all]) a.stop()
+    expect(every.map((r) => r.counter)).toEqual([1, 2, 3, 4, 5, 6, 7])
+    expect(counted.map((r) => r.counter)).toEqual([1, 2, 3])
+    expect(weighed.length).toBeGreaterThan(0)
+    expect(weighed.length).toBeLessThan(every.length)
+    expect(weighed.map((r) => r.counter)).toEqual(every.slice(0, weighed.length).map((r) => r.counter))
   })
 })
 
