@@ -7,11 +7,15 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ThreadID } from '../../src/core/types.js'
 import { createDBManager, type Database, type DBRecord, type DBNet } from '../../src/db/index.js'
+import { newThreadID } from '../../src/core/index.js'
 import { watchArrivals } from '../../src/db/arrivals.js'
+import { createEngine } from '../../src/db/engine.js'
+import { createLayout } from '../../src/db/keys.js'
+import { createSandbox, threadCommitment } from '../../src/db/index.js'
 import { freshStore } from '../../src/db/fresh.js'
 import { memoryStore } from '../../src/store/memory.js'
 import type { KVStore } from '../../src/store/kv.js'
-import { createFakeWorld, replica, type TestReplica } from './helpers.js'
+import { body, createFakeWorld, forger, replica, type TestReplica } from './helpers.js'
 
 const PEOPLE = {
   name: 'People',
@@ -146,6 +150,32 @@ describe('reads while others write', () => {
     expect(await db.explain('People', { limit: 5 } as never)).toEqual({ plan: 'scan', docsRead: 5, indexEntriesRead: 0, returned: 5 })
     expect((await db.find('People', { limit: 5, skip: 3 } as never)).map((d) => d._id)).toEqual(['id03', 'id04', 'id05', 'id06', 'id07'])
     expect((await db.find('People', { limit: 2, sort: { fieldPath: '_id', desc: true } } as never)).map((d) => d._id)).toEqual(['id49', 'id48'])
+  })
+})
+
+describe('folding a large batch', () => {
+  it('gives the event loop a turn while it folds, though every read was read ahead', async () => {
+    const id = newThreadID()
+    const sandbox = await createSandbox()
+    try {
+      const engine = createEngine({
+        store: memoryStore(), layout: createLayout(id), sandbox, gov: { mode: 'ungoverned', commitment: threadCommitment(id) },
+        ownLog: undefined, now: Date.now, maxClockDriftMs: 60_000
+      })
+      await engine.load()
+      const member = await forger(id)
+      const wall = Date.now()
+      const records = Array.from({ length: 1_000 }, (_, i) => member.record(body({ t: 'create', c: 'People', id: `m${i}`, doc: { _id: `m${i}`, name: `m${i}` } }), { wall, counter: i }))
+      // The memory store answers in microtasks: without turns, this runs only after the whole fold.
+      let done = false
+      let during: boolean | undefined
+      setImmediate(() => { during = !done })
+      const outcome = await engine.apply(records).finally(() => { done = true })
+      expect(outcome.status.size).toBe(1_000)
+      expect(during).toBe(true)
+    } finally {
+      sandbox.dispose()
+    }
   })
 })
 
