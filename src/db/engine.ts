@@ -20,7 +20,7 @@ import type { BatchOp, KVStore } from '../store/kv.js'
 import { decodeUint64, encodeUint64 } from '../store/index.js'
 import { admit, decodeLogMark, decodeOrderTime, encodeLogMark, encodeOrderTime, type DBRecord, type LogMark, type Pending } from './admit.js'
 import type { ApplyResult } from './apply.js'
-import { encodeStored, foldOne, prefetchEvents, recordOutcome, storedOf } from './fold.js'
+import { encodeStored, FOLD_TURN, foldOne, nextTurn, prefetchEvents, recordOutcome, storedOf } from './fold.js'
 import type { OwnerBasis } from './governance.js'
 import { compareBytes, encodeEventKey, fromUtf8, utf8, type Layout } from './keys.js'
 import { Overlay, storeReader } from './overlay.js'
@@ -60,6 +60,11 @@ export interface EngineInit {
   ownLog: LogID | undefined
   now: () => number
   maxClockDriftMs: number
+  /**
+   * Run a change of the state that takes several store batches (a rewind and its replay) so that
+   * no read sees it half done. @default runs it as it is
+   */
+  exclusive?: <T>(fn: () => Promise<T>) => Promise<T>
 }
 
 /** A local event ready to commit: its records and the dry run of its ops. */
@@ -127,6 +132,7 @@ const equivocated = (p: Pending): { name: string; message: string } => ({ name: 
 
 export function createEngine(init: EngineInit): Engine {
   const { store, layout, gov } = init
+  const exclusive = init.exclusive ?? (async <T>(fn: () => Promise<T>): Promise<T> => await fn())
   const reader = storeReader(store)
   const deps: RewindDeps = { store, layout, sandbox: init.sandbox, gov }
   const logs = new Map<LogID, LogMark>()
@@ -221,10 +227,10 @@ export function createEngine(init: EngineInit): Engine {
   }
 
   /** Fold new events that all sort after every applied one: one store batch. */
-  async function applyAtEnd(fresh: readonly Pending[], outcome: BatchOutcome): Promise<BatchOutcome> {
-    const batch = new Overlay(reader)
+  async function applyAtEnd(fresh: readonly Pending[], outcome: BatchOutcome, batch = new Overlay(reader)): Promise<BatchOutcome> {
     await prefetchEvents(batch, layout, fresh)
-    for (const p of fresh) {
+    for (const [i, p] of fresh.entries()) {
+      if (i > 0 && i % FOLD_TURN === 0) await nextTurn()
       const result = await foldOne(batch, deps, p)
       const news = recordOutcome(batch, layout, p, result)
       if (news !== undefined) outcome.rejections.push(news)
@@ -244,6 +250,10 @@ export function createEngine(init: EngineInit): Engine {
    * see rewind.ts). Events rejected whatever the state are recorded at once, where they sort.
    */
   async function rewindFrom(target: Uint8Array, fresh: readonly Pending[], batch: Overlay, outcome: BatchOutcome, committed?: () => void): Promise<BatchOutcome> {
+    return await exclusive(async () => await rewindNow(target, fresh, batch, outcome, committed))
+  }
+
+  async function rewindNow(target: Uint8Array, fresh: readonly Pending[], batch: Overlay, outcome: BatchOutcome, committed?: () => void): Promise<BatchOutcome> {
     setMark(batch, layout, target)
     for (const p of fresh) {
       if (p.fixed === undefined) {
@@ -289,7 +299,7 @@ export function createEngine(init: EngineInit): Engine {
   async function resumeInto(outcome: BatchOutcome): Promise<void> {
     if (!unsettled) return
     log('finishing a rewind that stopped half way')
-    await settle(outcome)
+    await exclusive(async () => await settle(outcome))
   }
 
   async function wipe(): Promise<void> {
@@ -354,6 +364,8 @@ export function createEngine(init: EngineInit): Engine {
         const batch = new Overlay(reader)
         batch.put(layout.mode(), utf8('committed'))
         try {
+          // Nothing folded yet (a DB joining its thread): folding from the start is folding these.
+          if (lastKey === undefined) return await applyAtEnd(adm.fresh, outcome, batch)
           return await rewindFrom(new Uint8Array(0), adm.fresh, batch, outcome)
         } catch (err) {
           if (await store.get(layout.mode()) === undefined) gov.mode = 'ungoverned'

@@ -39,6 +39,8 @@ export interface TxnHost {
   layout: Layout
   sandbox: Sandbox
   lock: RWLock
+  /** The lock of read transactions' calls (`read` only). @default lock */
+  reads?: RWLock
   /** Our writer identity (the author of our records). */
   writer: string | undefined
   /** How the DB's owners are known. */
@@ -145,7 +147,7 @@ export function readTransaction(host: TxnHost, collection: string, who: TxnOptio
     if (state === 'discarded') throw new TransactionDiscardedError()
     if (state !== 'active') throw new TransactionClosedError()
     host.assertOpen()
-    return await host.lock.run('read', fn, signal)
+    return await (host.reads ?? host.lock).run('read', fn, signal)
   }
   const end = async (): Promise<void> => {
     if (state === 'active') state = 'ended'
