@@ -157,6 +157,9 @@ export function createDatabase(core: DatabaseCore): Database {
       } catch (err) {
         await txn.discard()
         if (!(err instanceof TransactionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw err
+        // Run again once the commit that outdated it has written (staged before, it would be
+        // outdated again).
+        await core.lock.run('read', async () => undefined)
       }
     }
   }

@@ -200,7 +200,9 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
       if (state === 'discarded') throw new TransactionDiscardedError()
       if (state !== 'active') throw new TransactionClosedError(state === 'new' ? 'call start() first' : 'the transaction has ended')
       host.assertOpen()
-      return await host.lock.run('read', async () => {
+      // Like reads, a write transaction's calls wait only while the state is written: staging
+      // overlaps a commit's signing and storing; what the commit then writes is checked at `end()`.
+      return await (host.reads ?? host.lock).run('read', async () => {
         // The version its reads start from: taken under the lock, so no write is half done.
         if (!reading) {
           reading = true
