@@ -12,7 +12,7 @@ export interface NetInit {
   streamTimeoutMs?: number
   /** Records asked for per `getRecords` request while catching up. @default 1000 */
   pullBatchSize?: number
-  /** Records verified and appended together while catching up. @default 250 */
+  /** Records verified and appended together while catching up (more holds more garbage alive, for no speed). @default 64 */
   ingestBatchSize?: number
   /** Bytes of records a peer may stream to us ahead of what we have taken. @default 262144 */
   windowBytes?: number
@@ -61,7 +61,7 @@ export function resolveNetInit(init: NetInit): ResolvedNetInit {
     requestTimeoutMs: init.requestTimeoutMs ?? 10_000,
     streamTimeoutMs: init.streamTimeoutMs ?? 10_000,
     pullBatchSize: init.pullBatchSize ?? 1000,
-    ingestBatchSize: init.ingestBatchSize ?? 250,
+    ingestBatchSize: init.ingestBatchSize ?? 64,
     windowBytes: init.windowBytes ?? 256 * 1024,
     replicator: init.replicator ?? false,
     allowPrivateAddrs: init.allowPrivateAddrs ?? false,
