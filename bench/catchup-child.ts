@@ -2,7 +2,7 @@
  * A fresh peer in its own process (LevelDB in a temporary repo, as a real peer would have): join a
  * thread through an address, pull it all, report records, seconds, CPU seconds (main thread and
  * thread pool) and peak RSS (and the RSS before the join, which is the runtime's own share), with
- * the peaks of the JS heap and of memory outside it sampled every 20 ms.
+ * the peaks of the JS heap and of memory outside it sampled every 50 ms.
  */
 import '../src/platform/node-polyfills.js'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -23,7 +23,7 @@ const sample = (): void => {
   peak.externalMb = Math.max(peak.externalMb, mb(m.external))
   peak.arrayBuffersMb = Math.max(peak.arrayBuffersMb, mb(m.arrayBuffers))
 }
-const sampler = setInterval(sample, 20)
+const sampler = setInterval(sample, 50)
 const t0 = performance.now()
 const cpu0 = process.cpuUsage()
 const info = await peer.net.addThread(address!, { threadKey: key! })
