@@ -38,6 +38,14 @@ function varint(n: number): Uint8Array {
   return Uint8Array.from(out)
 }
 
+/**
+ * Run `fn` once what this turn of the event loop queues is done: `setImmediate` where there is one
+ * (Node: frames a handler queues over several microtask hops leave together), else a microtask.
+ */
+const nextTurn: (fn: () => void) => void = typeof (globalThis as { setImmediate?: unknown }).setImmediate === 'function'
+  ? (fn) => { (globalThis as unknown as { setImmediate: (fn: () => void) => void }).setImmediate(fn) }
+  : queueMicrotask
+
 /** Bytes as a libp2p stream delivers them: one array, or a list of them. */
 type Chunk = Uint8Array | { subarray(): Uint8Array }
 
@@ -153,7 +161,7 @@ function channelOf(stream: Stream, connection: Connection, direction: 'inbound' 
       const prefix = varint(frame.byteLength)
       outbox.push(prefix, frame)
       outboxBytes += prefix.byteLength + frame.byteLength
-      flushed ??= new Promise<void>((resolve) => { queueMicrotask(resolve) }).then(flush)
+      flushed ??= new Promise<void>((resolve) => { nextTurn(resolve) }).then(flush)
       await flushed
     },
     close() {
