@@ -38,7 +38,9 @@ interface Setup { peer: Peer; docs: KVStore; manager: DBManager; db: Database; d
 async function setup(sandbox: Sandbox): Promise<Setup> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-bench-db-'))
   const peer = await createPeer({ repo: join(dir, 'peer'), allowPrivateAddrs: true, syncIntervalMs: 0 })
-  const docs = await levelStore({ path: join(dir, 'docs') })
+  // As peers run: the DB on the peer's own store, so a transaction is one LevelDB batch
+  // (WEFT_BENCH_DB_SPLIT=1: the DB on a store of its own, one batch for the records and one for the DB).
+  const docs = process.env.WEFT_BENCH_DB_SPLIT === '1' ? await levelStore({ path: join(dir, 'docs') }) : peer.kv
   const manager = await createDBManager({ net: dbNetFromNet(peer.net, peer.logStore), kv: docs, sandbox })
   const db = await manager.newDB(undefined, { collections: [PEOPLE] })
   return { peer, docs, manager, db, dir }
@@ -46,7 +48,7 @@ async function setup(sandbox: Sandbox): Promise<Setup> {
 
 async function teardown(s: Setup): Promise<void> {
   await s.manager.close()
-  await s.docs.close()
+  if (s.docs !== s.peer.kv) await s.docs.close()
   await s.peer.stop()
   await rm(s.dir, { recursive: true, force: true })
 }

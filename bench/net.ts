@@ -7,6 +7,9 @@
  *                                          child is bundled with esbuild and run by plain node (no tsx),
  *                                          with the node flags in WEFT_BENCH_CHILD_FLAGS
  *   catchup_10k_base_rss_mb               its resident set size before the join (runtime, libp2p)
+ *   catchup_10k_cpu_us_per_record          that process's CPU time (main thread and thread pool) per
+ *                                          record: what load on the machine does not change much
+ *   (WEFT_BENCH_NET=catchup runs only these; the child takes net options as JSON in WEFT_CATCHUP_INIT)
  *   relay_cold_start_ms                   relay process start until it answers /healthz: the esbuild
  *                                          bundle the Docker image runs (`node relay.mjs`)
  *   relay_cold_start_tsx_ms               the same for `npm run relay` (TypeScript compiled at start)
@@ -68,7 +71,7 @@ async function latency(): Promise<{ p50: number; p99: number }> {
   }
 }
 
-async function catchup(): Promise<{ perSecond: number; rssMb: number; baseRssMb: number }> {
+async function catchup(): Promise<{ perSecond: number; rssMb: number; baseRssMb: number; cpuUsPerRecord: number }> {
   const relay = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0, relayServer: true, replicator: true })
   const writer = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0 })
   try {
@@ -91,9 +94,9 @@ async function catchup(): Promise<{ perSecond: number; rssMb: number; baseRssMb:
         else reject(new Error(`catch-up child exited ${code}`))
       })
     })
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { records: number; seconds: number; maxRssMb: number; baseRssMb: number }
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { records: number; seconds: number; cpuSeconds: number; maxRssMb: number; baseRssMb: number }
     if (r.records !== 10_000) throw new Error(`child caught up ${r.records} records`)
-    return { perSecond: r.records / r.seconds, rssMb: r.maxRssMb, baseRssMb: r.baseRssMb }
+    return { perSecond: r.records / r.seconds, rssMb: r.maxRssMb, baseRssMb: r.baseRssMb, cpuUsPerRecord: r.cpuSeconds * 1e6 / r.records }
   } finally {
     await writer.stop().catch(() => undefined)
     await relay.stop()
@@ -229,6 +232,7 @@ const suite: Suite = async (runs) => {
   const rate: number[] = []
   const rss: number[] = []
   const baseRss: number[] = []
+  const cpuPerRecord: number[] = []
   const cold: number[] = []
   const coldTsx: number[] = []
   const resync: number[] = []
@@ -243,11 +247,14 @@ const suite: Suite = async (runs) => {
       rate.push(c.perSecond)
       rss.push(c.rssMb)
       baseRss.push(c.baseRssMb)
+    cpuPerRecord.push(c.cpuUsPerRecord)
+      cpuPerRecord.push(c.cpuUsPerRecord)
     }
     return [
       { metric: 'catchup_10k_records_per_s', value: round(median(rate), 0), unit: 'records/s' },
       { metric: 'catchup_10k_peak_rss_mb', value: round(median(rss), 1), unit: 'MB' },
-      { metric: 'catchup_10k_base_rss_mb', value: round(median(baseRss), 1), unit: 'MB' }
+      { metric: 'catchup_10k_base_rss_mb', value: round(median(baseRss), 1), unit: 'MB' },
+      { metric: 'catchup_10k_cpu_us_per_record', value: round(median(cpuPerRecord), 0), unit: 'µs' }
     ]
   }
   for (let r = 0; r < runs; r++) {
@@ -272,7 +279,8 @@ const suite: Suite = async (runs) => {
     { metric: 'catchup_10k_records_per_s', value: round(median(rate), 0), unit: 'records/s' },
     { metric: 'catchup_10k_peak_rss_mb', value: round(median(rss), 1), unit: 'MB' },
     // the same process before its first record: the runtime's own share of the peak
-    { metric: 'catchup_10k_base_rss_mb', value: round(median(baseRss), 1), unit: 'MB' }
+    { metric: 'catchup_10k_base_rss_mb', value: round(median(baseRss), 1), unit: 'MB' },
+    { metric: 'catchup_10k_cpu_us_per_record', value: round(median(cpuPerRecord), 0), unit: 'µs' }
   ]
   out.push({ metric: 'relay_cold_start_ms', value: round(median(cold), 0), unit: 'ms' })
   out.push({ metric: 'relay_cold_start_tsx_ms', value: round(median(coldTsx), 0), unit: 'ms' })

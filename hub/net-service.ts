@@ -1,7 +1,9 @@
 /**
  * The Net API (`threads.net.pb.API`): threads, logs and records of the hub's peer, for clients
  * that build on threads directly. Thread IDs, keys, addresses and log IDs travel as go-threads'
- * bytes; records as their four dag-cbor blocks. The hub never sends private log keys. A thread
+ * bytes; records as their four dag-cbor blocks. The hub never sends private log keys. A record a
+ * caller creates goes to that caller's own log in the thread (made on first use), authored by the
+ * identity of its token. A thread
  * that holds a DB cannot be deleted here (`thread is in use`): delete the DB instead.
  */
 import type { ServiceImpl } from '@connectrpc/connect'
@@ -143,14 +145,17 @@ export function netService(api: ApiContext): ServiceImpl<typeof API> {
     },
 
     async createRecord(req, ctx) {
-      const id = await thread(ctx, req.threadID)
+      // As go-threads does: the caller's records go to its own log in the thread (the hub's for a
+      // call without a token), authored by its identity, never to a log another caller writes.
+      const identity = await callerOf(api, ctx)
+      const id = threadIDOf(req.threadID, 'threadID')
       let body: unknown
       try {
         body = decodeBlock(req.body, MAX_BODY_BYTES)
       } catch (err) {
         throw new InvalidRequestError(`body: not a dag-cbor value of at most ${MAX_BODY_BYTES} bytes (${(err as Error).message})`, { cause: err })
       }
-      return recordToPb(await net.createRecord(id, body, { signal: ctx.signal }))
+      return recordToPb(await net.createRecord(id, body, { log: await api.logs.logFor(id, identity), signal: ctx.signal }))
     },
 
     async addRecord(req, ctx) {

@@ -62,8 +62,12 @@ export interface ClockInit {
 }
 
 export interface Clock {
-  /** Timestamp a local event (or a message to send): strictly after every timestamp seen so far. */
-  send(): HLC
+  /**
+   * Timestamp a local event (or a message to send): strictly after every timestamp seen so far.
+   * `at`: the wall time the caller already gave the event (when it checked it) — used when that
+   * still orders after every timestamp seen and is not ahead of the physical clock, else ignored.
+   */
+  send(at?: number): HLC
   /** Alias of {@link Clock.send}. */
   tick(): HLC
   /**
@@ -93,9 +97,10 @@ export function createClock(init: ClockInit = {}): Clock {
   const make = (wall: number, counter: number): HLC =>
     counter > MAX_HLC_COUNTER ? { wall: wall + 1, counter: 0 } : { wall, counter }
 
-  const send = (): HLC => {
+  const send = (at?: number): HLC => {
     const pt = physical()
-    last = pt > last.wall ? { wall: pt, counter: 0 } : make(last.wall, last.counter + 1)
+    const wall = at !== undefined && Number.isSafeInteger(at) && at >= last.wall && at <= pt ? at : pt
+    last = wall > last.wall ? { wall, counter: 0 } : make(last.wall, last.counter + 1)
     return last
   }
 

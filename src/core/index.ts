@@ -49,7 +49,7 @@ export {
 
 export { AES_KEY_BYTES, GCM_NONCE_BYTES, GCM_TAG_BYTES, aesGcmEncrypt, aesGcmDecrypt } from './aes.js'
 export {
-  DAG_CBOR_CODE, SHA2_256_CODE, SEALED_NODE_OVERHEAD, isBlockCID, cidOf, encodeNode, encodeBlock, decodeBlock,
+  DAG_CBOR_CODE, SHA2_256_CODE, SEALED_NODE_OVERHEAD, isBlockCID, cidOf, blockOf, encodeNode, encodeBlock, decodeBlock,
   verifyBlock, sealNode, openNode
 } from './block.js'
 
@@ -70,7 +70,7 @@ export {
   parseAuthorCertificate
 } from './author.js'
 export type { AuthorCertificate, CreateAuthorCertificateOptions } from './author.js'
-export { sealRecord, openRecord, openRecordEnvelope, openEvent } from './record.js'
+export { sealRecord, sealRecordEvent, sealRecordOver, openRecord, openRecordEnvelope, openEvent } from './record.js'
 export type {
   RecordBlocks, SealRecordInit, OpenRecordOptions, RecordEnvelope, OpenedEvent, OpenedRecord
 } from './record.js'

@@ -114,22 +114,63 @@ async function authorProof(init: SealRecordInit, version: RecordFormatVersion): 
   return certificate
 }
 
+/**
+ * The part of a record that does not depend on its place in the log: the body, the header and the
+ * event node, sealed. Several can be sealed at once (in parallel where the platform's crypto is
+ * asynchronous), then each made a record in log order with {@link sealRecordOver}.
+ */
+export interface SealedEvent {
+  readonly event: Block
+  readonly header: Block
+  readonly body: Block
+  /** The nonce its record node will be sealed with (drawn with the others). */
+  readonly recordNonce: Uint8Array
+}
+
+/** Seal a record's event ahead of its place in the log (see {@link SealedEvent}). */
+export async function sealRecordEvent(init: Pick<SealRecordInit, 'body' | 'threadKey' | 'time' | 'random'>, options: AbortOptions = {}): Promise<SealedEvent> {
+  throwIfAborted(options.signal)
+  const { threadKey, time } = init
+  assertThreadKey(threadKey)
+  if (!canRead(threadKey)) throw new MissingReadKeyError('sealing a record needs the thread read key')
+  if (!isHLC(time)) throw new InvalidClockError('record time must be { wall, counter } in range')
+  const [bodyKey, bodyNonce, headerNonce, recordNonce] = recordRandomness(init.random)
+  const [body, header] = await Promise.all([
+    sealNode(init.body, bodyKey, bodyNonce, MAX_BODY_BYTES),
+    sealNode(headerNodeValue({ key: bodyKey, time }), threadKey.read, headerNonce)
+  ])
+  const event = await encodeBlock(eventNodeValue({ body: body.cid, header: header.cid }))
+  return { event, header, body, recordNonce }
+}
+
+/** Make a sealed event the record after `prev` in its log (format version 2): sign and seal its record node. */
+export async function sealRecordOver(init: Omit<SealRecordInit, 'body' | 'time' | 'random'>, sealed: SealedEvent, options: AbortOptions = {}): Promise<RecordBlocks> {
+  throwIfAborted(options.signal)
+  assertThreadKey(init.threadKey)
+  const prev = init.prev ?? null
+  if (prev !== null && !isBlockCID(prev)) throw new InvalidRecordError('prev must be a CIDv1 dag-cbor sha2-256 link')
+  return await sealOver(init, 2, await authorProof(init as SealRecordInit, 2), sealed, options)
+}
+
 async function seal(init: SealRecordInit, version: RecordFormatVersion, options: AbortOptions): Promise<RecordBlocks> {
   throwIfAborted(options.signal)
-  const { threadKey, logKey, time } = init
+  const { threadKey, time } = init
   assertThreadKey(threadKey)
   if (!canRead(threadKey)) throw new MissingReadKeyError('sealing a record needs the thread read key')
   if (!isHLC(time)) throw new InvalidClockError('record time must be { wall, counter } in range')
   const prev = init.prev ?? null
   if (prev !== null && !isBlockCID(prev)) throw new InvalidRecordError('prev must be a CIDv1 dag-cbor sha2-256 link')
   const cert = await authorProof(init, version)
-  const [bodyKey, bodyNonce, headerNonce, recordNonce] = recordRandomness(init.random)
+  return await sealOver(init, version, cert, await sealRecordEvent(init, options), options)
+}
 
-  const [body, header] = await Promise.all([
-    sealNode(init.body, bodyKey, bodyNonce, MAX_BODY_BYTES),
-    sealNode(headerNodeValue({ key: bodyKey, time }), threadKey.read, headerNonce)
-  ])
-  const event = await encodeBlock(eventNodeValue({ body: body.cid, header: header.cid }))
+async function sealOver(
+  init: Omit<SealRecordInit, 'body' | 'time' | 'random'>, version: RecordFormatVersion, cert: AuthorCertificate | undefined,
+  sealed: SealedEvent, options: AbortOptions
+): Promise<RecordBlocks> {
+  const { threadKey, logKey } = init
+  const prev = init.prev ?? null
+  const { event, header, body, recordNonce } = sealed
   const unsigned: Mutable<Omit<RecordNode, 'sig'>> = { version, block: event.cid, pubKey: publicKeyToBytes(init.author ?? logKey.publicKey) }
   if (prev !== null) unsigned.prev = prev
   if (cert !== undefined) unsigned.cert = cert

@@ -39,6 +39,8 @@ export interface ApplyContext {
   timestamp: number
   /** How the DB's owners are known. */
   gov: OwnerBasis
+  /** What the ops read was read ahead already (with the events of a batch): skip reading it ahead. */
+  prefetched?: boolean
 }
 
 export interface ApplyResult {
@@ -127,7 +129,7 @@ async function configFrom(ctx: ApplyContext, name: string, raw: JSONObject): Pro
 export async function applyOps(ov: Overlay, ctx: ApplyContext, ops: readonly Op[]): Promise<ApplyResult> {
   const { layout } = ctx
   const result: ApplyResult = { changes: [], undo: [], validated: false }
-  await prefetch(ov, layout, ops)
+  if (ctx.prefetched !== true) await prefetch(ov, layout, ops)
   // Configs read in this event (dropped whenever an op changes one).
   const configs = new Map<string, CollectionInfo>()
   const collection = async (name: string): Promise<CollectionInfo> => {

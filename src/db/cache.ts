@@ -8,13 +8,29 @@ import { startsWith } from '../store/index.js'
 import { keyString as str } from './overlay.js'
 
 
-export function cachingStore(store: KVStore, prefixes: readonly Uint8Array[]): KVStore {
+/** A caching store, told of the batches written around it (with another store's writes). */
+export interface CachingStore extends KVStore {
+  /** `ops` are about to be written around the cache: forget what they change. */
+  forget(ops: readonly BatchOp[]): void
+  /** `ops` were written around the cache: keep what they wrote. */
+  wrote(ops: readonly BatchOp[]): void
+}
+
+export function cachingStore(store: KVStore, prefixes: readonly Uint8Array[]): CachingStore {
   const cache = new Map<string, Uint8Array | null>()
   const cached = (key: Uint8Array): boolean => prefixes.some((p) => startsWith(key, p))
   const note = (key: Uint8Array, value: Uint8Array | null): void => {
     if (cached(key)) cache.set(str(key), value)
   }
+  const forget = (ops: readonly BatchOp[]): void => {
+    for (const op of ops) if (cached(op.key)) cache.delete(str(op.key))
+  }
+  const wrote = (ops: readonly BatchOp[]): void => {
+    for (const op of ops) note(op.key, op.type === 'put' ? op.value : null)
+  }
   return {
+    forget,
+    wrote,
     async get(key, options) {
       if (!cached(key)) return await store.get(key, options)
       const s = str(key)
@@ -53,9 +69,9 @@ export function cachingStore(store: KVStore, prefixes: readonly Uint8Array[]): K
     },
     async batch(ops: readonly BatchOp[], options) {
       // Forget first: a failed batch must not leave values it did not write.
-      for (const op of ops) if (cached(op.key)) cache.delete(str(op.key))
+      forget(ops)
       await store.batch(ops, options)
-      for (const op of ops) note(op.key, op.type === 'put' ? op.value : null)
+      wrote(ops)
     },
     range: (options) => store.range(options),
     pages: (options) => store.pages(options),

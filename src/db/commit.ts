@@ -3,23 +3,26 @@
  * holder of the write lock: each is checked, in order, against the saved state plus the writes of
  * those checked before it (its read set, readset.ts: a conflict rejects it alone with
  * TransactionConflictError); the records of all of them are created in one log-store batch
- * (`createRecords`) and their document changes, index entries and events written in one DB batch.
- * Each caller resolves only when its event is durable. When a group cannot be committed as
- * prepared (validators must see the record's real time, or remote records are waiting), each
- * event is applied from its records in order like any other, and a rejection reaches its caller.
+ * (`createRecords`) and their document changes, index entries and events written with them: in the
+ * same atomic batch when the net stores records in the DB's store (`writesTo`: a Node peer, the
+ * worker, the hub), else in one DB batch right after. Each caller resolves only when its event is
+ * durable. When a group cannot be committed as prepared (write validators saw another time than
+ * the one its record carries, or remote records are waiting), each event is applied from its
+ * records in order like any other, and a rejection reaches its caller.
  */
 import { OversizedInputError } from '../core/errors.js'
 import { logger } from '../core/logger.js'
 import type { LogID, ThreadID } from '../core/index.js'
-import type { KVStore } from '../store/index.js'
+import type { BatchOp, KVStore } from '../store/index.js'
 import type { ApplyResult } from './apply.js'
-import type { BatchOutcome, DBRecord, Engine } from './engine.js'
+import type { BatchOutcome, DBRecord, Engine, PreparedGroup } from './engine.js'
 import { OversizedTransactionError, rejectionError, TransactionConflictError, WriteOutrankedError } from './errors.js'
 import { MAX_PARTS, toBodies, type Op } from './event.js'
 import { newInstanceID } from './ids.js'
-import type { DBNet } from './net.js'
+import type { CreateRecordsOptions, DBNet } from './net.js'
 import { Overlay, storeReader } from './overlay.js'
 import type { RecordingReader } from './readset.js'
+import type { RecentWrites } from './recent.js'
 import type { InstanceChange } from './types.js'
 
 const log = logger('weft:db:commit')
@@ -39,6 +42,11 @@ export interface Staged {
   began?: number
   /** The log of ours its records go to (default: our own). */
   log?: LogID
+  /**
+   * The one timestamp write validators saw in its dry run (absent: several, or none given). When
+   * its record carries that time, the validators' answers stand and the dry run is committed.
+   */
+  validatedAt?: number
 }
 
 interface Item extends Staged { done: (err?: Error) => void }
@@ -47,6 +55,19 @@ export interface CommitterInit {
   id: ThreadID
   net: DBNet
   store: KVStore
+  /** The store under `store`'s wrappers: records go into the same batch when the net writes to it. */
+  base: KVStore
+  /** Told of a batch the net writes for us (with our records), around `store`'s wrappers. */
+  around: {
+    /** Run `fn`, which writes the DB's state through the net, as a write of the state. */
+    writing<T>(fn: () => Promise<T>): Promise<T>
+    /** `ops` are about to be written. */
+    begin(ops: readonly BatchOp[]): void
+    /** `ops` were written (`ok`) or not. */
+    end(ops: readonly BatchOp[], ok: boolean): void
+  }
+  /** The keys of the DB's recent writes (absent: a transaction whose store changed reads again). */
+  recent?: RecentWrites
   engine: Engine
   maxEventBytes: number
   lock: { run<T>(mode: 'write', fn: () => Promise<T>): Promise<T> }
@@ -83,12 +104,19 @@ export function createCommitter(init: CommitterInit): Committer {
   let waiting: Item[] = []
   let scheduled = false
 
-  async function createRecords(bodies: unknown[], chosen: LogID | undefined): Promise<DBRecord[]> {
-    const options = chosen !== undefined ? { log: chosen } : undefined
+  /** Whether our records and our changes can go into one batch (the net stores records in our store). */
+  const fused = net.createRecords !== undefined && net.writesTo?.(init.base) === true
+
+  async function createRecords(bodies: unknown[], chosen: LogID | undefined, also?: CreateRecordsOptions['with'], at?: Array<number | undefined>): Promise<DBRecord[]> {
+    const options: CreateRecordsOptions = {
+      ...(chosen !== undefined ? { log: chosen } : {}),
+      ...(also !== undefined ? { with: also } : {}),
+      ...(at !== undefined && at.some((t) => t !== undefined) ? { at } : {})
+    }
     if (net.createRecords !== undefined) return await net.createRecords(id, bodies, options)
     const out: DBRecord[] = []
     try {
-      for (const body of bodies) out.push(await net.createRecord(id, body, options))
+      for (const body of bodies) out.push(await net.createRecord(id, body, chosen !== undefined ? { log: chosen } : undefined))
     } catch (err) {
       // Parts created before the failure apply (as nothing) like any record.
       init.requeue(out)
@@ -110,8 +138,16 @@ export function createCommitter(init: CommitterInit): Committer {
         if (init.closed()) throw init.closedError()
         const bodies = toBodies(item.ops, init.maxEventBytes, newInstanceID)
         if (bodies.length > MAX_PARTS) throw new OversizedTransactionError(`the transaction needs more than ${MAX_PARTS} records`)
-        const changed = ready.length > 0 || init.version() !== item.began
-        if (item.reads !== undefined && changed && !await item.reads.check(shared)) throw new TransactionConflictError()
+        // Only what was written since it staged can conflict: the DB's writes since its version
+        // and the group's earlier ones. Comparing keys says (no store read under the lock) while
+        // those writes are still known; else its reads are read again.
+        if (item.reads !== undefined && (ready.length > 0 || init.version() !== item.began)) {
+          const since = item.began === undefined ? undefined : init.version() === item.began ? [] : init.recent?.since(item.began)
+          const clean = since !== undefined
+            ? item.reads.untouchedBy(since) && item.reads.untouchedBy(shared.written())
+            : await item.reads.check(shared)
+          if (!clean) throw new TransactionConflictError()
+        }
         for (const e of item.ov.written()) {
           if (e.value === null) shared.del(e.key)
           else shared.put(e.key, e.value)
@@ -122,11 +158,41 @@ export function createCommitter(init: CommitterInit): Committer {
       }
     }
     if (ready.length === 0) return
+    /** Split the group's records among its events, in order. */
+    const share = (records: readonly DBRecord[]): void => {
+      let at = 0
+      for (const r of ready) {
+        r.records = records.slice(at, at + r.bodies.length)
+        at += r.bodies.length
+      }
+    }
+    // Validators saw a provisional time: their answers stand only if the record carries that time.
+    const sameTime = (r: (typeof ready)[number]): boolean => r.item.validatedAt !== undefined && r.records[r.records.length - 1]?.time?.wall === r.item.validatedAt
+    const writable = (last: DBRecord): boolean => init.dropOwn(last) === 0 && ready.every((r) => !r.item.result.validated || sameTime(r))
+    // One batch for the records, the log head and the events' changes, when the stores are one.
+    let group: PreparedGroup | undefined
+    const also = fused
+      ? (sealed: readonly DBRecord[]): readonly BatchOp[] | undefined => {
+          share(sealed)
+          group = writable(sealed[sealed.length - 1]!)
+            ? engine.prepareGroup(ready.map((r) => ({ records: r.records, ov: r.item.ov, result: r.item.result })))
+            : undefined
+          if (group !== undefined) init.around.begin(group.ops)
+          return group?.ops
+        }
+      : undefined
     let records: DBRecord[]
     init.setCommitting(chosen ?? init.ownLog)
     try {
-      records = await createRecords(ready.flatMap((r) => r.bodies), chosen)
+      // Each record carries the time its validators saw, when the clock allows (then their answers stand).
+      const at = ready.flatMap((r) => r.bodies.map(() => r.item.result.validated ? r.item.validatedAt : undefined))
+      const bodies = ready.flatMap((r) => r.bodies)
+      records = fused
+        ? await init.around.writing(async () => await createRecords(bodies, chosen, also, at))
+        : await createRecords(bodies, chosen, undefined, at)
+      if (group !== undefined) init.around.end(group.ops, true)
     } catch (err) {
+      if (group !== undefined) init.around.end(group.ops, false)
       init.setCommitting(undefined)
       const e = err instanceof OversizedInputError || (err as Error).name === 'OversizedInputError'
         ? new OversizedTransactionError(`the transaction does not fit in its records: ${(err as Error).message}`, { cause: err })
@@ -134,15 +200,18 @@ export function createCommitter(init: CommitterInit): Committer {
       for (const r of ready) r.item.done(e)
       return
     }
-    let at = 0
-    for (const r of ready) {
-      r.records = records.slice(at, at + r.bodies.length)
-      at += r.bodies.length
-    }
+    share(records)
     const last = records[records.length - 1]!
     const pending = new Set(ready)
     try {
-      if (init.dropOwn(last) === 0 && ready.every((r) => !r.item.result.validated)) {
+      if (group !== undefined) {
+        init.dropOwn(last)
+        for (const c of group.written()) init.publish(c)
+        for (const r of ready) r.item.done()
+        pending.clear()
+        return
+      }
+      if (!fused && writable(last)) {
         const changes = await engine.commitGroup(ready.map((r) => ({ records: r.records, ov: r.item.ov, result: r.item.result })))
         if (changes !== undefined) {
           for (const c of changes) init.publish(c)

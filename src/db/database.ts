@@ -114,8 +114,9 @@ export async function commitEvent(core: DatabaseCore, ops: Op[], log?: LogID): P
   const writer = log === undefined ? host.writer : await host.authorOf(log)
   await core.lock.run('write', async () => {
     const ov = new Overlay(storeReader(host.store))
-    const result = await applyOps(ov, { layout: host.layout, sandbox: host.sandbox, writer, timestamp: host.provisionalTime(), gov: host.gov }, ops)
-    await host.commit(ops, ov, result, log)
+    const timestamp = host.provisionalTime()
+    const result = await applyOps(ov, { layout: host.layout, sandbox: host.sandbox, writer, timestamp, gov: host.gov }, ops)
+    await host.commit(ops, ov, result, log, timestamp)
   })
 }
 
@@ -156,6 +157,9 @@ export function createDatabase(core: DatabaseCore): Database {
       } catch (err) {
         await txn.discard()
         if (!(err instanceof TransactionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw err
+        // Run again once the commit that outdated it has written (staged before, it would be
+        // outdated again).
+        await core.lock.run('read', async () => undefined)
       }
     }
   }

@@ -14,16 +14,18 @@ import { logger } from '../core/logger.js'
 import { toHex } from '../core/index.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import { LogNotFoundError } from '../store/index.js'
-import type { KVStore } from '../store/kv.js'
+import type { BatchOp, KVStore } from '../store/kv.js'
 import type { ApplyResult } from './apply.js'
 import { cachingStore } from './cache.js'
 import { createEngine, type BatchOutcome, type DBRecord, type Engine, type Fork } from './engine.js'
 import { DBClosedError } from './errors.js'
+import { freshStore, type FreshStore } from './fresh.js'
 import { DEFAULT_MAX_EVENT_BYTES, type Op } from './event.js'
 import { readRoles, threadCommitment, type OwnerBasis, type Roles } from './governance.js'
 import { compareBytes, createLayout, decodeEventKey, type Layout } from './keys.js'
 import { createListeners, type Listeners } from './listen.js'
-import { createRWLock, type RWLock } from './lock.js'
+import { createGate, type Gate } from './gate.js'
+import type { RWLock } from './lock.js'
 import type { DBNet } from './net.js'
 import { storeReader, type Overlay } from './overlay.js'
 import type { Database } from './database.js'
@@ -31,9 +33,12 @@ import type { Sandbox } from './sandbox.js'
 import { getConfig } from './state.js'
 import { readTransaction, writeTransaction, type TxnHost } from './txn.js'
 import { createCommitter, type Committer } from './commit.js'
+import { recentWrites } from './recent.js'
 
-/** Records applied per store batch while catching up. */
+/** Records applied per store batch in the background (a turn of the write lock). */
 const APPLY_CHUNK = 1000
+/** Records applied per store batch while catching up (on open and on `sync()`). */
+const CATCH_UP_CHUNK = 5000
 /** Shortest wait before looking again at records held for being stamped ahead (ms). */
 const MIN_HOLD_WAIT_MS = 50
 
@@ -67,24 +72,46 @@ export interface OpenDatabaseInit {
   /** How far ahead of `now` a remote event may be stamped before it is held. @default 60_000 */
   maxClockDriftMs?: number
   logPrefix?: string
+  /**
+   * Records of the thread this peer already received and stored (each log's in order): folded on
+   * open as they are, before the log store is read for the rest (joining keeps them as they
+   * arrive, so they are not read back and decrypted again).
+   */
+  received?: () => Promise<readonly DBRecord[]>
 }
 
-/** A store that calls `bump` before and after each of its writes. */
-function versioned(store: KVStore, bump: () => void): KVStore {
-  const write = async (fn: () => Promise<void>): Promise<void> => {
-    bump()
-    try { await fn() } finally { bump() }
+/**
+ * A store that writes through `gate` (no read meanwhile), calls `bump` before and after each
+ * write, and `wrote` with what each wrote (after the second bump; also when the write failed, as
+ * it may have been half done).
+ */
+function versioned(store: KVStore, gate: Gate, bump: () => void, wrote: (ops: readonly BatchOp[]) => void): KVStore {
+  const write = async (ops: readonly BatchOp[], fn: () => Promise<void>): Promise<void> => {
+    await gate.writing(async () => {
+      bump()
+      try { await fn() } finally { bump(); wrote(ops) }
+    })
   }
   return {
     get: async (key, options) => await store.get(key, options),
     getMany: async (keys, options) => await store.getMany(keys, options),
-    put: async (key, value, options) => { await write(async () => { await store.put(key, value, options) }) },
-    delete: async (key, options) => { await write(async () => { await store.delete(key, options) }) },
-    batch: async (ops, options) => { await write(async () => { await store.batch(ops, options) }) },
+    put: async (key, value, options) => { await write([{ type: 'put', key, value }], async () => { await store.put(key, value, options) }) },
+    delete: async (key, options) => { await write([{ type: 'del', key }], async () => { await store.delete(key, options) }) },
+    batch: async (ops, options) => { await write(ops, async () => { await store.batch(ops, options) }) },
     range: (options) => store.range(options),
     pages: (options) => store.pages(options),
     close: async () => { await store.close() }
   }
+}
+
+/** Most keys a DB that never folded an event may hold (its layout version, its mode, …). */
+const FRESH_KEYS = 16
+
+/** Start the fresh store's shortcut when the DB holds no more than a few bookkeeping keys. */
+async function beginFresh(fresh: FreshStore, layout: Layout): Promise<void> {
+  const keys: Uint8Array[] = []
+  for await (const [k] of fresh.range({ prefix: layout.base, limit: FRESH_KEYS + 1 })) keys.push(k)
+  if (keys.length <= FRESH_KEYS) fresh.begin(keys)
 }
 
 export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore> {
@@ -95,7 +122,13 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   const layout = createLayout(id)
   /** Bumped before and after every write of the DB's state (optimistic transactions compare it). */
   let version = 0
-  const store = versioned(cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()]), () => { version++ })
+  // Reads wait only while the state is written, not for a writer's whole turn (gate.ts).
+  const gate = createGate()
+  const lock = gate.lock
+  const cache = cachingStore(init.store, [layout.configPrefix(), layout.govPrefix()])
+  /** What the DB wrote lately: committing transactions are checked against it, not by reading again. */
+  const recent = recentWrites()
+  const store = versioned(cache, gate, () => { version++ }, (ops) => { recent.note(version, ops) })
   const info = await net.getThread(id)
   if (!info.readable) throw new MissingReadKeyError('thread read key is required')
   // Our default log writes as its own key; further logs of ours may write as other identities.
@@ -105,9 +138,11 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   const gov: OwnerBasis = init.owner !== undefined
     ? { mode: 'owner', owner: init.owner, commitment: threadCommitment(id) }
     : { mode: 'ungoverned', commitment: threadCommitment(id) }
-  const lock = createRWLock()
-  const engine: Engine = createEngine({ store, layout, sandbox, gov, ownLog: own?.id, now, maxClockDriftMs })
+  // The engine reads through a store that knows when the DB holds no state yet (see fresh.ts).
+  const fresh = freshStore(store)
+  const engine: Engine = createEngine({ store: fresh, layout, sandbox, gov, ownLog: own?.id, now, maxClockDriftMs, exclusive: gate.writing })
   await engine.load()
+  if (engine.lastKey === undefined) await beginFresh(fresh, layout)
   if (init.committed === true && gov.mode !== 'committed') await engine.markCommitted()
   const listeners: Listeners = createListeners({ sandbox, config: async (c) => await getConfig(store, layout, c) })
   const controller = new AbortController()
@@ -153,11 +188,21 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     }
     for await (const r of net.records(id, options)) {
       chunk.push(r)
-      if (chunk.length >= APPLY_CHUNK) await flush()
+      if (chunk.length >= CATCH_UP_CHUNK) await flush()
     }
     if (chunk.length > 0) await flush()
     armHoldTimer()
     return status
+  }
+
+  /**
+   * Fold records received before the DB opened, in large batches. What they skip is read by the
+   * catch-up that follows. Called with the write lock held.
+   */
+  async function applyReceived(records: readonly DBRecord[]): Promise<void> {
+    for (let i = 0; i < records.length && !closed; i += CATCH_UP_CHUNK) {
+      publish(await engine.apply(records.slice(i, i + CATCH_UP_CHUNK)))
+    }
   }
 
   /** Take the fork notices the net holds for this thread. Called with the write lock held. */
@@ -285,6 +330,28 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     id,
     net,
     store,
+    base: init.store,
+    around: (() => {
+      let pending: readonly BatchOp[] = []
+      return {
+        async writing<T>(fn: () => Promise<T>): Promise<T> {
+          // Written through the net, with our records: still a write of the state (no read meanwhile).
+          return await gate.writing(async () => {
+            version++
+            try {
+              return await fn()
+            } finally {
+              version++
+              if (pending.length > 0) recent.note(version, pending)
+              pending = []
+            }
+          })
+        },
+        begin(ops: readonly BatchOp[]) { pending = ops; cache.forget(ops) },
+        end(ops: readonly BatchOp[], ok: boolean) { if (ok) cache.wrote(ops) }
+      }
+    })(),
+    recent,
     engine,
     maxEventBytes: init.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
     lock,
@@ -315,6 +382,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     layout,
     sandbox,
     lock,
+    reads: gate.reads,
     writer,
     gov,
     assertOpen() { if (closed) throw new DBClosedError() },
@@ -333,8 +401,8 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       }
       return author
     },
-    async commit(ops: Op[], ov: Overlay, result: ApplyResult, chosen?: LogID) {
-      await committer.commit({ ops, ov, result, ...(chosen !== undefined ? { log: chosen } : {}) })
+    async commit(ops: Op[], ov: Overlay, result: ApplyResult, chosen?: LogID, validatedAt?: number) {
+      await committer.commit({ ops, ov, result, ...(chosen !== undefined ? { log: chosen } : {}), ...(validatedAt !== undefined ? { validatedAt } : {}) })
     },
     async submit(staged) { await committer.submit(staged) }
   }
@@ -344,7 +412,12 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   try {
     await lock.run('write', async () => {
       await refreshForks()
-      await catchUp()
+      try {
+        await applyReceived(await init.received?.() ?? [])
+        await catchUp()
+      } finally {
+        fresh.end()
+      }
     })
   } catch (err) {
     closed = true
@@ -365,7 +438,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
     listen: (filters = [], options = {}) => listeners.listen(filters, { ...options, defaultIdentity: writer }),
     conflicts: async () => await engine.conflicts(),
     gov,
-    roles: async () => await lock.run('read', async () => await readRoles(storeReader(store), layout, gov)),
+    roles: async () => await gate.reads.run('read', async () => await readRoles(storeReader(store), layout, gov)),
     async sync(options = {}) {
       host.assertOpen()
       await lock.run('write', async () => {
@@ -377,7 +450,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       })
     },
     async stateHash() {
-      return await lock.run('read', async () => {
+      return await gate.reads.run('read', async () => {
         const h = sha256.create()
         const len = new Uint8Array(4)
         const view = new DataView(len.buffer)

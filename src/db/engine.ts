@@ -16,11 +16,11 @@ import { identityToString } from '../core/index.js'
 import { logIDToPublicKey } from '../core/index.js'
 import { logger } from '../core/logger.js'
 import type { LogID } from '../core/types.js'
-import type { KVStore } from '../store/kv.js'
+import type { BatchOp, KVStore } from '../store/kv.js'
 import { decodeUint64, encodeUint64 } from '../store/index.js'
 import { admit, decodeLogMark, decodeOrderTime, encodeLogMark, encodeOrderTime, type DBRecord, type LogMark, type Pending } from './admit.js'
 import type { ApplyResult } from './apply.js'
-import { encodeStored, foldOne, prefetchEvents, recordOutcome, storedOf } from './fold.js'
+import { encodeStored, FOLD_TURN, foldOne, nextTurn, prefetchEvents, recordOutcome, storedOf } from './fold.js'
 import type { OwnerBasis } from './governance.js'
 import { compareBytes, encodeEventKey, fromUtf8, utf8, type Layout } from './keys.js'
 import { Overlay, storeReader } from './overlay.js'
@@ -60,10 +60,22 @@ export interface EngineInit {
   ownLog: LogID | undefined
   now: () => number
   maxClockDriftMs: number
+  /**
+   * Run a change of the state that takes several store batches (a rewind and its replay) so that
+   * no read sees it half done. @default runs it as it is
+   */
+  exclusive?: <T>(fn: () => Promise<T>) => Promise<T>
 }
 
 /** A local event ready to commit: its records and the dry run of its ops. */
 export interface Prepared { records: readonly DBRecord[]; ov: Overlay; result: ApplyResult }
+
+/** A group of local events ready to be written (see {@link Engine.prepareGroup}). */
+export interface PreparedGroup {
+  ops: BatchOp[]
+  /** The batch is durable: note the events as applied; their changes, in order. */
+  written(): InstanceChange[][]
+}
 
 export interface Engine {
   /** Load bookkeeping, rebuild an older layout, finish a rewind that was interrupted. */
@@ -81,6 +93,13 @@ export interface Engine {
    * before it.
    */
   commitGroup(items: readonly Prepared[]): Promise<InstanceChange[][] | undefined>
+  /**
+   * What {@link Engine.commitGroup} writes, without writing it: the batch, and `written()` to call
+   * once that batch is durable (it notes the events as applied and returns their changes). For
+   * writing the events with their records in one batch. Undefined on the same conditions; until
+   * `written()` nothing is noted, so a batch that fails leaves the engine as it was.
+   */
+  prepareGroup(items: readonly Prepared[]): PreparedGroup | undefined
   /** Take fork notices: freeze each log at its fork, dropping its records there and after. */
   freeze(forks: readonly Fork[]): Promise<BatchOutcome>
   /** Finish a rewind a failure stopped half way (also done by `apply` and `freeze` first). */
@@ -113,6 +132,7 @@ const equivocated = (p: Pending): { name: string; message: string } => ({ name: 
 
 export function createEngine(init: EngineInit): Engine {
   const { store, layout, gov } = init
+  const exclusive = init.exclusive ?? (async <T>(fn: () => Promise<T>): Promise<T> => await fn())
   const reader = storeReader(store)
   const deps: RewindDeps = { store, layout, sandbox: init.sandbox, gov }
   const logs = new Map<LogID, LogMark>()
@@ -159,6 +179,13 @@ export function createEngine(init: EngineInit): Engine {
    * and sort after every event before them. Returns undefined (writing nothing) otherwise.
    */
   async function commitGroup(items: readonly Prepared[]): Promise<InstanceChange[][] | undefined> {
+    const group = prepareGroup(items)
+    if (group === undefined) return undefined
+    await store.batch(group.ops)
+    return group.written()
+  }
+
+  function prepareGroup(items: readonly Prepared[]): PreparedGroup | undefined {
     const marks = new Map<LogID, LogMark>()
     let last = lastKey
     for (const { records, ov, result } of items) {
@@ -184,17 +211,26 @@ export function createEngine(init: EngineInit): Engine {
       last = keys[keys.length - 1]
     }
     // In order: a later event's write of a key wins, as if each had been committed alone.
-    await store.batch(items.length === 1 ? items[0]!.ov.ops() : items.flatMap((i) => i.ov.ops()))
-    noteMarks(marks)
-    lastKey = last
-    return items.map((i) => i.result.changes)
+    const ops = items.length === 1 ? items[0]!.ov.ops() : items.flatMap((i) => i.ov.ops())
+    let done = false
+    return {
+      ops,
+      written: () => {
+        if (!done) {
+          done = true
+          noteMarks(marks)
+          lastKey = last
+        }
+        return items.map((i) => i.result.changes)
+      }
+    }
   }
 
   /** Fold new events that all sort after every applied one: one store batch. */
-  async function applyAtEnd(fresh: readonly Pending[], outcome: BatchOutcome): Promise<BatchOutcome> {
-    const batch = new Overlay(reader)
+  async function applyAtEnd(fresh: readonly Pending[], outcome: BatchOutcome, batch = new Overlay(reader)): Promise<BatchOutcome> {
     await prefetchEvents(batch, layout, fresh)
-    for (const p of fresh) {
+    for (const [i, p] of fresh.entries()) {
+      if (i > 0 && i % FOLD_TURN === 0) await nextTurn()
       const result = await foldOne(batch, deps, p)
       const news = recordOutcome(batch, layout, p, result)
       if (news !== undefined) outcome.rejections.push(news)
@@ -214,6 +250,10 @@ export function createEngine(init: EngineInit): Engine {
    * see rewind.ts). Events rejected whatever the state are recorded at once, where they sort.
    */
   async function rewindFrom(target: Uint8Array, fresh: readonly Pending[], batch: Overlay, outcome: BatchOutcome, committed?: () => void): Promise<BatchOutcome> {
+    return await exclusive(async () => await rewindNow(target, fresh, batch, outcome, committed))
+  }
+
+  async function rewindNow(target: Uint8Array, fresh: readonly Pending[], batch: Overlay, outcome: BatchOutcome, committed?: () => void): Promise<BatchOutcome> {
     setMark(batch, layout, target)
     for (const p of fresh) {
       if (p.fixed === undefined) {
@@ -259,7 +299,7 @@ export function createEngine(init: EngineInit): Engine {
   async function resumeInto(outcome: BatchOutcome): Promise<void> {
     if (!unsettled) return
     log('finishing a rewind that stopped half way')
-    await settle(outcome)
+    await exclusive(async () => await settle(outcome))
   }
 
   async function wipe(): Promise<void> {
@@ -324,6 +364,8 @@ export function createEngine(init: EngineInit): Engine {
         const batch = new Overlay(reader)
         batch.put(layout.mode(), utf8('committed'))
         try {
+          // Nothing folded yet (a DB joining its thread): folding from the start is folding these.
+          if (lastKey === undefined) return await applyAtEnd(adm.fresh, outcome, batch)
           return await rewindFrom(new Uint8Array(0), adm.fresh, batch, outcome)
         } catch (err) {
           if (await store.get(layout.mode()) === undefined) gov.mode = 'ungoverned'
@@ -339,6 +381,7 @@ export function createEngine(init: EngineInit): Engine {
     },
 
     commitGroup,
+    prepareGroup,
 
     async freeze(forks) {
       const outcome = newOutcome()

@@ -91,11 +91,13 @@ function bounds(prefix: Uint8Array, conds: Cond[], encode: (v: Cond['value']) =>
  * Feed the candidates of `plan` to `take` in plan order, until it returns true. (A callback rather
  * than a generator: every async hop per instance counts in a scan of 100,000.)
  */
-async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats: QueryExplain, take: (doc: JSONObject) => boolean, may: (bytes: Uint8Array) => boolean = () => true): Promise<void> {
+async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats: QueryExplain, take: (doc: JSONObject) => boolean, may: (bytes: Uint8Array) => boolean = () => true, cap?: number): Promise<void> {
   const { reader, layout, info, signal } = ctx
   const docPrefix = layout.docPrefix(info.name)
   if (plan.kind === 'scan' || plan.kind === 'id') {
-    const range = plan.kind === 'scan' ? { prefix: docPrefix } : bounds(docPrefix, plan.conds, (v) => utf8(v as string), undefined)
+    const range: RangeOptions = plan.kind === 'scan' ? { prefix: docPrefix } : bounds(docPrefix, plan.conds, (v) => utf8(v as string), undefined)
+    // Every instance read is taken: read no more than will be (not a page of a thousand).
+    if (cap !== undefined) range.limit = cap
     // A page per await: one async step per page of instances, not per instance.
     for await (const page of reader.pages({ ...range, reverse, ...(signal !== undefined ? { signal } : {}) })) {
       for (const [, v] of page) {
@@ -178,12 +180,14 @@ export async function runQuery(ctx: FindContext, q: NormalQuery): Promise<{ resu
     const c = compareStrings(doc._id as string, q.seek)
     return desc ? c <= 0 : c >= 0
   }
+  // A query without conditions takes every instance the plan reads, in order: read only those.
+  const cap = earlyStop && plan.kind === 'scan' && q.root.ands.length === 0 && q.root.ors.length === 0 && q.seek === undefined && Number.isFinite(want) ? want : undefined
   const matched: JSONObject[] = []
   await candidates(ctx, plan, reverse, stats, (doc) => {
     if (!matchNode(q.root, doc) || !seekOk(doc)) return false
     matched.push(doc)
     return earlyStop && matched.length >= want
-  }, prefilter(q))
+  }, prefilter(q), cap)
   if (!ordered) {
     const parts = sort?.parts
     matched.sort((a, b) => {

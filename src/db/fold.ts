@@ -14,6 +14,7 @@ import type { OwnerBasis } from './governance.js'
 import { decodeEventKey, type Layout } from './keys.js'
 import type { Overlay } from './overlay.js'
 import type { Sandbox } from './sandbox.js'
+import { encodeStoredFast } from './stored-cbor.js'
 import type { Rejection } from './types.js'
 
 /** An event as stored under its key (`e`, and `q` while it waits to be replayed). */
@@ -33,6 +34,8 @@ export interface StoredEvent {
 }
 
 export function encodeStored(e: StoredEvent): Uint8Array {
+  const fast = encodeStoredFast(e)
+  if (fast !== undefined) return fast
   const out: Record<string, unknown> = { a: e.a, b: e.b }
   if (e.s !== undefined) out.s = e.s
   if (e.u !== undefined) out.u = e.u
@@ -70,6 +73,26 @@ export interface FoldDeps {
 export type FoldResult =
   | { ok: true; res: ApplyResult; ops: Op[] }
   | { ok: false; error: { name: string; message: string }; ops: Op[] | undefined }
+
+/** Events folded between two turns of the event loop (see {@link nextTurn}). */
+export const FOLD_TURN = 256
+
+/**
+ * Let the event loop run (I/O callbacks, timers, other DBs): folding a batch whose reads were all
+ * read ahead awaits nothing but microtasks, and would otherwise hold the loop for the whole batch.
+ */
+export async function nextTurn(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (typeof setImmediate === 'function') { setImmediate(resolve); return }
+    if (typeof MessageChannel === 'function') {
+      const ch = new MessageChannel()
+      ch.port1.onmessage = () => { ch.port1.close(); resolve() }
+      ch.port2.postMessage(null)
+      return
+    }
+    setTimeout(resolve, 0)
+  })
+}
 
 /** The ops of all parts of a multi-record transaction whose last part is `p`. */
 async function gather(batch: Overlay, layout: Layout, p: Pending, txn: TxnPart, last: Op[]): Promise<Op[]> {
@@ -113,7 +136,8 @@ export async function foldOne(batch: Overlay, deps: FoldDeps, p: Pending): Promi
   const { layout } = deps
   let ops: Op[] | undefined
   try {
-    const parsed = parsedAhead.get(p) ?? parseBody(p.body)
+    const ahead = parsedAhead.get(p)
+    const parsed = ahead ?? parseBody(p.body)
     parsedAhead.delete(p)
     ops = parsed.ops
     if (parsed.version === LEGACY_EVENT_FORMAT_VERSION && deps.gov.mode === 'committed') {
@@ -128,7 +152,9 @@ export async function foldOne(batch: Overlay, deps: FoldDeps, p: Pending): Promi
       ops = await gather(batch, layout, p, parsed.txn, ops)
     }
     const child = batch.child()
-    const res = await applyOps(child, { layout, sandbox: deps.sandbox, writer: p.author, timestamp: p.time.wall, gov: deps.gov }, ops)
+    // Read ahead with its batch, unless it gathered the ops of earlier parts.
+    const prefetched = ahead !== undefined && parsed.txn === undefined
+    const res = await applyOps(child, { layout, sandbox: deps.sandbox, writer: p.author, timestamp: p.time.wall, gov: deps.gov, prefetched }, ops)
     child.mergeInto()
     return { ok: true, res, ops }
   } catch (err) {

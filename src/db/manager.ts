@@ -9,11 +9,13 @@ import { generateKeyPair, identityToString, privateKeyToBytes, publicKeyFromByte
 import { logger } from '../core/logger.js'
 import type { ThreadID } from '../core/types.js'
 import type { KVStore } from '../store/kv.js'
+import { threadOfAddress, watchArrivals } from './arrivals.js'
 import { openDatabase, type DatabaseCore } from './db.js'
 import { createCollections, createDatabase, identityArg, type Database } from './database.js'
 import { DBClosedError, DBExistsError, DBNotFoundError, InvalidOwnerError } from './errors.js'
 import { committedThreadID } from './governance.js'
 import { dbPrefix, registryKey, registryPrefix, utf8, fromUtf8 } from './keys.js'
+import type { DBRecord } from './admit.js'
 import type { DBNet, DBThreadInfo } from './net.js'
 import { createSandbox, type Sandbox, type SandboxInit } from './sandbox.js'
 import { checkName } from './schema.js'
@@ -69,9 +71,10 @@ export async function createDBManager(init: DBManagerInit): Promise<DBManager> {
   const dbs = new Map<ThreadID, Open>()
   let closed = false
 
-  async function open(id: ThreadID, reg: Registered, committed = false): Promise<Open> {
+  async function open(id: ThreadID, reg: Registered, committed = false, received?: () => Promise<readonly DBRecord[]>): Promise<Open> {
     const core = await openDatabase({
       id, net, store, sandbox,
+      ...(received !== undefined ? { received } : {}),
       ...(reg.owner !== undefined ? { owner: reg.owner } : {}),
       ...(committed ? { committed } : {}),
       ...(init.logPrefix !== undefined ? { logPrefix: init.logPrefix } : {}),
@@ -176,11 +179,20 @@ export async function createDBManager(init: DBManagerInit): Promise<DBManager> {
       assertOpen()
       const name = checkName(options.name ?? 'unnamed', 'DB name')
       const owner = options.owner === undefined ? undefined : identityArg(options.owner, 'owner')
-      const info = await net.addThread(address, { threadKey: key, ...(options.signal !== undefined ? { signal: options.signal } : {}) })
-      if (dbs.has(info.id)) throw new DBExistsError(`db already exists: ${info.id}`)
-      const reg: Registered = owner === undefined ? { name } : { name, owner }
-      await register(info.id, reg)
-      const entry = await open(info.id, reg)
+      // Keep the records the pull delivers: the new DB folds them without reading them back.
+      const joining = threadOfAddress(address)
+      const arrivals = joining !== undefined && !dbs.has(joining) ? watchArrivals(net, joining) : undefined
+      let entry: Open
+      let info: DBThreadInfo
+      try {
+        info = await net.addThread(address, { threadKey: key, ...(options.signal !== undefined ? { signal: options.signal } : {}) })
+        if (dbs.has(info.id)) throw new DBExistsError(`db already exists: ${info.id}`)
+        const reg: Registered = owner === undefined ? { name } : { name, owner }
+        await register(info.id, reg)
+        entry = await open(info.id, reg, false, arrivals !== undefined && info.id === joining ? async () => await arrivals.take() : undefined)
+      } finally {
+        arrivals?.stop()
+      }
       // In a governed DB only an owner defines collections: a member gets them from the thread.
       const roles = await entry.core.roles()
       if (roles.owners === null || (entry.core.writer !== undefined && roles.owners.includes(entry.core.writer))) {

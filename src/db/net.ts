@@ -6,6 +6,7 @@
  * fork source; tests use an in-process fake.
  */
 import type { LogID, ThreadID } from '../core/types.js'
+import type { BatchOp, KVStore } from '../store/kv.js'
 import type { LogStore } from '../store/logstore-types.js'
 import type { Net, NetRecord, ThreadInfo } from '../net/types.js'
 import type { DBRecord, Fork } from './engine.js'
@@ -39,6 +40,21 @@ export interface ForkSource {
   subscribe(options: { threads: ThreadID[]; signal?: AbortSignal }): AsyncIterable<ForkNotice>
 }
 
+/** Options of {@link DBNet.createRecords}. */
+export interface CreateRecordsOptions {
+  /** That log of ours. @default our first log in the thread */
+  log?: LogID
+  /**
+   * With the records sealed, before they are stored: the DB's writes to commit in the same
+   * atomic batch (only when {@link DBNet.writesTo} says the stores are one). Nothing: the records
+   * alone.
+   */
+  with?: (records: readonly DBRecord[]) => readonly BatchOp[] | undefined
+  /** Per body, the wall time write validators saw for it: its record carries it when the clock allows. */
+  at?: ReadonlyArray<number | undefined>
+  signal?: AbortSignal
+}
+
 export interface DBNet {
   /**
    * Create a thread. `logKey` (libp2p-marshalled private key) keys our log in it; a net that
@@ -54,7 +70,12 @@ export interface DBNet {
    * Several consecutive records of our log (`log`: that log of ours), stored in one atomic batch
    * (all or none). Absent: the DB creates them one by one.
    */
-  createRecords?(id: ThreadID, bodies: readonly unknown[], options?: { log?: LogID; signal?: AbortSignal }): Promise<DBRecord[]>
+  createRecords?(id: ThreadID, bodies: readonly unknown[], options?: CreateRecordsOptions): Promise<DBRecord[]>
+  /**
+   * Whether the net stores records in `kv` (the very same store object): then `with` writes of the
+   * DB, on `kv`, are committed in the same atomic batch as the records. Absent: it does not.
+   */
+  writesTo?(kv: KVStore): boolean
   /** New records of the threads, local and remote, each log's in order. */
   subscribe(options: { threads: ThreadID[]; signal?: AbortSignal }): AsyncIterable<DBRecord>
   /** The records the log store holds, each log's in order. */
@@ -90,6 +111,7 @@ export function dbNetFromNet(net: Net, _logStore: LogStore, forkSource?: ForkSou
     deleteThread: async (id, options) => { await net.deleteThread(id, options) },
     createRecord: async (id, body, options) => await net.createRecord(id, body, options),
     createRecords: async (id, bodies, options) => await net.createRecords(id, bodies, options),
+    writesTo: (kv) => net.writesTo(kv),
     subscribe: (options) => net.subscribe(options) as AsyncIterable<NetRecord>,
     async * records(id, options = {}) {
       const info = await net.getThread(id, options.signal === undefined ? {} : { signal: options.signal })

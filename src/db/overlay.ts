@@ -54,6 +54,11 @@ function bounds(o: RangeOptions): Bounds {
   return b
 }
 
+/** Whether `key` lies within the range `o` (its bounds; its limit is not considered). */
+export function inRange(key: Uint8Array, o: RangeOptions): boolean {
+  return inBounds(key, bounds(o))
+}
+
 function inBounds(key: Uint8Array, b: Bounds): boolean {
   if (b.lower !== undefined) {
     const c = compareBytes(key, b.lower.key)

@@ -8,7 +8,7 @@
  */
 import type { RangeOptions } from '../store/index.js'
 import { compareBytes } from './keys.js'
-import { keyString, type StateReader } from './overlay.js'
+import { inRange, keyString, type StateReader } from './overlay.js'
 
 /** A 64-bit digest of a sequence of entries (two 32-bit FNV-1a lanes over lengths and bytes). */
 class Digest {
@@ -37,6 +37,19 @@ interface Scan {
   /** The scan ran to its end (so nothing may follow the `count` entries). */
   done: boolean
   digest: Digest
+  /** The last key consumed. */
+  last?: Uint8Array
+}
+
+/** Whether a write of `key` may change what `scan` gave: a key at or before the last one it consumed, or anywhere in a range it read to the end. */
+function affects(scan: Scan, key: Uint8Array): boolean {
+  const { options } = scan
+  if (!inRange(key, options)) return false
+  const limit = options.limit ?? Infinity
+  if (scan.done && scan.count < limit) return true
+  if (scan.last === undefined) return false
+  const c = compareBytes(key, scan.last)
+  return options.reverse === true ? c >= 0 : c <= 0
 }
 
 export class RecordingReader implements StateReader {
@@ -71,6 +84,7 @@ export class RecordingReader implements StateReader {
     this.scans.push(scan)
     for await (const entry of this.store.range(options)) {
       scan.count++
+      scan.last = entry[0]
       scan.digest.add(entry[0])
       scan.digest.add(entry[1])
       yield entry
@@ -87,11 +101,26 @@ export class RecordingReader implements StateReader {
         scan.digest.add(k)
         scan.digest.add(v)
       }
+      if (page.length > 0) scan.last = page[page.length - 1]![0]
       // A page handed over counts as read whole (the caller may stop anywhere in it).
       scan.count += page.length
       yield page
     }
     scan.done = true
+  }
+
+  /**
+   * Whether none of `written` was read: no point read of its key, no scan that consumed entries
+   * up to it (or read its whole range) holding it.
+   * When nothing else changed since the reads (the store was not written meanwhile), that alone
+   * says every read still gives what it gave — without reading anything again.
+   */
+  untouchedBy(written: Iterable<{ key: Uint8Array }>): boolean {
+    for (const { key } of written) {
+      if (this.points.has(keyString(key))) return false
+      for (const scan of this.scans) if (affects(scan, key)) return false
+    }
+    return true
   }
 
   /**

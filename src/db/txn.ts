@@ -39,6 +39,8 @@ export interface TxnHost {
   layout: Layout
   sandbox: Sandbox
   lock: RWLock
+  /** The lock of read transactions' calls (`read` only). @default lock */
+  reads?: RWLock
   /** Our writer identity (the author of our records). */
   writer: string | undefined
   /** How the DB's owners are known. */
@@ -47,7 +49,8 @@ export interface TxnHost {
   /** A timestamp for validators in dry runs (the real one comes with the record). */
   provisionalTime(): number
   /** Turn validated ops into a record (in `log`, by default our own) and apply it; called with the write lock held. */
-  commit(ops: Op[], ov: Overlay, result: ApplyResult, log?: LogID): Promise<void>
+  /** `validatedAt`: the timestamp write validators saw in the dry run. */
+  commit(ops: Op[], ov: Overlay, result: ApplyResult, log?: LogID, validatedAt?: number): Promise<void>
   /** The author of a log of ours (LogNotFoundError when the thread has no such log of ours). */
   authorOf(log: LogID): Promise<string>
   /**
@@ -144,7 +147,7 @@ export function readTransaction(host: TxnHost, collection: string, who: TxnOptio
     if (state === 'discarded') throw new TransactionDiscardedError()
     if (state !== 'active') throw new TransactionClosedError()
     host.assertOpen()
-    return await host.lock.run('read', fn, signal)
+    return await (host.reads ?? host.lock).run('read', fn, signal)
   }
   const end = async (): Promise<void> => {
     if (state === 'active') state = 'ended'
@@ -183,9 +186,13 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
   let reads = new RecordingReader(storeReader(host.store))
   let ov = new Overlay(reads)
   let began = 0
+  /** Whether a call has read yet (`began` is the version then). */
+  let reading = false
   const { signal } = who
   const ops: Op[] = []
   const total: ApplyResult = { changes: [], undo: [], validated: false }
+  /** The one timestamp validators saw while staging (undefined once they saw two). */
+  let validatedAt: number | undefined
   /** Run one call under the read lock; calls of one transaction run one after the other. */
   let tail: Promise<unknown> = Promise.resolve()
   const call = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -193,7 +200,16 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
       if (state === 'discarded') throw new TransactionDiscardedError()
       if (state !== 'active') throw new TransactionClosedError(state === 'new' ? 'call start() first' : 'the transaction has ended')
       host.assertOpen()
-      return await host.lock.run('read', fn, signal)
+      // Like reads, a write transaction's calls wait only while the state is written: staging
+      // overlaps a commit's signing and storing; what the commit then writes is checked at `end()`.
+      return await (host.reads ?? host.lock).run('read', async () => {
+        // The version its reads start from: taken under the lock, so no write is half done.
+        if (!reading) {
+          reading = true
+          began = host.version()
+        }
+        return await fn()
+      }, signal)
     }
     const p = tail.then(run, run)
     tail = p.catch(() => undefined)
@@ -202,11 +218,13 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
   const stage = async (next: Op[]): Promise<void> => {
     if (next.length === 0) return
     const child = ov.child()
-    const res = await applyOps(child, { layout: host.layout, sandbox: host.sandbox, writer, timestamp: host.provisionalTime(), gov: host.gov }, next)
+    const timestamp = host.provisionalTime()
+    const res = await applyOps(child, { layout: host.layout, sandbox: host.sandbox, writer, timestamp, gov: host.gov }, next)
     child.mergeInto()
     ops.push(...next)
     total.changes.push(...res.changes)
     total.undo.push(...res.undo)
+    if (res.validated) validatedAt = total.validated && validatedAt !== timestamp ? undefined : timestamp
     total.validated ||= res.validated
   }
   const saveOps = async (name: string, instances: object[]): Promise<Op[]> => {
@@ -230,7 +248,7 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
     throwIfAborted(signal)
     host.assertOpen()
     // With the next group: if anything was committed since we began, only if all we read still holds.
-    await host.submit({ ops, ov, result: total, reads, began, ...(log !== undefined ? { log } : {}) })
+    await host.submit({ ops, ov, result: total, reads, began, ...(log !== undefined ? { log } : {}), ...(validatedAt !== undefined ? { validatedAt } : {}) })
   }
   const make = (name: string): WriteTransaction => {
     const view = readOps(host, () => ov, name, who)
@@ -239,7 +257,7 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
         host.assertOpen()
         if (state !== 'new') throw new TransactionClosedError('the transaction was already started')
         if (log !== undefined) writer = await host.authorOf(log)
-        // The version first: a commit between it and the first read is then seen as a change.
+        // Until the first call reads (which takes the version again under the lock).
         began = host.version()
         reads = new RecordingReader(storeReader(host.store))
         ov = new Overlay(reads)

@@ -21,7 +21,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { Broadcast } from '../core/channel.js'
-import { cidOf } from '../core/index.js'
+import { blockOf } from '../core/index.js'
 import type { Clock } from '../core/hlc.js'
 import { identityToString } from '../core/index.js'
 import type { Logger } from '../core/logger.js'
@@ -37,10 +37,10 @@ import type { WireBlocks } from './messages.js'
 import type { ThreadState } from './registry.js'
 import type { NetRecord, NetStats } from './types.js'
 
-/** Turn the four wire blocks into blocks with their CIDs (the CIDs are checked by openRecord). */
+/** Turn the four wire blocks into blocks with their CIDs, hashed once (openRecord does not again). */
 export async function blocksFromWire(wire: WireBlocks): Promise<RecordBlocks> {
-  const [record, event, header, body] = await Promise.all(wire.map(async (bytes) => ({ cid: await cidOf(bytes), bytes })))
-  return { record: record!, event: event!, header: header!, body: body! }
+  const [record, event, header, body] = await Promise.all([blockOf(wire[0]), blockOf(wire[1]), blockOf(wire[2]), blockOf(wire[3])])
+  return { record, event, header, body }
 }
 
 export function blocksToWire(blocks: RecordBlocks): WireBlocks {

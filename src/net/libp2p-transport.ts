@@ -38,6 +38,14 @@ function varint(n: number): Uint8Array {
   return Uint8Array.from(out)
 }
 
+/**
+ * Run `fn` once what this turn of the event loop queues is done: `setImmediate` where there is one
+ * (Node: frames a handler queues over several microtask hops leave together), else a microtask.
+ */
+const nextTurn: (fn: () => void) => void = typeof (globalThis as { setImmediate?: unknown }).setImmediate === 'function'
+  ? (fn) => { (globalThis as unknown as { setImmediate: (fn: () => void) => void }).setImmediate(fn) }
+  : queueMicrotask
+
 /** Bytes as a libp2p stream delivers them: one array, or a list of them. */
 type Chunk = Uint8Array | { subarray(): Uint8Array }
 
@@ -114,6 +122,21 @@ function channelOf(stream: Stream, connection: Connection, direction: 'inbound' 
     finish(err)
     stream.abort(err)
   })
+  /** Frames (with their prefixes) sent this turn, written together at its end. */
+  let outbox: Uint8Array[] = []
+  let outboxBytes = 0
+  let flushed: Promise<void> | undefined
+  const flush = async (): Promise<void> => {
+    const parts = outbox
+    const bytes = new Uint8Array(outboxBytes)
+    outbox = []
+    outboxBytes = 0
+    flushed = undefined
+    let at = 0
+    for (const p of parts) { bytes.set(p, at); at += p.byteLength }
+    if (done) throw new SessionClosedError('the stream is closed')
+    if (!stream.send(bytes)) await stream.onDrain()
+  }
   return {
     peer: connection.remotePeer.toString(),
     direction,
@@ -134,8 +157,12 @@ function channelOf(stream: Stream, connection: Connection, direction: 'inbound' 
     },
     async send(frame) {
       if (done) throw new SessionClosedError('the stream is closed')
-      stream.send(varint(frame.byteLength))
-      if (!stream.send(frame)) await stream.onDrain()
+      // Frames sent in one turn leave together: one muxer frame, one encryption, one write.
+      const prefix = varint(frame.byteLength)
+      outbox.push(prefix, frame)
+      outboxBytes += prefix.byteLength + frame.byteLength
+      flushed ??= new Promise<void>((resolve) => { nextTurn(resolve) }).then(flush)
+      await flushed
     },
     close() {
       void stream.close().catch((err) => { stream.abort(err as Error) })

@@ -12,7 +12,7 @@ import { AbortError } from '../core/errors.js'
 import { createClock } from '../core/index.js'
 import { generateKeyPair, identityToString, privateKeyFromBytes } from '../core/index.js'
 import { logger } from '../core/logger.js'
-import { sealRecord, type RecordBlocks } from '../core/index.js'
+import { sealRecordEvent, sealRecordOver, type RecordBlocks } from '../core/index.js'
 import { canRead, newThreadKey, parseThreadKey, threadKeyFromBytes, threadKeyToBytes, threadKeyToString, type ThreadKey } from '../core/index.js'
 import type { ThreadID } from '../core/types.js'
 import type { LogStore } from '../store/logstore-types.js'
@@ -418,27 +418,31 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
       }
       if (bodies.length === 0) return []
       const created = await logLock.run(`${state.storeId}/${own.id}`, async () => {
-        const current = await store.getLog(state.storeId, own.id)
+        // The head alone (the log store keeps it in memory): no store read per transaction.
+        const current = { head: await store.getHead(state.storeId, own.id) }
         const author = identityToString(own.author ?? own.key.publicKey)
         const out: NetRecord[] = []
         let prev = current.head.cid
-        for (const body of bodies) {
-          const time = clock.send()
-          const blocks = await sealRecord({
-            body,
+        // The events do not depend on their place in the log: sealed all at once (in parallel
+        // where crypto is asynchronous, as WebCrypto is), then chained into records in order.
+        const times = bodies.map((_, i) => clock.send(options.at?.[i]))
+        const events = await Promise.all(bodies.map(async (body, i) => await sealRecordEvent({ body, threadKey: state.key, time: times[i]! })))
+        for (const [i, body] of bodies.entries()) {
+          const blocks = await sealRecordOver({
             threadKey: state.key,
             logKey: own.key,
             ...(own.author != null && own.certificate != null ? { author: own.author, certificate: own.certificate } : {}),
-            ...(prev != null ? { prev } : {}),
-            time
-          })
+            ...(prev != null ? { prev } : {})
+          }, events[i]!)
+          const time = times[i]!
           out.push({ thread: id, log: own.id, cid: blocks.record.cid, counter: current.head.counter + out.length + 1, blocks, origin: 'local', time, body, author })
           prev = blocks.record.cid
         }
-        // One atomic append for all of them.
+        // One atomic append for all of them, with the caller's writes (a DB's changes) if any.
+        const also = options.with?.(out)
         await store.appendRecords(state.storeId, own.id, out.map((r, i) => ({
           cid: r.cid, prev: i === 0 ? current.head.cid : out[i - 1]!.cid, blocks: [r.blocks.record, r.blocks.event, r.blocks.header, r.blocks.body]
-        })))
+        })), also !== undefined && also.length > 0 ? { with: also } : {})
         registry.appended(state)
         stats.recordsCreated += out.length
         return out
@@ -448,6 +452,10 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
         scheduler.recordCreated(state, record)
       }
       return created
+    },
+
+    writesTo(kv) {
+      return store.writesTo(kv)
     },
 
     async addRecord(id, logId, blocks, options: SignalOptions = {}) {

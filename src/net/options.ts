@@ -12,9 +12,9 @@ export interface NetInit {
   streamTimeoutMs?: number
   /** Records asked for per `getRecords` request while catching up. @default 1000 */
   pullBatchSize?: number
-  /** Records verified and appended together while catching up. @default 250 */
+  /** Records verified and appended together while catching up (more holds more garbage alive, for no speed). @default 64 */
   ingestBatchSize?: number
-  /** Bytes of records a peer may stream to us ahead of what we have taken. @default 262144 */
+  /** Bytes of records a peer may stream to us ahead of what we have taken (what arrives ahead lives long enough to reach the old generation of the heap: more costs memory, not speed). @default 131072 */
   windowBytes?: number
   /** Accept threads pushed to us with their service key (the replicator role). @default false */
   replicator?: boolean
@@ -61,8 +61,8 @@ export function resolveNetInit(init: NetInit): ResolvedNetInit {
     requestTimeoutMs: init.requestTimeoutMs ?? 10_000,
     streamTimeoutMs: init.streamTimeoutMs ?? 10_000,
     pullBatchSize: init.pullBatchSize ?? 1000,
-    ingestBatchSize: init.ingestBatchSize ?? 250,
-    windowBytes: init.windowBytes ?? 256 * 1024,
+    ingestBatchSize: init.ingestBatchSize ?? 64,
+    windowBytes: init.windowBytes ?? 128 * 1024,
     replicator: init.replicator ?? false,
     allowPrivateAddrs: init.allowPrivateAddrs ?? false,
     maxStrikes: init.maxStrikes ?? 3,

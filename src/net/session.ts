@@ -96,10 +96,18 @@ interface Incoming {
   /** Bytes of record frames we may still send. */
   allowance: number
   wake: (() => void) | undefined
+  /** Settled once the channel took the last record frame queued (the answer goes after it). */
+  recordsSent: Promise<void>
 }
+
+/** Bytes of queued frames handed to the channel in one turn. */
+const MAX_BATCH_BYTES = 256 * 1024
+/** Bytes of record frames a session queues before a handler waits for the channel to take them. */
+const MAX_QUEUED_DATA_BYTES = 256 * 1024
 
 interface QueuedFrame {
   bytes: Uint8Array
+  urgent: boolean
   resolve(): void
   reject(err: Error): void
 }
@@ -115,6 +123,8 @@ export function createSession(init: SessionInit): Session {
   const control: QueuedFrame[] = []
   const data: QueuedFrame[] = []
   let nextId = 1
+  /** Bytes of the frames in `data`. */
+  let queuedData = 0
   let writing = false
   let closed = false
   let closing = false
@@ -130,6 +140,7 @@ export function createSession(init: SessionInit): Session {
       err == null ? `the session with ${channel.peer} closed before the answer` : `the session with ${channel.peer} failed: ${describeError(err)}`,
       err == null ? undefined : { cause: err })
     for (const q of [...control.splice(0), ...data.splice(0)]) q.reject(failure)
+    queuedData = 0
     for (const o of [...outgoing.values()]) o.fail(failure)
     outgoing.clear()
     for (const i of incoming.values()) { i.controller.abort(failure); i.wake?.() }
@@ -155,20 +166,30 @@ export function createSession(init: SessionInit): Session {
     writing = true
     try {
       while (!closed) {
-        const next = control.shift() ?? data.shift()
-        if (next == null) break
+        // Everything queued, control frames first, goes to the channel in one turn (up to a
+        // bound), so the transport writes it together.
+        const batch: QueuedFrame[] = []
+        let bytes = 0
+        while (bytes < MAX_BATCH_BYTES) {
+          const next = control.shift() ?? data.shift()
+          if (next == null) break
+          if (!next.urgent) queuedData -= next.bytes.byteLength
+          batch.push(next)
+          bytes += next.bytes.byteLength
+        }
+        if (batch.length === 0) break
         let timer: TimerHandle | undefined
         try {
           await Promise.race([
-            channel.send(next.bytes),
+            Promise.all(batch.map(async (f) => { await channel.send(f.bytes) })),
             new Promise<never>((_resolve, reject) => {
               timer = timers.setTimeout(() => { reject(new TimeoutError(`${channel.peer} took no data for ${stallMs} ms`)) }, stallMs)
             })
           ])
           lastActivity = timers.now()
-          next.resolve()
+          for (const f of batch) f.resolve()
         } catch (err) {
-          next.reject(err as Error)
+          for (const f of batch) f.reject(err as Error)
           abort(err as Error)
         } finally {
           if (timer !== undefined) timers.clearTimeout(timer)
@@ -180,7 +201,8 @@ export function createSession(init: SessionInit): Session {
     }
   }
 
-  async function write(frame: Frame, urgent: boolean): Promise<number> {
+  /** Queue a frame: its size, and a promise settled once the channel took it. */
+  function enqueue(frame: Frame, urgent: boolean): { size: number; sent: Promise<void> } {
     if (closed) throw new SessionClosedError(`the session with ${channel.peer} is closed`, closeError == null ? undefined : { cause: closeError })
     if (control.length + data.length >= maxQueued) {
       const err = new TimeoutError(`${channel.peer} is not reading (${maxQueued} frames queued)`)
@@ -188,11 +210,18 @@ export function createSession(init: SessionInit): Session {
       throw new SessionClosedError(`the session with ${channel.peer} failed: ${err.message}`, { cause: err })
     }
     const bytes = encodeFrame(frame)
-    await new Promise<void>((resolve, reject) => {
-      (urgent ? control : data).push({ bytes, resolve, reject })
-      void pump().catch(() => undefined)
+    if (!urgent) queuedData += bytes.byteLength
+    const sent = new Promise<void>((resolve, reject) => {
+      (urgent ? control : data).push({ bytes, urgent, resolve, reject })
     })
-    return bytes.byteLength
+    void pump().catch(() => undefined)
+    return { size: bytes.byteLength, sent }
+  }
+
+  async function write(frame: Frame, urgent: boolean): Promise<number> {
+    const { size, sent } = enqueue(frame, urgent)
+    await sent
+    return size
   }
 
   function allocateId(): number {
@@ -215,7 +244,12 @@ export function createSession(init: SessionInit): Session {
       void write({ type: 'error', re: req.id, code: 'BUSY', message: 'too many requests at once' }, true).catch(() => undefined)
       return
     }
-    const state: Incoming = { controller: new AbortController(), stream: isStream, allowance: isStream ? req.credit : 0, wake: undefined }
+    const state: Incoming = { controller: new AbortController(), stream: isStream, allowance: isStream ? req.credit : 0, wake: undefined, recordsSent: Promise.resolve() }
+    /** An answer (control frame, which jumps the queue) goes after the records queued before it. */
+    const answer = async (res: Response): Promise<void> => {
+      await state.recordsSent
+      await write(res, true)
+    }
     incoming.set(req.id, state)
     let answered = false
     const responder: Responder = {
@@ -223,7 +257,7 @@ export function createSession(init: SessionInit): Session {
       async reply(res) {
         if (state.controller.signal.aborted) return
         answered = true
-        await write({ ...res, re: req.id } as Response, true)
+        await answer({ ...res, re: req.id } as Response)
       },
       async record(frame) {
         while (state.allowance <= 0) {
@@ -240,7 +274,12 @@ export function createSession(init: SessionInit): Session {
           }
         }
         state.controller.signal.throwIfAborted()
-        state.allowance -= await write({ ...frame, type: 'record', re: req.id }, false)
+        // The record is queued, not waited for, while little is queued: the handler reads the
+        // next ones meanwhile and the writer sends them together.
+        const { size, sent } = enqueue({ ...frame, type: 'record', re: req.id }, false)
+        state.allowance -= size
+        state.recordsSent = sent.catch(() => undefined)
+        if (queuedData > MAX_QUEUED_DATA_BYTES) await sent
       }
     }
     let served: Promise<void>
@@ -251,21 +290,21 @@ export function createSession(init: SessionInit): Session {
     }
     served.then(async () => {
       if (!answered && !state.controller.signal.aborted) {
-        await write({ type: 'error', re: req.id, code: 'INTERNAL', message: 'no answer' }, true)
+        await answer({ type: 'error', re: req.id, code: 'INTERNAL', message: 'no answer' })
       }
     }, async (err: unknown) => {
       if (state.controller.signal.aborted || closed) return
       if (err instanceof RequestRefusedError) {
-        await write({ type: 'error', re: req.id, code: err.wireCode, message: err.message.slice(0, 512) }, true)
+        await answer({ type: 'error', re: req.id, code: err.wireCode, message: err.message.slice(0, 512) })
         return
       }
       if (err instanceof TimeoutError) {
         // The requester took no records for the stall timeout: give up the request, not the session.
-        await write({ type: 'error', re: req.id, code: 'BUSY', message: 'gave up waiting for credit' }, true)
+        await answer({ type: 'error', re: req.id, code: 'BUSY', message: 'gave up waiting for credit' })
         return
       }
       log('serving %s from %s failed: %s', req.type, channel.peer, describeError(err))
-      await write({ type: 'error', re: req.id, code: 'INTERNAL', message: 'the request failed' }, true)
+      await answer({ type: 'error', re: req.id, code: 'INTERNAL', message: 'the request failed' })
     }).catch(() => undefined).finally(() => {
       if (incoming.get(req.id) === state) incoming.delete(req.id)
     })

@@ -13,7 +13,7 @@ import type { RecordBlocks } from '../core/record.js'
 import type { LogID, ThreadID } from '../core/types.js'
 import { authProof } from './auth.js'
 import { InvalidMessageError, RecordRejectedError, RemoteError } from './errors.js'
-import { blocksFromWire, blocksToWire, type Ingest, type IngestResult } from './ingest.js'
+import { blocksFromWire, blocksToWire, type Ingest, type IngestResult, type Sender } from './ingest.js'
 import type { Limiter } from './limiter.js'
 import type { RequestBody, Response, WireLog } from './messages.js'
 import type { ThreadRegistry, ThreadState } from './registry.js'
@@ -266,6 +266,47 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
       if (r.dropped > 0 || r.forked !== undefined || r.diverged !== undefined) left.add(log)
       if (r.diverged !== undefined) init.diverged(thread, peer, log, r.diverged)
     }
+    /** The last counter of each log received in this pull (stored, or queued to be). */
+    const received = new Map<LogID, number>()
+    interface Batch { log: LogID; first: number; blocks: RecordBlocks[]; from: Sender }
+    let batch: Batch | undefined
+    /**
+     * The batch being verified and stored while the next one arrives, across requests: each batch
+     * starts once the one before it is done (so `left` is up to date), and the next request goes
+     * out at the end of a response without waiting for them.
+     */
+    let inflight: Promise<void> = Promise.resolve()
+    const append = async (b: Batch): Promise<void> => {
+      try {
+        const r = await init.ingest.append(thread, b.log, b.first, b.blocks, b.from)
+        progress.fetched += r.appended
+        leave(b.log, r)
+      } catch (err) {
+        if (!(err instanceof RecordRejectedError)) throw err
+        progress.fetched += err.appended
+        if (err.proof) {
+          init.strike(peer, b.from.remoteAddr, err.message)
+          throw err
+        }
+        init.log('leaving log %s of %s for this pull: %s', b.log, peer, err.message)
+        left.add(b.log)
+      } finally {
+        options.onProgress?.({ ...progress })
+      }
+    }
+    /** Start the batch being filled once the one before it is done; resolves when that one is. */
+    const flush = async (): Promise<void> => {
+      if (batch == null || batch.blocks.length === 0) return
+      const b = batch
+      batch = undefined
+      const before = inflight
+      inflight = (async () => {
+        await before
+        if (!left.has(b.log)) await append(b)
+      })()
+      void inflight.catch(() => {})
+      await before
+    }
     try {
       let more = true
       while (more) {
@@ -273,83 +314,46 @@ export function createSyncOps(init: SyncOpsInit): SyncOps {
         const logs = (await registry.heads(thread)).map((l) => {
           const frozenAt = thread.frozen.get(l.id)
           const full = left.has(l.id) || (frozenAt !== undefined && l.head.counter >= frozenAt - 1)
-          return { id: logIdBytes(l.id), after: full ? NOTHING : l.head.counter }
+          return { id: logIdBytes(l.id), after: full ? NOTHING : Math.max(l.head.counter, received.get(l.id) ?? 0) }
         })
         const s = await sessions.get(peer, { signal, ...(options.force === true ? { force: true } : {}) })
         const fetched = await limiter.run(peer, async () => {
           const from = { peer, remoteAddr: s.remoteAddr }
           let count = 0
-          let batch: { log: LogID; first: number; blocks: RecordBlocks[] } | undefined
-          /**
-           * The batch being verified and stored while the next one arrives (a pipeline of two:
-           * each batch starts once the one before it is done, so `left` is up to date).
-           */
-          let inflight: Promise<void> = Promise.resolve()
-          const flush = async (): Promise<void> => {
-            if (batch == null || batch.blocks.length === 0) return
-            const b = batch
-            batch = undefined
-            const before = inflight
-            inflight = (async () => {
-              await before
-              if (!left.has(b.log)) await append(b)
-            })()
-            void inflight.catch(() => {})
-            await before
-          }
-          const append = async (b: { log: LogID; first: number; blocks: RecordBlocks[] }): Promise<void> => {
-            try {
-              const r = await init.ingest.append(thread, b.log, b.first, b.blocks, from)
-              progress.fetched += r.appended
-              leave(b.log, r)
-            } catch (err) {
-              if (!(err instanceof RecordRejectedError)) throw err
-              progress.fetched += err.appended
-              if (err.proof) {
-                init.strike(peer, s.remoteAddr, err.message)
-                throw err
-              }
-              init.log('leaving log %s of %s for this pull: %s', b.log, peer, err.message)
-              left.add(b.log)
-            } finally {
-              options.onProgress?.({ ...progress })
-            }
-          }
           const frames = s.stream({ type: 'getRecords', ...authFor(thread, peer), logs, limit: init.pullBatchSize }, {
             timeoutMs: init.requestTimeoutMs, signal, window: init.windowBytes
           })
-          try {
-            for await (const frame of frames) {
-              if (frame.type === 'end') { more = frame.more; break }
-              let log: LogID
-              try { log = logIdOf(frame.log) } catch (err) {
-                init.strike(peer, s.remoteAddr, 'record frame with a bad log ID')
-                throw new InvalidMessageError('record frame with a bad log ID', { cause: err })
-              }
-              count++
-              if (left.has(log)) continue
-              const blocks = await blocksFromWire(frame.blocks)
-              if (batch != null && (batch.log !== log || batch.first + batch.blocks.length !== frame.counter || batch.blocks.length >= init.ingestBatchSize)) {
-                await flush()
-              }
-              if (left.has(log)) continue
-              batch ??= { log, first: frame.counter, blocks: [] }
-              batch.blocks.push(blocks)
+          for await (const frame of frames) {
+            if (frame.type === 'end') { more = frame.more; break }
+            let log: LogID
+            try { log = logIdOf(frame.log) } catch (err) {
+              init.strike(peer, s.remoteAddr, 'record frame with a bad log ID')
+              throw new InvalidMessageError('record frame with a bad log ID', { cause: err })
             }
-          } catch (err) {
-            // The stream failed: keep the records that did arrive (the next pull asks from there).
-            await flush().catch(() => undefined)
-            await inflight.catch(() => undefined)
-            throw err
+            count++
+            if (left.has(log)) continue
+            const blocks = await blocksFromWire(frame.blocks)
+            if (batch != null && (batch.log !== log || batch.first + batch.blocks.length !== frame.counter || batch.blocks.length >= init.ingestBatchSize)) {
+              await flush()
+            }
+            if (left.has(log)) continue
+            batch ??= { log, first: frame.counter, blocks: [], from }
+            batch.blocks.push(blocks)
+            received.set(log, frame.counter)
           }
-          await flush()
-          await inflight
           return count
         })
         registry.proven(thread, peer)
         if (fetched === 0) more = false
       }
+      await flush()
+      await inflight
       return progress.fetched
+    } catch (err) {
+      // The pull failed: keep the records that did arrive (the next pull asks from there).
+      await flush().catch(() => undefined)
+      await inflight.catch(() => undefined)
+      throw err
     } finally {
       if (init.catchUp.get(thread.id) === progress) init.catchUp.delete(thread.id)
     }

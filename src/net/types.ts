@@ -7,7 +7,7 @@ import type { LogID, ThreadID } from '../core/types.js'
 import type { RecordBlocks } from '../core/record.js'
 import type { ThreadKey } from '../core/thread-key.js'
 import type { AuthorCertificate } from '../core/index.js'
-import type { ReadLogOptions } from '../store/index.js'
+import type { BatchOp, KVStore, ReadLogOptions } from '../store/index.js'
 
 export interface SignalOptions {
   signal?: AbortSignal
@@ -119,6 +119,19 @@ export interface AddLogOptions extends SignalOptions {
 export interface CreateRecordOptions extends SignalOptions {
   /** The log of ours to write to. @default our first log in the thread */
   log?: LogID
+  /**
+   * With the records sealed and before they are stored: writes of another store on the log
+   * store's KV store (see {@link Net.writesTo}) to commit in the same atomic batch as the records,
+   * so both are stored or neither is. Called once, under the log's lock; what it throws fails the
+   * call with nothing written. Returning nothing writes the records alone.
+   */
+  with?: (records: readonly NetRecord[]) => readonly BatchOp[] | undefined
+  /**
+   * Per body, the wall time (ms) its record should carry — the time the caller checked it at — when
+   * the clock allows (not before a time already seen, not ahead of the physical clock); else the
+   * record is stamped now.
+   */
+  at?: ReadonlyArray<number | undefined>
 }
 
 export interface Net {
@@ -152,6 +165,8 @@ export interface Net {
    * log store in one atomic batch (all of them or none), then published and pushed in order.
    */
   createRecords(id: ThreadID, bodies: readonly unknown[], options?: CreateRecordOptions): Promise<NetRecord[]>
+  /** Whether records are stored in `kv` (the very same store object): `with` writes of a store on it are atomic with them. */
+  writesTo(kv: KVStore): boolean
   addRecord(id: ThreadID, logId: LogID, blocks: RecordBlocks, options?: SignalOptions): Promise<NetRecord>
   getRecord(id: ThreadID, cid: CID, options?: SignalOptions): Promise<NetRecord>
   /**

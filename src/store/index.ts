@@ -15,6 +15,7 @@ export { createLogStore } from './logstore.js'
 export type {
   AddLogInit,
   AppendInput,
+  AppendOptions,
   Head,
   LogEntry,
   LogFork,

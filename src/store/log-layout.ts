@@ -33,6 +33,8 @@ export const MAX_NODE_BLOCK_BYTES = 4096
 export const MAX_BODY_BLOCK_BYTES = 1024 * 1024 + 64
 const NS = 'ls'
 
+/** Every key of the log store starts with this. */
+export const ownPrefix = encodeTuple([NS])
 export const versionKey = encodeTuple([NS, 'v'])
 export const threadsPrefix = encodeTuple([NS, 't'])
 export const blockPrefix = encodeTuple([NS, 'b'])

@@ -6,6 +6,7 @@ import type { CID } from 'multiformats/cid'
 import { checkBlockShape, toCID } from './blocks.js'
 import { InvalidBlockError, InvalidStoreInputError, LimitExceededError } from './errors.js'
 import * as layout from './log-layout.js'
+import type { BatchOp } from './kv.js'
 import type { RecordBlocks, SignedAddrs } from './logstore-types.js'
 
 export function checkId(id: unknown, what: string): void {
@@ -90,3 +91,21 @@ export function checkCounter(n: unknown, what: string, allowInfinity: boolean): 
   return n
 }
 
+
+/** Writes of another store to commit with appended records: well formed, none in the log store's key space. */
+export function checkAlso(ops: unknown): readonly BatchOp[] {
+  if (ops === undefined) return []
+  if (!Array.isArray(ops)) throw new InvalidStoreInputError('`with` must be an array of batch operations')
+  const own = layout.ownPrefix
+  for (const [i, op] of (ops as unknown[]).entries()) {
+    const o = op as Partial<BatchOp> | null
+    if (o === null || typeof o !== 'object' || (o.type !== 'put' && o.type !== 'del') || !(o.key instanceof Uint8Array) ||
+      (o.type === 'put' && !((o as { value?: unknown }).value instanceof Uint8Array))) {
+      throw new InvalidStoreInputError(`\`with\` operation ${i} is not a put or del of bytes`)
+    }
+    if (o.key.byteLength >= own.byteLength && own.every((b, j) => o.key![j] === b)) {
+      throw new InvalidStoreInputError(`\`with\` operation ${i} writes in the log store's own key space`)
+    }
+  }
+  return ops as readonly BatchOp[]
+}

@@ -4,7 +4,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { Block, LogID, ThreadID } from '../core/types.js'
-import type { AbortOptions } from './kv.js'
+import type { AbortOptions, BatchOp, KVStore } from './kv.js'
 
 /** A thread known to this host and its thread key (binary: service key, optionally read key). */
 export interface ThreadInfo {
@@ -116,6 +116,16 @@ export interface StoredRecord extends LogEntry {
   logId: LogID
 }
 
+/** Options of {@link LogStore.appendRecords}. */
+export interface AppendOptions extends AbortOptions {
+  /**
+   * Writes of another store on the same KV store (see {@link LogStore.writesTo}), committed in the
+   * same atomic batch as the records: all of them or none. A key in the log store's own key space
+   * is refused (InvalidStoreInputError); nothing is written then.
+   */
+  with?: readonly BatchOp[]
+}
+
 export interface ReadLogOptions extends AbortOptions {
   /**
    * Start after this counter (0 reads from the first record).
@@ -218,7 +228,12 @@ export interface LogStore {
    * LimitExceededError for a block over its size (4 KiB; 1 MiB + 64 bytes for a body),
    * LogFrozenError for a record at or past the log's fork; nothing is written then.
    */
-  appendRecords(threadId: ThreadID, logId: LogID, records: readonly AppendInput[], options?: AbortOptions): Promise<Head>
+  appendRecords(threadId: ThreadID, logId: LogID, records: readonly AppendInput[], options?: AppendOptions): Promise<Head>
+  /**
+   * Whether this log store writes into `kv` (the very same store object), so that writes passed
+   * as `with` to {@link LogStore.appendRecords} by a store on `kv` are atomic with the records.
+   */
+  writesTo(kv: KVStore): boolean
   /** The records of a log in order, streamed. LogNotFoundError when the log is absent. */
   readLog(threadId: ThreadID, logId: LogID, options?: ReadLogOptions): AsyncIterable<LogEntry>
   /** A record of the thread by its CID, or `undefined`. */

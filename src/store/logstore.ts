@@ -11,7 +11,7 @@ import type { CID } from 'multiformats/cid'
 import { logger } from '../core/logger.js'
 import type { Block, LogID, ThreadID } from '../core/types.js'
 import { checkBlockShape, defaultSha256, toCID, verifyBlocks } from './blocks.js'
-import { allAddrs, checkAddrs, checkBytes, checkCounter, checkId, checkRecord, checkSigned, describe, sameCid } from './logstore-checks.js'
+import { allAddrs, checkAddrs, checkAlso, checkBytes, checkCounter, checkId, checkRecord, checkSigned, describe, sameCid } from './logstore-checks.js'
 import {
   BlockNotFoundError,
   CorruptStoreError,
@@ -488,6 +488,7 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
       checkSignal(options.signal)
       if (!Array.isArray(records)) throw new InvalidStoreInputError('records must be an array')
       const inputs = records.map((r: unknown, i) => checkRecord(r, i))
+      const also = checkAlso(options.with)
       // Hash outside the lock (in parallel with earlier appends), but queue for the lock now, so
       // appends to a log are applied in call order.
       const verified = verify ? verifyBlocks(inputs.flatMap((r) => [r.blocks.record, r.blocks.event, r.blocks.header, r.blocks.body]), hash) : undefined
@@ -520,6 +521,7 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
           head = { cid: rec.cid, counter }
         }
         ops.push({ type: 'put', key: state.headKey, value: layout.encodeHead(head) })
+        for (const op of also) ops.push(op)
         try {
           await kv.batch(ops, options)
         } catch (err) {
@@ -529,6 +531,10 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
         state.head = head
         return { ...head }
       })
+    },
+
+    writesTo(other) {
+      return other === kv
     },
 
     readLog(t, l, options = {}) {

@@ -4,7 +4,7 @@ import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
 import {
-  aesGcmDecrypt, aesGcmEncrypt, cidOf, decodeBlock, encodeBlock, isBlockCID, openNode, sealNode, verifyBlock, randomBytes, equalBytes
+  aesGcmDecrypt, aesGcmEncrypt, blockOf, cidOf, decodeBlock, encodeBlock, isBlockCID, openNode, sealNode, verifyBlock, randomBytes, equalBytes
 } from '../../src/core/index.js'
 
 const key = new Uint8Array(32).fill(7)
@@ -50,6 +50,20 @@ describe('blocks', () => {
     const block = await encodeBlock({ a: 1 })
     const other = await encodeBlock({ a: 2 })
     await expect(verifyBlock({ cid: block.cid, bytes: other.bytes })).rejects.toMatchObject({ name: 'InvalidBlockError' })
+  })
+
+  it('address received bytes once, and still check a block whose CID or bytes were swapped afterwards', async () => {
+    const a = await encodeBlock({ a: 1 })
+    const b = await encodeBlock({ a: 2 })
+    const received = await blockOf(a.bytes)
+    expect(received.cid.equals(a.cid)).toBe(true)
+    await verifyBlock(received)
+    const swappedBytes = await blockOf(a.bytes)
+    ;(swappedBytes as { bytes: Uint8Array }).bytes = b.bytes
+    await expect(verifyBlock(swappedBytes)).rejects.toMatchObject({ name: 'InvalidBlockError' })
+    const swappedCid = await blockOf(a.bytes)
+    ;(swappedCid as { cid: CID }).cid = b.cid
+    await expect(verifyBlock(swappedCid)).rejects.toMatchObject({ name: 'InvalidBlockError' })
   })
 
   it('accept only CIDv1 dag-cbor sha2-256 addresses', async () => {

@@ -23,6 +23,18 @@ describe('hybrid logical clock', () => {
     expect(clock.tick()).toEqual({ wall: 1005, counter: 0 })
   })
 
+  it('stamps a local event with the wall time the caller gave it when that orders after every time seen and is not ahead of physical time', () => {
+    const pt = manualClock(1000)
+    const clock = createClock({ now: pt.now })
+    expect(clock.send()).toEqual({ wall: 1000, counter: 0 })
+    pt.set(1010)
+    expect(clock.send(1004)).toEqual({ wall: 1004, counter: 0 })
+    expect(clock.send(1004)).toEqual({ wall: 1004, counter: 1 })
+    expect(clock.send(1002), 'before a time seen: ignored').toEqual({ wall: 1010, counter: 0 })
+    expect(clock.send(1020), 'ahead of physical time: ignored').toEqual({ wall: 1010, counter: 1 })
+    expect(clock.send(1.5), 'not an integer: ignored').toEqual({ wall: 1010, counter: 2 })
+  })
+
   it('increments the counter when physical time stands still or goes backwards', () => {
     const pt = manualClock(1000)
     const clock = createClock({ now: pt.now })

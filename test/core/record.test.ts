@@ -3,7 +3,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
 import {
   MAX_BODY_BYTES, aesGcmEncrypt, cidOf, createAuthorCertificate, encodeBlock, generateKeyPair, newThreadKey, openEvent, openNode, openRecord,
-  openRecordEnvelope, publicKeyToBytes, recordSigningPayload, sealNode, sealRecord, serviceKeyOnly, randomBytes
+  openRecordEnvelope, publicKeyToBytes, recordSigningPayload, sealNode, sealRecord, sealRecordEvent, sealRecordOver, serviceKeyOnly, randomBytes
 } from '../../src/core/index.js'
 import type { Block, PrivateKey, PublicKey, ReadableThreadKey, RecordBlocks, OpenRecordOptions } from '../../src/core/index.js'
 import { _setWebCryptoEnabled } from '../../src/core/ed25519.js'
@@ -157,6 +157,28 @@ describe('sealRecord / openRecord', () => {
     controller.abort()
     await expect(sealRecord({ body: 1, threadKey, logKey, time: t0 }, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' })
     await expect(openRecord(genesis, opts({ signal: controller.signal }))).rejects.toMatchObject({ name: 'AbortError' })
+  })
+})
+
+describe('sealRecordEvent / sealRecordOver', () => {
+  it('seal events ahead of their place in the log, then chain them into records byte for byte as sealRecord does', async () => {
+    let n = 0
+    const random = (length: number): Uint8Array => Uint8Array.from({ length }, () => n++ % 251)
+    const whole = await sealRecord({ body: { a: 1 }, threadKey, logKey, prev: genesis.record.cid, time: t1, random })
+    n = 0
+    const event = await sealRecordEvent({ body: { a: 1 }, threadKey, time: t1, random })
+    const parts = await sealRecordOver({ threadKey, logKey, prev: genesis.record.cid }, event)
+    for (const k of ['record', 'event', 'header', 'body'] as const) expect(parts[k].bytes).toEqual(whole[k].bytes)
+    const opened = await openRecord(parts, opts({ expectedPrev: genesis.record.cid }))
+    expect(opened.event?.body).toEqual({ a: 1 })
+    expect(opened.event?.time).toEqual(t1)
+  })
+
+  it('refuses what sealRecord refuses: no read key, a bad time, a bad prev', async () => {
+    await expect(sealRecordEvent({ body: 1, threadKey: serviceKeyOnly(threadKey), time: t0 })).rejects.toMatchObject({ name: 'MissingReadKeyError' })
+    await expect(sealRecordEvent({ body: 1, threadKey, time: { wall: -1, counter: 0 } })).rejects.toMatchObject({ name: 'InvalidClockError' })
+    const event = await sealRecordEvent({ body: 1, threadKey, time: t0 })
+    await expect(sealRecordOver({ threadKey, logKey, prev: 'x' as never }, event)).rejects.toMatchObject({ name: 'InvalidRecordError' })
   })
 })
 

@@ -189,6 +189,19 @@ describe('optimistic transactions', () => {
     expect(await db.find('Items')).toHaveLength(50)
   })
 
+  it('rejects a transaction of a group whose query would find what an earlier one of the group wrote', async () => {
+    const t1 = db.writeTransaction('Items')
+    const t2 = db.writeTransaction('Items')
+    for (const t of [t1, t2]) await t.start()
+    const found = await t2.find(where('n').eq(5))
+    await t2.create([{ _id: 'count', n: found.length }])
+    await t1.create([{ _id: 'five', n: 5 }])
+    const [r1, r2] = await Promise.allSettled([t1.end(), t2.end()])
+    expect(r1.status).toBe('fulfilled')
+    expect(r2).toMatchObject({ status: 'rejected', reason: { name: 'TransactionConflictError' } })
+    expect((await db.find('Items')).map((d) => d._id)).toEqual(['five'])
+  })
+
   it('rejects only the conflicting one of transactions that end together', async () => {
     const t1 = db.writeTransaction('Items')
     const t2 = db.writeTransaction('Items')

@@ -11,7 +11,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { generateKeyPair, privateKeyToBytes } from '../../src/core/identity.js'
-import { logIDFromPublicKey, logIDToBytes } from '../../src/core/log-id.js'
+import { logIDFromBytes, logIDFromPublicKey, logIDToBytes } from '../../src/core/log-id.js'
 import { sealRecord } from '../../src/core/record.js'
 import { newThreadID, threadIDFromBytes, threadIDToBytes } from '../../src/core/thread-id.js'
 import { newThreadKey, parseThreadKey, threadKeyToBytes } from '../../src/core/thread-key.js'
@@ -40,6 +40,8 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
   let c: Clients
   let grpc: Clients
   let auth: { headers: Record<string, string> }
+  /** The identity `auth`'s token names. */
+  let me: string
   const bidi = transport !== 'grpc-web'
   const newDB = async (): Promise<Uint8Array> => {
     const dbID = threadIDToBytes(newThreadID())
@@ -51,7 +53,9 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
     hub = await startTestHub()
     c = clientsFor(transport, hub)
     grpc = clientsFor('grpc', hub)
-    auth = bearer((await getToken(bidi ? c.db : grpc.db)).token)
+    const token = await getToken(bidi ? c.db : grpc.db)
+    auth = bearer(token.token)
+    me = token.identity
   })
 
   it('GetToken answers a challenge, then a token naming the identity that signed it', async () => {
@@ -271,9 +275,13 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
         if (await Promise.race([next.then(() => true), new Promise((r) => setTimeout(() => { r(false) }, 100))])) break
       }
       expect(rec!.record!.recordNode.byteLength).toBeGreaterThan(0)
-      expect((await next).value!.logID).toEqual(info.logs[0]!.ID)
+      // The record went to the caller's own log, authored by its token's identity.
+      const mine = (await hub.peer.net.getThread(id)).logs.find((l) => l.author === me)
+      expect(mine).toBeDefined()
+      expect(logIDFromBytes((await next).value!.logID)).toBe(mine!.id)
+      expect(logIDFromBytes(rec!.logID)).toBe(mine!.id)
       abort.abort()
-      const cid = CID.decode((await c.net.getThread({ threadID: threadIDToBytes(id) }, auth)).logs[0]!.head)
+      const cid = CID.decode((await c.net.getThread({ threadID: threadIDToBytes(id) }, auth)).logs.find((l) => logIDFromBytes(l.ID) === mine!.id)!.head)
       const got = await c.net.getRecord({ threadID: threadIDToBytes(id), recordID: cid.bytes }, auth)
       expect(got.record!.recordNode).toEqual(rec!.record!.recordNode)
       await c.net.pullThread({ threadID: threadIDToBytes(id) }, auth)

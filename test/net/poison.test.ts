@@ -91,6 +91,8 @@ describe('records readers cannot open', () => {
     await m.push(e, { peerId: relay.peerId, addr: relay.tcpAddr }, [await m.poison()], 1)
     await stopPeer(e)
     await writer.net.createRecord(id, { after: 'poison' })
+    // The record reaches the relay by a push that createRecord does not wait for: wait for it.
+    await writer.net.addReplicator(id, relay.tcpAddr)
     const late = await startPeer()
     await late.net.addThread(`${relay.tcpAddr}/thread/${id}`, { threadKey: info.key })
     const logs = (await late.net.getThread(id)).logs

@@ -103,6 +103,38 @@ describe('a session', () => {
     expect(frames).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
   })
 
+  it('sends a stream\'s end and its error after every record it queued, in order, though the responder does not wait for each to be written', async () => {
+    const { clock, a } = await ends(async (req, r) => {
+      if (req.type !== 'getRecords') return
+      for (let i = 1; i <= 100; i++) await r.record({ log: new Uint8Array(38), counter: i, blocks: blocks(i) })
+      if (req.limit === 100) await r.reply({ type: 'end', more: false })
+      else throw new Error('the store failed')
+    })
+    const pull = async (limit: number): Promise<{ counters: number[]; end: boolean }> => {
+      const counters: number[] = []
+      let end = false
+      for await (const f of a.stream({ type: 'getRecords', ...auth, logs: [], limit }, { timeoutMs: 1000, window: 4 * 1024 * 1024 })) {
+        if (f.type === 'record') counters.push(f.counter)
+        else end = true
+      }
+      return { counters, end }
+    }
+    const all = Array.from({ length: 100 }, (_, i) => i + 1)
+    expect(await clock.settle(pull(100))).toEqual({ counters: all, end: true })
+    const failed = (async () => {
+      const counters: number[] = []
+      try {
+        for await (const f of a.stream({ type: 'getRecords', ...auth, logs: [], limit: 101 }, { timeoutMs: 1000, window: 4 * 1024 * 1024 })) {
+          if (f.type === 'record') counters.push(f.counter)
+        }
+      } catch (err) {
+        return { counters, error: (err as Error).name }
+      }
+      return { counters, error: undefined }
+    })()
+    expect(await clock.settle(failed)).toEqual({ counters: all, error: 'RemoteError' })
+  })
+
   it('times a stream out only while it waits for the peer, not while its own consumer is slow', async () => {
     const { clock, a } = await ends(async (req, r) => {
       if (req.type !== 'getRecords') return

@@ -330,6 +330,36 @@ export function logStoreSuite(makeKV: () => Promise<KVStore>, options: LogStoreS
       })
     },
     {
+      name: 'appendRecords commits the writes passed as `with` in the same atomic batch as the records',
+      run: withLog(async (store, kv) => {
+        assertEqual(store.writesTo(kv), true, 'the log store writes into its KV store')
+        assertEqual(store.writesTo(await makeKV().then(async (other) => { await other.close(); return other })), false, 'and into no other')
+        const chain = await makeChain('a', 3)
+        const key = (i: number): Uint8Array => Uint8Array.from([0x77, 0x64, 0, 1, i])
+        const head = await store.appendRecords(T1, L1, chain, { with: [{ type: 'put', key: key(1), value: Uint8Array.of(1) }, { type: 'put', key: key(2), value: Uint8Array.of(2) }] })
+        assertEqual(head.counter, 3)
+        assertDeepEqual(await kv.get(key(1)), Uint8Array.of(1))
+        assertDeepEqual(await kv.get(key(2)), Uint8Array.of(2))
+        const more = await makeChain('a', 1, chain[2]?.cid, 4)
+        await store.appendRecords(T1, L1, more, { with: [{ type: 'del', key: key(1) }] })
+        assertEqual(await kv.get(key(1)), undefined, 'a del in `with` is applied too')
+      })
+    },
+    {
+      name: 'appendRecords refuses `with` writes in the log store\'s own key space with InvalidStoreInputError and writes nothing',
+      run: withLog(async (store, kv) => {
+        const chain = await makeChain('a', 2)
+        const before = await dump(kv)
+        // (ls, h, …): a head of the log store, which `with` must never overwrite.
+        const own = Uint8Array.from([0x6c, 0x73, 0, 1, 0x68, 0, 1])
+        await assertRejects(() => store.appendRecords(T1, L1, chain, { with: [{ type: 'put', key: own, value: Uint8Array.of(0) }] }), 'InvalidStoreInputError', 'a key under (ls)')
+        await assertRejects(() => store.appendRecords(T1, L1, chain, { with: [{ type: 'put', key: Uint8Array.of(1) } as never] }), 'InvalidStoreInputError', 'a put without a value')
+        await assertRejects(() => store.appendRecords(T1, L1, chain, { with: 'x' as never }), 'InvalidStoreInputError', 'not an array')
+        assertDeepEqual(await dump(kv), before, 'nothing written')
+        assertEqual((await store.appendRecords(T1, L1, chain)).counter, 2)
+      })
+    },
+    {
       name: 'appendRecords with a broken chain rejects with HeadMismatchError and writes nothing',
       run: withLog(async (store, kv) => {
         const chain = await makeChain('a', 6)

@@ -1,0 +1,52 @@
+/**
+ * The DB's locks. Writers — commits of write transactions, applications of remote records — take
+ * turns on the write lock and may hold it long: a commit signs its records and stores them in the
+ * log store before it writes the DB's state. Reads (of read transactions, `find`, `findByID`, …)
+ * do not wait for that: they wait only while the state itself is being written. Every write of the state goes through
+ * {@link Gate.writing} (one store batch at a time, or a change of several batches — a rewind — at
+ * once), which waits for the reads in progress and holds back new ones until it is written. So a
+ * read still sees one consistent state, and a `find` never waits for an open write transaction,
+ * a signature or the log store. (The calls of write transactions still wait for a writer's turn
+ * to end: staging against a state a commit is about to change would only make them conflict.)
+ *
+ * Only the holder of the write lock writes the state, so `writing` calls never overlap except
+ * by nesting (a rewind's batches inside the rewind), which pass through.
+ */
+import { createRWLock, type RWLock } from './lock.js'
+
+export interface Gate {
+  /**
+   * The writers' lock: `write` takes a writer's turn; `read` (the calls of write transactions,
+   * which should stage against the state a commit in progress is about to write) waits for it.
+   */
+  readonly lock: RWLock
+  /** The lock of reads: `read` waits only while the state is written. */
+  readonly reads: RWLock
+  /** Write the state: no read runs meanwhile. Called by the holder of the write lock. */
+  writing<T>(fn: () => Promise<T>): Promise<T>
+}
+
+export function createGate(): Gate {
+  const writers = createRWLock()
+  const state = createRWLock()
+  /** Nested `writing` calls in progress (a rewind's batches inside the rewind). */
+  let depth = 0
+  return {
+    lock: writers,
+    reads: state,
+    async writing(fn) {
+      if (depth > 0) {
+        depth++
+        try { return await fn() } finally { depth-- }
+      }
+      const release = await state.acquire('write')
+      depth++
+      try {
+        return await fn()
+      } finally {
+        depth--
+        release()
+      }
+    }
+  }
+}
