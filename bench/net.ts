@@ -247,7 +247,6 @@ const suite: Suite = async (runs) => {
       rate.push(c.perSecond)
       rss.push(c.rssMb)
       baseRss.push(c.baseRssMb)
-    cpuPerRecord.push(c.cpuUsPerRecord)
       cpuPerRecord.push(c.cpuUsPerRecord)
     }
     return [
@@ -265,6 +264,7 @@ const suite: Suite = async (runs) => {
     rate.push(c.perSecond)
     rss.push(c.rssMb)
     baseRss.push(c.baseRssMb)
+    cpuPerRecord.push(c.cpuUsPerRecord)
     cold.push(await relayColdStart([bundle]))
     coldTsx.push(await relayColdStart(['--import', 'tsx', 'relay/main.ts']))
     resync.push(await resyncAfterRestart())
