@@ -3,8 +3,8 @@
  * version when it begins and what it read (readset.ts); when it commits, the keys written since
  * that version say whether any of its reads may have changed — without reading the store again
  * (under the write lock, with IndexedDB, each read costs milliseconds). Bounded: past
- * `maxWrites` writes or `maxKeys` keys the oldest are forgotten, and a transaction older than what
- * is kept is checked by reading again.
+ * `maxWrites` writes or `maxKeyBytes` bytes of keys the oldest are forgotten, and a transaction
+ * older than what is kept is checked by reading again.
  */
 import type { BatchOp } from '../store/index.js'
 
@@ -15,10 +15,10 @@ export interface RecentWritesInit {
    */
   maxWrites?: number
   /**
-   * Most keys kept, over all writes.
-   * @default 100000
+   * Most key bytes kept, over all writes (only keys are kept, never values).
+   * @default 1 MiB
    */
-  maxKeys?: number
+  maxKeyBytes?: number
 }
 
 export interface RecentWrites {
@@ -33,18 +33,23 @@ export interface RecentWrites {
 
 export function recentWrites(init: RecentWritesInit = {}): RecentWrites {
   const maxWrites = init.maxWrites ?? 1024
-  const maxKeys = init.maxKeys ?? 100_000
-  const writes: Array<{ version: number; ops: readonly BatchOp[] }> = []
-  let keys = 0
+  const maxKeyBytes = init.maxKeyBytes ?? 1024 * 1024
+  const writes: Array<{ version: number; keys: Array<{ key: Uint8Array }>; bytes: number }> = []
+  let bytes = 0
   /** The latest version at which a forgotten write ended (−1: none forgotten). */
   let forgotten = -1
   return {
     note(version, ops) {
-      writes.push({ version, ops })
-      keys += ops.length
-      while (writes.length > 0 && (writes.length > maxWrites || keys > maxKeys)) {
+      let size = 0
+      const keys = ops.map((op) => {
+        size += op.key.byteLength
+        return { key: op.key }
+      })
+      writes.push({ version, keys, bytes: size })
+      bytes += size
+      while (writes.length > 0 && (writes.length > maxWrites || bytes > maxKeyBytes)) {
         const old = writes.shift()!
-        keys -= old.ops.length
+        bytes -= old.bytes
         forgotten = Math.max(forgotten, old.version)
       }
     },
@@ -52,7 +57,7 @@ export function recentWrites(init: RecentWritesInit = {}): RecentWrites {
       if (forgotten > version) return undefined
       const out: Array<{ key: Uint8Array }> = []
       for (let i = writes.length - 1; i >= 0 && writes[i]!.version > version; i--) {
-        for (const op of writes[i]!.ops) out.push(op)
+        for (const k of writes[i]!.keys) out.push(k)
       }
       return out
     }

@@ -17,12 +17,12 @@ describe('recent writes', () => {
     expect(r.since(0)!.map((o) => o.key[0]).sort()).toEqual([1, 2, 3])
   })
 
-  it('says it does not know once a write after the version was forgotten (by count or by keys)', () => {
+  it('says it does not know once a write after the version was forgotten (by count or by key bytes)', () => {
     const byCount = recentWrites({ maxWrites: 2 })
     for (let v = 2; v <= 8; v += 2) byCount.note(v, [put(v)])
     expect(byCount.since(3)).toBeUndefined()
     expect(byCount.since(4)!.map((o) => o.key[0]).sort()).toEqual([6, 8])
-    const byKeys = recentWrites({ maxKeys: 3 })
+    const byKeys = recentWrites({ maxKeyBytes: 3 })
     byKeys.note(2, [put(1), put(2)])
     byKeys.note(4, [put(3), put(4)])
     expect(byKeys.since(1)).toBeUndefined()
