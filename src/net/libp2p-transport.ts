@@ -38,6 +38,9 @@ function varint(n: number): Uint8Array {
   return Uint8Array.from(out)
 }
 
+/** Most bytes of frames written to a stream at once (frames larger than this go alone). */
+const WRITE_BYTES = 16 * 1024
+
 /**
  * Run `fn` once what this turn of the event loop queues is done: `setImmediate` where there is one
  * (Node: frames a handler queues over several microtask hops leave together), else a microtask.
@@ -124,18 +127,27 @@ function channelOf(stream: Stream, connection: Connection, direction: 'inbound' 
   })
   /** Frames (with their prefixes) sent this turn, written together at its end. */
   let outbox: Uint8Array[] = []
-  let outboxBytes = 0
   let flushed: Promise<void> | undefined
   const flush = async (): Promise<void> => {
     const parts = outbox
-    const bytes = new Uint8Array(outboxBytes)
     outbox = []
-    outboxBytes = 0
     flushed = undefined
-    let at = 0
-    for (const p of parts) { bytes.set(p, at); at += p.byteLength }
     if (done) throw new SessionClosedError('the stream is closed')
-    if (!stream.send(bytes)) await stream.onDrain()
+    // In writes of at most WRITE_BYTES (a frame and its prefix never split): a connection that
+    // drops mid-write loses at most that much, and the frames of the writes before it arrive.
+    for (let i = 0; i < parts.length;) {
+      let size = 0
+      let j = i
+      while (j < parts.length && (j === i || size + parts[j]!.byteLength + parts[j + 1]!.byteLength <= WRITE_BYTES)) {
+        size += parts[j]!.byteLength + parts[j + 1]!.byteLength
+        j += 2
+      }
+      const bytes = new Uint8Array(size)
+      let at = 0
+      for (let k = i; k < j; k++) { bytes.set(parts[k]!, at); at += parts[k]!.byteLength }
+      i = j
+      if (!stream.send(bytes)) await stream.onDrain()
+    }
   }
   return {
     peer: connection.remotePeer.toString(),
@@ -160,7 +172,6 @@ function channelOf(stream: Stream, connection: Connection, direction: 'inbound' 
       // Frames sent in one turn leave together: one muxer frame, one encryption, one write.
       const prefix = varint(frame.byteLength)
       outbox.push(prefix, frame)
-      outboxBytes += prefix.byteLength + frame.byteLength
       flushed ??= new Promise<void>((resolve) => { nextTurn(resolve) }).then(flush)
       await flushed
     },
