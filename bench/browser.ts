@@ -11,15 +11,10 @@
  *                                      (weftdb/client), minified and gzipped; the WebRTC host chunk
  *                                      that only the host tab loads is reported as
  *                                      client_rtc_host_kb_gz
- *   worker_bundle_kb_gz                the package's worker as it starts (entry, the chunks it
- *                                      loads at once and their static imports), minified and
- *                                      gzipped; QuickJS's wasm,
+ *   worker_bundle_kb_gz                the package's worker as it starts (entry and the chunks it
+ *                                      imports statically), minified and gzipped; QuickJS's wasm,
  *                                      fetched on the first validator, as worker_wasm_kb_gz
  *   install_packages_web               packages `npm install weftdb` brings into an empty project
- *   browser_db_join_10k_docs_ms        (dbjoin) a tab joins a DB of 10,000 instances through the relay
- *                                      until all are queryable; browser_db_join_joined_ms until
- *                                      join() answered, browser_db_join_net_records_ms until the
- *                                      net held its 1,000 records (the rest is the DB's apply)
  *   browser_create_bulk_docs_per_s     10,000 instances in one write transaction from a tab
  *                                      (start, create, end: durable in IndexedDB when end resolves)
  *   browser_create_single_txn_per_s    sequential one-instance creates from a tab, each its own
@@ -36,9 +31,7 @@
  * The cold start ends with the first db query (`db.listDBs()`). The db figures use the collection
  * and instances of bench/db.ts (a schema, a unique index on email), a new DB per run.
  * `WEFT_BENCH_BROWSER=remeet,storm` (a comma-separated list of: sizes, cold, writes, replication,
- * dbreplication, dbjoin, remeet, storm) runs only those parts; `cold,coldsplit` adds where the cold
- * start goes: when each step of the tab and of the worker ended, ms after `connect()`
- * (`browser_cold_start_step_<step>_ms`, worker/startup.ts names the steps).
+ * remeet, storm) runs only those parts.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -77,7 +70,7 @@ function percentile(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!
 }
 
-type Chunk = { type: string; fileName: string; code?: string; source?: string | Uint8Array; isEntry?: boolean; imports?: string[]; dynamicImports?: string[] }
+type Chunk = { type: string; fileName: string; code?: string; source?: string | Uint8Array; isEntry?: boolean; imports?: string[] }
 
 /** Minifies what a file of the weftdb package loads, as an app's bundler would (Vite, library mode). */
 async function minified(entry: string, plugins: unknown[] = []): Promise<Chunk[]> {
@@ -93,12 +86,7 @@ async function minified(entry: string, plugins: unknown[] = []): Promise<Chunk[]
 
 const gzKiB = (data: string | Uint8Array | undefined): number => gzipSync(typeof data === 'string' ? Buffer.from(data) : data ?? new Uint8Array()).length / 1024
 
-/**
- * What loads before the worker answers: the entry chunk and what it imports statically, the
- * chunks those import dynamically as soon as they run (the worker's host and preload,
- * worker/load-host.ts), and what these import statically. Chunks imported dynamically further
- * down (QuickJS's glue) load later.
- */
+/** The entry chunk and every chunk it imports statically (what loads before the code runs). */
 function startup(chunks: Chunk[]): number {
   const byName = new Map(chunks.map((c) => [c.fileName, c]))
   const seen = new Set<string>()
@@ -108,8 +96,6 @@ function startup(chunks: Chunk[]): number {
     for (const i of c.imports ?? []) visit(byName.get(i))
   }
   visit(chunks.find((c) => c.type === 'chunk' && c.isEntry === true))
-  const atOnce = [...seen].flatMap((f) => byName.get(f)?.dynamicImports ?? [])
-  for (const d of atOnce) visit(byName.get(d))
   return [...seen].reduce((sum, f) => sum + gzKiB(byName.get(f)?.code), 0)
 }
 
@@ -148,31 +134,18 @@ export async function packageFigures(): Promise<{ client: number; rtcHost: numbe
   }
 }
 
-interface ColdTimings {
-  cold: number
-  ready: number
-  /** ms from `connect()` to the end of each step: the tab's (`tab:…`) and the worker's (worker/startup.ts). */
-  steps: Record<string, number>
-}
-
-async function openPeer(browser: Browser, url: string, connect: Record<string, unknown>): Promise<{ page: Page; close: () => Promise<void>; timings: ColdTimings }> {
+async function openPeer(browser: Browser, url: string, connect: Record<string, unknown>): Promise<{ page: Page; close: () => Promise<void>; timings: { cold: number; ready: number } }> {
   const context = await browser.newContext()
   const page = await context.newPage()
   await page.goto(url)
   await page.waitForFunction(() => globalThis.weftPeer !== undefined)
-  // No named functions in here: tsx would wrap them in a helper the page does not have.
   const timings = await page.evaluate(async (o) => {
-    const t0 = performance.timeOrigin + performance.now()
+    const t0 = performance.now()
     await globalThis.weftPeer!.connect(o)
-    const connected = performance.timeOrigin + performance.now()
     await globalThis.weftPeer!.client().db.listDBs()
-    const answered = performance.timeOrigin + performance.now()
+    const cold = performance.now() - t0
     await globalThis.weftPeer!.client().relayReady({ timeoutMs: 30_000 })
-    const ready = performance.timeOrigin + performance.now()
-    const info = await globalThis.weftPeer!.client().info()
-    const steps: Record<string, number> = { 'tab:connected': connected - t0, 'tab:first-query': answered - t0 }
-    for (const [k, v] of Object.entries(info.timings.startup ?? {})) steps[k] = v - t0
-    return { cold: answered - t0, ready: ready - t0, steps }
+    return { cold, ready: performance.now() - t0 }
   }, connect)
   return { page, timings, close: async () => { await context.close() } }
 }
@@ -288,10 +261,9 @@ async function dbReplicationBrowser(browser: Browser, url: (name: string) => str
 
 /**
  * A tab joins the invite to a board of 10,000 instances (created 10 per transaction: 1,000
- * records, handed to the relay): ms from `join` until all are queryable; also until `join`
- * answered (the DB's collections known) and until the net held the 1,000 records.
+ * records, handed to the relay): ms from `join` until all are queryable.
  */
-async function dbJoinBrowser(browser: Browser, url: (name: string) => string, relay: string): Promise<{ total: number; joinedMs: number; netMs: number }> {
+async function dbJoinBrowser(browser: Browser, url: (name: string) => string, relay: string): Promise<number> {
   const a = await openPeer(browser, url(`dja-${Date.now()}`), {})
   const b = await openPeer(browser, url(`djb-${Date.now()}`), {})
   try {
@@ -314,27 +286,12 @@ async function dbJoinBrowser(browser: Browser, url: (name: string) => string, re
       }
       return await db.invite()
     }, [relay, NOTES] as const)
-    // No named functions in here: tsx would wrap them in a helper the page does not have.
     return await b.page.evaluate(async (inv) => {
       const c = globalThis.weftPeer!.client()
-      const base = (await c.net.stats()).recordsReceived ?? 0
       const t0 = performance.now()
-      // When the net holds the 1,000 records (sampled every 20 ms), apart from the DB's work.
-      let netMs = 0
-      let done = false
-      const sampling = (async () => {
-        while (!done && netMs === 0) {
-          if (((await c.net.stats()).recordsReceived ?? 0) - base >= 1_000) netMs = performance.now() - t0
-          else await new Promise((res) => setTimeout(res, 20))
-        }
-      })()
       const db = await c.db.join(inv, { timeoutMs: 120_000 })
-      const joinedMs = performance.now() - t0
       while ((await db.find('notes', {}, { timeoutMs: 120_000 })).length < 10_000) await db.sync({ timeoutMs: 120_000 })
-      const total = performance.now() - t0
-      done = true
-      await sampling
-      return { total, joinedMs, netMs }
+      return performance.now() - t0
     }, invite)
   } finally {
     await a.close()
@@ -489,24 +446,14 @@ const suite: Suite = async (runs) => {
     if (parts.has('cold')) {
       const cold: number[] = []
       const ready: number[] = []
-      const steps: Array<Record<string, number>> = []
       for (let i = 0; i < runs; i++) {
         const p = await openPeer(browser, url(`cold-${i}-${Date.now()}`), {})
         cold.push(p.timings.cold)
         ready.push(p.timings.ready)
-        steps.push(p.timings.steps)
         await p.close()
       }
       out.push({ metric: 'browser_cold_start_ms', value: round(median(cold)), unit: 'ms' })
       out.push({ metric: 'browser_relay_ready_ms', value: round(median(ready)), unit: 'ms' })
-      if (parts.has('coldsplit')) {
-        // Where the cold start goes: each step's end, ms after connect() (median over the runs).
-        const names = [...new Set(steps.flatMap((s) => Object.keys(s)))]
-        const at = (n: string): number => median(steps.map((s) => s[n]).filter((v): v is number => v !== undefined))
-        for (const n of names.sort((a, b) => at(a) - at(b))) {
-          out.push({ metric: `browser_cold_start_step_${n.replace(/[^a-z0-9]+/g, '_')}_ms`, value: round(at(n)), unit: 'ms' })
-        }
-      }
     }
     if (parts.has('replication')) {
       const webrtc: number[] = []
@@ -524,11 +471,9 @@ const suite: Suite = async (runs) => {
       out.push({ metric: 'browser_db_replication_p50_ms', value: round(median(samples), 2), unit: 'ms' })
     }
     if (parts.has('dbjoin')) {
-      const samples: Array<{ total: number; joinedMs: number; netMs: number }> = []
+      const samples: number[] = []
       for (let i = 0; i < runs; i++) samples.push(await dbJoinBrowser(browser, url, relay.wsAddr))
-      out.push({ metric: 'browser_db_join_10k_docs_ms', value: round(median(samples.map((s) => s.total))), unit: 'ms' })
-      out.push({ metric: 'browser_db_join_joined_ms', value: round(median(samples.map((s) => s.joinedMs))), unit: 'ms' })
-      out.push({ metric: 'browser_db_join_net_records_ms', value: round(median(samples.map((s) => s.netMs))), unit: 'ms' })
+      out.push({ metric: 'browser_db_join_10k_docs_ms', value: round(median(samples)), unit: 'ms' })
     }
     if (parts.has('writes')) {
       const bulk: number[] = []

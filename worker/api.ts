@@ -15,7 +15,6 @@ import { connectionKind, peerKind } from './connections.js'
 import { toClientStatus } from './status.js'
 import type { Remeeter } from './remeet.js'
 import type { TokenIssuer } from './token.js'
-import { startupMarks } from './startup.js'
 
 export interface CallContext {
   signal: AbortSignal
@@ -77,7 +76,7 @@ export function peerInfo(peer: BrowserPeer, tabs: number): PeerInfo {
     })),
     tabs,
     kind: peer.kind,
-    timings: { startMs: peer.timings.startMs, ...(peer.timings.reservationMs != null ? { reservationMs: peer.timings.reservationMs } : {}), startup: startupMarks() }
+    timings: { startMs: peer.timings.startMs, ...(peer.timings.reservationMs != null ? { reservationMs: peer.timings.reservationMs } : {}) }
   }
 }
 

@@ -19,7 +19,6 @@ import { forkSource } from '../src/net/index.js'
 import type { HandlerTable, StreamTable } from './api.js'
 import type { WorkerModule } from './host.js'
 import { dbApi } from './db-api.js'
-import { mark } from './startup.js'
 import type { BrowserPeer } from './peer.js'
 
 const log = logger('weft:worker:db')
@@ -82,7 +81,7 @@ export function dbModule(init: DBModuleInit = {}): WorkerModule {
         sandbox,
         logPrefix: peer.libp2p.peerId.toString().slice(-6)
       })
-      starting.then(() => { mark('db:manager'); log('db manager started') }, (err: Error) => { log.error('db manager failed to start: %s', err.message) })
+      starting.then(() => { log('db manager started') }, (err: Error) => { log.error('db manager failed to start: %s', err.message) })
       const manager = async (): Promise<DBManager> => await starting
       const api = dbApi({
         manager,

@@ -26,7 +26,6 @@ import { startBrowserPeer, type BrowserPeer } from './peer.js'
 import { keepMeeting } from './remeet.js'
 import { createStreamServer } from './streams.js'
 import { createTokenIssuer, type TokenIssuer } from './token.js'
-import { mark } from './startup.js'
 
 const log = logger('weft:worker:host')
 
@@ -70,14 +69,6 @@ interface Session {
   close(): void
 }
 
-/** Longest deadline a timer can hold (ms): setTimeout fires at once past it. */
-const MAX_TIMER_MS = 2 ** 31 - 1
-
-/** A call's deadline as the tab sent it (not trusted), as a timer's delay: 1 ms at least. */
-function callDeadline(timeoutMs: unknown): number {
-  return typeof timeoutMs === 'number' && timeoutMs >= 1 ? Math.min(timeoutMs, MAX_TIMER_MS) : 1
-}
-
 /** Longest logging setting a tab may send. */
 const MAX_DEBUG_SETTING = 1024
 
@@ -112,41 +103,18 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
     enableLogging(wanted.length === 0 ? '' : (ns) => wanted.some((m) => m(ns)))
   }
 
-  const workerLocks = new Map<string, Promise<void>>()
-  /**
-   * Hold `name` for the worker's lifetime (a tab asking for it is granted it when the worker dies);
-   * resolves once granted: requests from different threads may reach the lock manager in any
-   * order. Asked once per name, so a start that failed and is tried again does not wait for itself.
-   */
-  function holdWorkerLock(name: string): Promise<void> {
-    let held = workerLocks.get(name)
-    if (held === undefined) {
-      held = new Promise<void>((granted, failed) => {
-        navigator.locks.request(name, async () => {
-          granted()
-          await new Promise<void>(() => {})
-        }).catch(failed)
-      })
-      held.catch(() => { workerLocks.delete(name) })
-      workerLocks.set(name, held)
-    }
-    return held
-  }
-
   async function start(config: PeerConfig): Promise<{ peer: BrowserPeer; handlers: HandlerTable; streams: StreamTable; info: AttachInfo }> {
     const rtcStrict = config.rtcStrict ?? init.rtcStrict
-    mark('host:start')
-    const workerLock = `weft:${config.name}:worker:${instance}`
-    // Asked for while the peer starts (granted by the time it has).
-    const locked = holdWorkerLock(workerLock)
     const peer = await startBrowserPeer(config, { kind: init.kind, ...(rtcStrict != null ? { rtcStrict } : {}) })
-    try {
-      await locked
-    } catch (err) {
-      await peer.stop().catch(() => undefined)
-      throw err
-    }
-    mark('host:worker-lock')
+    const workerLock = `weft:${config.name}:worker:${instance}`
+    // Held for the worker's lifetime: a tab asking for it is granted it when the worker dies.
+    // Wait for the grant: requests from different threads may reach the lock manager in any order.
+    await new Promise<void>((granted, failed) => {
+      navigator.locks.request(workerLock, async () => {
+        granted()
+        await new Promise<void>(() => {})
+      }).catch(failed)
+    })
     // Meet the thread peers again as soon as a relay reservation is held (and whenever it is again).
     const remeet = keepMeeting({ libp2p: peer.libp2p, net: peer.net, relays: peer.relays, relayPeers: peer.relayPeers })
     remeet.meetAll('start')
@@ -167,7 +135,6 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
       hostLock: `weft:${config.name}:rtc-host:${instance}`,
       kind: init.kind
     }
-    mark('host:modules')
     ready = peer
     return { peer, handlers, streams, info }
   }
@@ -212,7 +179,6 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
         session.logs = debug != null ? logMatcher(debug) : undefined
         updateLogging()
       }
-      mark('host:attach')
       starting ??= start(config)
       let started
       try {
@@ -248,25 +214,20 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
 
     const api: WorkerApi = {
       async invoke(callId, method, args, timeoutMs): Promise<Envelope> {
-        // One controller a call, aborted by the tab (cancel), the tab's death (close() aborts
-        // every call in flight) or the call's deadline: one timer, cleared when the call settles.
         const controller = new AbortController()
-        const { signal } = controller
-        if (closed) controller.abort(new ClientClosedError('the tab is gone'))
         inflight.set(callId, controller)
-        const timer = setTimeout(() => { controller.abort(new DOMException('signal timed out', 'TimeoutError')) }, callDeadline(timeoutMs))
+        const signal = AbortSignal.any([controller.signal, lifetime.signal, AbortSignal.timeout(Math.max(1, timeoutMs))])
         try {
           const value = await new Promise<unknown>((resolve, reject) => {
             const onAbort = (): void => { reject(signal.reason as Error) }
             if (signal.aborted) { onAbort(); return }
             signal.addEventListener('abort', onAbort, { once: true })
-            run(method, Array.isArray(args) ? args : [], signal).then(resolve, reject)
+            run(method, Array.isArray(args) ? args : [], signal).then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
           })
           return { ok: true, value }
         } catch (err) {
           return { ok: false, error: toWireError(err) }
         } finally {
-          clearTimeout(timer)
           inflight.delete(callId)
         }
       },

@@ -30,8 +30,6 @@ import { browserGater } from './gater.js'
 import { loadSecrets } from './keys.js'
 import { keepRelays, type RelayKeeper } from './relays.js'
 import { upgradeToWebRTC, type Upgrader } from './rtc/upgrade.js'
-import { takePreloaded } from './preload.js'
-import { mark } from './startup.js'
 
 const log = logger('weft:worker:peer')
 
@@ -74,28 +72,15 @@ export async function startBrowserPeer(config: PeerConfig, init: BrowserPeerInit
   const useWebRTC = config.webrtc !== false
   const rtc = useWebRTC ? createRtcBridge({ strict: init.rtcStrict ?? false }) : undefined
   if (rtc != null && !installRtcStandIns(rtc)) log('a real RTCPeerConnection exists here; stand-ins not installed')
-  // The secrets, the store and the WebRTC transport load in parallel (the first two usually
-  // started when the worker's script ran: worker/preload.ts).
-  const preloaded = takePreloaded(config.name)
-  const kvLoad = preloaded?.kv ?? idbStore({ name: `${config.name}-store` })
-  const [loaded, kvLoaded, webRTC] = await Promise.allSettled([
-    preloaded?.secrets ?? loadSecrets(config.name),
-    kvLoad,
-    // Imported only now: the module reads globalThis.RTCPeerConnection when it is evaluated.
-    useWebRTC ? import('@libp2p/webrtc').then((m) => { mark('peer:webrtc-imported'); return m.webRTC }) : undefined
-  ])
-  mark('peer:loaded')
-  if (loaded.status === 'rejected' || kvLoaded.status === 'rejected' || webRTC.status === 'rejected') {
-    if (kvLoaded.status === 'fulfilled') await kvLoaded.value.close().catch(() => undefined)
-    throw [loaded, kvLoaded, webRTC].flatMap((r) => r.status === 'rejected' ? [r.reason as Error] : [])[0]!
-  }
-  const secrets = loaded.value
-  const kv = kvLoaded.value
+  // Imported only now: the module reads globalThis.RTCPeerConnection when it is evaluated.
+  const webRTC = useWebRTC ? (await import('@libp2p/webrtc')).webRTC : undefined
+
+  const secrets = await loadSecrets(config.name)
+  const kv = await idbStore({ name: `${config.name}-store` })
   let libp2p: Libp2p | undefined
   let relays: RelayKeeper | undefined
   try {
     const logStore = await createLogStore(kv, { verifyBlocks: false })
-    mark('peer:logstore')
     const relayPeers = new Set(config.relays.map(peerOf).filter((p) => p !== ''))
     const hideWebRTC = (addrs: Multiaddr[]): Multiaddr[] =>
       rtc?.hasHost === true ? addrs : addrs.filter((a) => !a.toString().endsWith('/webrtc'))
@@ -108,7 +93,7 @@ export async function startBrowserPeer(config: PeerConfig, init: BrowserPeerInit
       transports: [
         webSockets(),
         circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
-        ...(webRTC.value != null ? [webRTC.value({ rtcConfiguration: { iceServers: [] } })] : [])
+        ...(webRTC != null ? [webRTC({ rtcConfiguration: { iceServers: [] } })] : [])
       ],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
@@ -116,7 +101,6 @@ export async function startBrowserPeer(config: PeerConfig, init: BrowserPeerInit
       services: { identify: identify(), identifyPush: identifyPush(), ping: ping() }
     }
     libp2p = await createLibp2p(options)
-    mark('peer:libp2p')
     const node = libp2p
     const net = createNet({ transport: libp2pTransport(node), logStore }, {
       ...(config.syncIntervalMs != null ? { syncIntervalMs: config.syncIntervalMs } : {}),
@@ -124,7 +108,6 @@ export async function startBrowserPeer(config: PeerConfig, init: BrowserPeerInit
       logPrefix: node.peerId.toString().slice(-6)
     })
     await net.start()
-    mark('peer:net-started')
     const startMs = performance.now() - t0
     const timings: BrowserPeer['timings'] = { startedAt, startMs }
     relays = keepRelays(node, config.relays)

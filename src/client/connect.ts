@@ -77,19 +77,6 @@ export async function connect(options: ConnectOptions): Promise<WeftClient> {
     ...(options.rtcStrict != null ? { rtcStrict: options.rtcStrict } : {})
   }
 
-  const useShared = options.sharedWorker !== false && typeof SharedWorker === 'function'
-  /** A SharedWorker, and a signal aborted if its script fails to load or evaluate. */
-  const sharedWorker = (): { worker: SharedWorker; failed: AbortSignal } => {
-    const worker = options.workerUrl != null
-      ? new SharedWorker(options.workerUrl, { type: 'module', name: `weft:${name}` })
-      : defaultSharedWorker(`weft:${name}`)
-    const failed = new AbortController()
-    worker.addEventListener('error', () => { failed.abort(new WorkerStartError('the worker script failed to load')) }, { once: true })
-    return { worker, failed: failed.signal }
-  }
-  // Started before our lock is granted: the worker's script loads meanwhile (we attach after).
-  let early = useShared ? sharedWorker() : undefined
-
   // Our lifetime lock: held until this tab goes away (or close()).
   const tabLock = `weft:${name}:tab:${tabId}`
   await new Promise<void>((granted) => {
@@ -99,6 +86,7 @@ export async function connect(options: ConnectOptions): Promise<WeftClient> {
     })
   })
 
+  const useShared = options.sharedWorker !== false && typeof SharedWorker === 'function'
   const fallback: Fallback | undefined = useShared
     ? undefined
     : createFallback({
@@ -115,11 +103,11 @@ export async function connect(options: ConnectOptions): Promise<WeftClient> {
     let owner = false
     const gone = new AbortController()
     if (fallback == null) {
-      const { worker, failed } = early ?? sharedWorker()
-      early = undefined
+      const worker = options.workerUrl != null
+        ? new SharedWorker(options.workerUrl, { type: 'module', name: `weft:${name}` })
+        : defaultSharedWorker(`weft:${name}`)
       // A script that fails to load or evaluate: fail the attach now rather than at its deadline.
-      if (failed.aborted) gone.abort(failed.reason)
-      else failed.addEventListener('abort', () => { gone.abort(failed.reason) }, { once: true })
+      worker.addEventListener('error', () => { gone.abort(new WorkerStartError('the worker script failed to load')) }, { once: true })
       port = worker.port
     } else {
       ({ port, owner } = await fallback.port({ signal }))

@@ -226,11 +226,8 @@ export interface PeerInfo {
   connections: Array<{ peer: string; addr: string; via: ConnectionKind; openedAt: number }>
   tabs: number
   kind: 'shared-worker' | 'dedicated-worker'
-  /**
-   * ms from worker start to peer ready / to the first relay reservation; `startup`: when each
-   * step of the worker's start ended, in ms since the epoch (worker/startup.ts).
-   */
-  timings: { startMs: number; reservationMs?: number; startup?: Record<string, number> }
+  /** ms from worker start to peer ready / to the first relay reservation. */
+  timings: { startMs: number; reservationMs?: number }
 }
 
 export interface TokenClaims {
