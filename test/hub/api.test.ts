@@ -15,13 +15,13 @@ import { logIDFromBytes, logIDFromPublicKey, logIDToBytes } from '../../src/core
 import { sealRecord } from '../../src/core/record.js'
 import { newThreadID, threadIDFromBytes, threadIDToBytes } from '../../src/core/thread-id.js'
 import { newThreadKey, parseThreadKey, threadKeyToBytes } from '../../src/core/thread-key.js'
-import { createDBManager, dbNetFromNet, type DBManager } from '../../src/db/index.js'
+import type { DBManager } from '../../src/db/index.js'
 import { createPeer, type Peer } from '../../src/node/peer.js'
 import type { Hub } from '../../hub/hub.js'
 import { threadAddrFromBytes, threadAddrToBytes } from '../../hub/codec.js'
 import { ListenReply_Action, ListenRequest_Filter_Action, type WriteTransactionRequestSchema } from '../../hub/gen/threads_pb.js'
 import type { MessageInitShape } from '@bufbuild/protobuf'
-import { bearer, cleanupHubs, clientsFor, dec, enc, getToken, messages, rejection, startTestHub, TRANSPORTS, type Clients } from './harness.js'
+import { bearer, cleanupHubs, clientsFor, dec, enc, getToken, messages, rejection, startNodeDBPeer, startTestHub, TRANSPORTS, type Clients } from './harness.js'
 
 type WriteRequest = MessageInitShape<typeof WriteTransactionRequestSchema>
 
@@ -222,16 +222,12 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
   })
 
   describe('joining', () => {
-    let peer: Peer
     let dbs: DBManager
+    let stopPeer: () => Promise<void>
     beforeAll(async () => {
-      peer = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0 })
-      dbs = await createDBManager({ net: dbNetFromNet(peer.net, peer.logStore), kv: peer.kv })
+      ({ manager: dbs, stop: stopPeer } = await startNodeDBPeer(0))
     })
-    afterAll(async () => {
-      await dbs.close()
-      await peer.stop()
-    })
+    afterAll(async () => { await stopPeer() })
 
     it('joins a DB another peer holds from its address and key, with its collections and instances', async () => {
       const theirs = await dbs.newDB(undefined, { name: 'theirs', collections: [{ name: 'Notes' }] })

@@ -17,6 +17,8 @@ import { loadHubConfig } from '../../hub/config.js'
 import { startHub, type Hub } from '../../hub/hub.js'
 import { API as DBAPI } from '../../hub/gen/threads_pb.js'
 import { API as NetAPI } from '../../hub/gen/threadsnet_pb.js'
+import { createDBManager, dbNetFromNet, type DBManager } from '../../src/db/index.js'
+import { createPeer, type Peer } from '../../src/node/peer.js'
 import { createWebSocketTransport } from './ws-transport.js'
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
@@ -47,6 +49,13 @@ export async function startTestHub(env: Record<string, string> = {}): Promise<Hu
   const hub = await startHub(loadHubConfig({ ...TEST_ENV, WEFT_HUB_REPO: await tempDir(), ...env }))
   hubs.add(hub)
   return hub
+}
+
+/** A Node peer (memory store) with a DB manager on its own store, as an app beside the hub runs one. */
+export async function startNodeDBPeer(syncIntervalMs: number): Promise<{ peer: Peer; manager: DBManager; stop: () => Promise<void> }> {
+  const peer = await createPeer({ allowPrivateAddrs: true, syncIntervalMs })
+  const manager = await createDBManager({ net: dbNetFromNet(peer.net, peer.logStore), kv: peer.kv })
+  return { peer, manager, stop: async () => { await manager.close(); await peer.stop() } }
 }
 
 export type TransportName = 'grpc' | 'grpc-web' | 'websocket'

@@ -9,10 +9,9 @@ import { Code } from '@connectrpc/connect'
 import { generateKeyPair, identityToString } from '../../src/core/identity.js'
 import { newThreadID, threadIDToBytes } from '../../src/core/thread-id.js'
 import { threadKeyFromBytes, threadKeyToString } from '../../src/core/thread-key.js'
-import { createDBManager, dbNetFromNet, type Database, type DBManager } from '../../src/db/index.js'
-import { createPeer, type Peer } from '../../src/node/peer.js'
+import type { Database, DBManager } from '../../src/db/index.js'
 import { threadAddrFromBytes } from '../../hub/codec.js'
-import { bearer, cleanupHubs, clientsFor, dec, enc, getToken, rejection, startHubProcess, type Clients } from './harness.js'
+import { bearer, cleanupHubs, clientsFor, dec, enc, getToken, rejection, startHubProcess, startNodeDBPeer, type Clients } from './harness.js'
 import { until } from '../helpers/until.js'
 
 /** Only the author named in an instance may create, change or delete it. */
@@ -22,17 +21,15 @@ const AUTHORS_ONLY = `
   return true`
 
 
-let peer: Peer
 let manager: DBManager
+let stopPeer: () => Promise<void>
 
 beforeAll(async () => {
-  peer = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 1000 })
-  manager = await createDBManager({ net: dbNetFromNet(peer.net, peer.logStore), kv: peer.kv })
+  ({ manager, stop: stopPeer } = await startNodeDBPeer(1000))
 })
 
 afterAll(async () => {
-  await manager.close()
-  await peer.stop()
+  await stopPeer()
   await cleanupHubs()
 })
 

@@ -4,32 +4,29 @@
  * what API clients wrote, and what it writes reaches API clients (reads and Listen).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDBManager, dbNetFromNet, type DBManager } from '../../src/db/index.js'
+import type { DBManager } from '../../src/db/index.js'
 import { newThreadID, threadIDToBytes } from '../../src/core/thread-id.js'
-import { createPeer, type Peer } from '../../src/node/peer.js'
 import { threadAddrFromBytes } from '../../hub/codec.js'
 import { ListenReply_Action } from '../../hub/gen/threads_pb.js'
 import { parseThreadKey, threadKeyFromBytes, threadKeyToString } from '../../src/core/thread-key.js'
-import { cleanupHubs, clientsFor, dec, enc, startHubProcess, type Clients, type HubProcess } from './harness.js'
+import { cleanupHubs, clientsFor, dec, enc, startHubProcess, startNodeDBPeer, type Clients, type HubProcess } from './harness.js'
 import { until } from '../helpers/until.js'
 
 
 
 let hub: HubProcess
 let c: Clients
-let peer: Peer
 let manager: DBManager
+let stopPeer: () => Promise<void>
 
 beforeAll(async () => {
   hub = await startHubProcess({ env: { WEFT_HUB_SYNC_INTERVAL_MS: '1000' } })
   c = clientsFor('grpc', hub)
-  peer = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 1000 })
-  manager = await createDBManager({ net: dbNetFromNet(peer.net, peer.logStore), kv: peer.kv })
+  ;({ manager, stop: stopPeer } = await startNodeDBPeer(1000))
 })
 
 afterAll(async () => {
-  await manager.close()
-  await peer.stop()
+  await stopPeer()
   await cleanupHubs()
 })
 
