@@ -132,31 +132,58 @@ async function candidates(ctx: FindContext, plan: Plan, reverse: boolean, stats:
 
 /**
  * A test on an instance's stored bytes that every match passes, so most instances of a scan are
- * never decoded. Instances are stored as canonical JSON (json.ts: scalars as `JSON.stringify`
- * writes them, whatever event they came from), so an instance whose field equals a string, a
- * finite number or a boolean holds that value's JSON text. Only conditions every match must meet
- * count: the top-level AND, when there is no OR.
+ * never decoded. Instances are stored as canonical JSON (json.ts: keys and scalars as
+ * `JSON.stringify` writes them, whatever event they came from), so an instance whose field `…k`
+ * equals a string, a finite number or a boolean `v` holds the text `"k":v` followed by `,` or `}`.
+ * Inside a JSON string every `"` is escaped, so that text cannot come from a string's content;
+ * it may come from another object's member of the same name, which the full match then rules
+ * out. Only conditions every match must meet count: the top-level AND, when there is no OR.
  */
 function prefilter(q: NormalQuery): ((bytes: Uint8Array) => boolean) | undefined {
   if (q.root.ors.length > 0) return undefined
-  const needles: Uint8Array[] = []
+  const needles: Needle[] = []
   for (const c of q.root.ands) {
     if (c.op !== 'eq') continue
     const v = c.value
-    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) needles.push(utf8(JSON.stringify(v)))
+    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) {
+      needles.push(needle(c.parts[c.parts.length - 1]!, v))
+    }
   }
   if (needles.length === 0) return undefined
-  return (bytes) => needles.every((n) => contains(bytes, n))
+  return (bytes) => needles.every((n) => member(bytes, n))
 }
 
-/** Whether `needle` (non-empty) occurs in `hay`. */
-function contains(hay: Uint8Array, needle: Uint8Array): boolean {
-  const first = needle[0]!
-  const last = hay.length - needle.length
-  for (let i = hay.indexOf(first); i >= 0 && i <= last; i = hay.indexOf(first, i + 1)) {
-    let j = 1
-    while (j < needle.length && hay[i + j] === needle[j]) j++
-    if (j === needle.length) return true
+const COMMA = 0x2c
+const CLOSE = 0x7d
+const QUOTE = 0x22
+
+interface Needle { bytes: Uint8Array; at: number }
+
+/**
+ * The member text `"k":v`, searched from a byte of its value: a key's opening quote is in every
+ * member of every instance, a value's first character far less often.
+ */
+function needle(key: string, value: string | number | boolean): Needle {
+  const k = JSON.stringify(key) + ':'
+  const v = JSON.stringify(value)
+  const bytes = utf8(k + v)
+  const start = utf8(k).length
+  return { bytes, at: bytes[start] === QUOTE && bytes.length > start + 2 ? start + 1 : start }
+}
+
+/** Whether `n` occurs in `hay` as a whole member: followed by `,` or `}`. */
+function member(hay: Uint8Array, n: Needle): boolean {
+  const { bytes, at } = n
+  const anchor = bytes[at]!
+  const last = hay.length - bytes.length - 1 + at
+  for (let i = hay.indexOf(anchor, at); i >= 0 && i <= last; i = hay.indexOf(anchor, i + 1)) {
+    const s = i - at
+    let j = 0
+    while (j < bytes.length && hay[s + j] === bytes[j]) j++
+    if (j === bytes.length) {
+      const next = hay[s + j]
+      if (next === COMMA || next === CLOSE) return true
+    }
   }
   return false
 }

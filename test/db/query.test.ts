@@ -195,4 +195,24 @@ describe('scans that test stored bytes before decoding', () => {
     expect(ids(await db.find('Plain', where('s').eq('x').or(where('s').eq('plain')))).filter((id) => id.startsWith('o'))).toEqual(['o3', 'o4'])
     await db.delete('Plain', odd.map((o) => o._id))
   })
+
+  it('match a field by its name and whole value, not by text that only looks like it', async () => {
+    const odd = [
+      { _id: 'm1', n: 100, 'wé"ird': 'v', z: 1e-7 },
+      { _id: 'm2', n: 1000, note: '"n":100,', 'wé"ird': 'vv' },
+      { _id: 'm3', inner: { n: 100 }, n: 7 },
+      { _id: 'm4', n: 100 },
+      { _id: 'm5', s: '"s":"x"}', t: { s: 'x' } }
+    ]
+    await db.create('Plain', odd)
+    const q = async (path: string, value: string | number | boolean): Promise<string[]> => ids(await db.find('Plain', where(path).eq(value))).filter((id) => id.startsWith('m'))
+    expect(await q('n', 100)).toEqual(['m1', 'm4'])
+    expect(await q('n', 1000)).toEqual(['m2'])
+    expect(await q('inner.n', 100)).toEqual(['m3'])
+    expect(await q('wé"ird', 'v')).toEqual(['m1'])
+    expect(await q('z', 1e-7)).toEqual(['m1'])
+    expect(await q('s', 'x')).toEqual([])
+    expect(await q('t.s', 'x')).toEqual(['m5'])
+    await db.delete('Plain', odd.map((o) => o._id))
+  })
 })
