@@ -98,23 +98,29 @@ function summarise(p: Profile, txns: number): void {
   for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(row(k, v))
 }
 
-/** CPU seconds (user + system) of every process below this one (Chromium's). */
-async function childrenCpu(): Promise<number> {
-  const stats = new Map<number, { ppid: number; ticks: number }>()
+/** CPU seconds (user + system) of every process below this one (Chromium's), by process type. */
+async function childrenCpu(): Promise<Map<string, number>> {
+  const stats = new Map<number, { ppid: number; ticks: number; kind: string }>()
   for (const d of await readdir('/proc')) {
     if (!/^\d+$/.test(d)) continue
     try {
       const f = (await readFile(`/proc/${d}/stat`, 'utf8')).split(') ')[1]!.split(' ')
-      stats.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) })
+      const cmd = await readFile(`/proc/${d}/cmdline`, 'utf8')
+      const kind = (/--utility-sub-type=([\w.]+)/.exec(cmd)?.[1] ?? /--type=([\w-]+)/.exec(cmd)?.[1] ?? 'browser') + (process.env.BY_PID != null ? `:${d}` : '')
+      stats.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), kind })
     } catch { /* gone */ }
   }
   const below = (pid: number): boolean => {
     for (let p = stats.get(pid)?.ppid; p !== undefined && p > 1; p = stats.get(p)?.ppid) if (p === process.pid) return true
     return false
   }
-  let ticks = 0
-  for (const [pid, s] of stats) if (below(pid)) ticks += s.ticks
-  return ticks / 100
+  const out = new Map<string, number>([['all', 0]])
+  for (const [pid, s] of stats) {
+    if (!below(pid)) continue
+    out.set('all', out.get('all')! + s.ticks / 100)
+    out.set(s.kind, (out.get(s.kind) ?? 0) + s.ticks / 100)
+  }
+  return out
 }
 
 const outDir = production ? await mkdtemp(join(tmpdir(), 'weft-profile-')) : undefined
@@ -179,11 +185,28 @@ try {
     return 0
   }, [PEOPLE, N, IN_FLIGHT] as const)
   await run()
+  // IndexedDB transactions and requests the worker makes, counted by wrapping the prototypes.
+  await send('Runtime.evaluate', {
+    expression: `(() => {
+      const n = globalThis.__idbCounts = { readonly: 0, readwrite: 0, get: 0, put: 0, delete: 0, getAll: 0, openCursor: 0 }
+      const t = IDBDatabase.prototype.transaction
+      IDBDatabase.prototype.transaction = function (...a) { n[a[1] === 'readwrite' ? 'readwrite' : 'readonly']++; return t.apply(this, a) }
+      for (const m of ['get', 'put', 'delete', 'getAll', 'openCursor']) {
+        const f = IDBObjectStore.prototype[m]
+        IDBObjectStore.prototype[m] = function (...a) { n[m]++; return f.apply(this, a) }
+      }
+    })()`
+  })
   if (profiling) await send('Profiler.start')
   const cpu0 = await childrenCpu()
   const rate = await page.evaluate(async () => await (globalThis as unknown as { go: () => Promise<number> }).go())
-  const cpu = await childrenCpu() - cpu0
-  console.log(`${mode}: ${N} creates, ${IN_FLIGHT} in flight: ${rate.toFixed(0)} txn/s, Chromium CPU ${(cpu * 1e6 / N).toFixed(0)} µs/txn (${production ? 'production build' : 'dev server'}, profiler ${profiling ? 'on' : 'off'})`)
+  const cpu1 = await childrenCpu()
+  const perTxn = (kind: string): string => ((cpu1.get(kind)! - (cpu0.get(kind) ?? 0)) * 1e6 / N).toFixed(0)
+  console.log(`${mode}: ${N} creates, ${IN_FLIGHT} in flight: ${rate.toFixed(0)} txn/s, Chromium CPU ${perTxn('all')} µs/txn (${production ? 'production build' : 'dev server'}, profiler ${profiling ? 'on' : 'off'})`)
+  const counts = await send('Runtime.evaluate', { expression: 'JSON.stringify(globalThis.__idbCounts)', returnByValue: true }) as { result: { value: string } }
+  const perCreate = Object.entries(JSON.parse(counts.result.value) as Record<string, number>).map(([k, v]) => `${k} ${(v / N).toFixed(2)}`)
+  console.log(`  IndexedDB in the worker per create: ${perCreate.join(', ')}`)
+  console.log(`  by process: ${[...cpu1.keys()].filter((k) => k !== 'all').map((k) => `${k} ${perTxn(k)}`).join(', ')} µs/txn`)
   if (profiling) {
     const { profile } = await send('Profiler.stop') as { profile: Profile }
     summarise(profile, N)
