@@ -44,7 +44,7 @@ function source(url: string, fn: string): string {
 const STAGES: Array<[RegExp, string]> = [
   [/^\((idle)\)$/, 'idle (waiting on IndexedDB, WebCrypto, the tab)'],
   [/^\(garbage collector\)$/, 'garbage collection'],
-  [/^(src\/store\/idb\.ts|pkg:idb)$/, 'IndexedDB requests'],
+  [/^(src\/store\/idb(-reads)?\.ts|pkg:idb)$/, 'IndexedDB requests'],
   [/^(src\/core\/(crypto|aes|ed25519|hash)\.ts|pkg:(@noble\/\w+|sha2|ed25519|utils))/, 'crypto (WebCrypto calls, noble SHA-256)'],
   [/^(src\/core\/(block|cid|record|record-.*)\.ts|pkg:(cborg|@ipld\/\w+|multiformats|bytes))/, 'sealing: encoding, blocks, records'],
   [/^(src\/store\/(logstore|log-layout|logstore-checks)\.ts|src\/net\/)/, 'log store and net (createRecords)'],
@@ -182,6 +182,20 @@ try {
       }))
       return n / ((performance.now() - t0) / 1000)
     }
+    // bench/browser.ts's read_while_txn_open: finds while a write transaction is staged, not ended.
+    ;(globalThis as unknown as { finds: () => Promise<number[]> }).finds = async () => {
+      const open = target.writeTransaction('People', { timeoutMs: 120_000 })
+      await open.start()
+      await open.create(Array.from({ length: 10 }, (_, i) => ({ name: `open ${i}`, email: `open${i}@example.com`, age: 1, city: 'x' })))
+      const reads: number[] = []
+      for (let i = 0; i < 200; i++) {
+        const t = performance.now()
+        await target.find('People', { limit: 20 } as never)
+        reads.push(performance.now() - t)
+      }
+      await open.discard()
+      return reads.sort((a, b) => a - b)
+    }
     return 0
   }, [PEOPLE, N, IN_FLIGHT] as const)
   await run()
@@ -207,6 +221,10 @@ try {
   const perCreate = Object.entries(JSON.parse(counts.result.value) as Record<string, number>).map(([k, v]) => `${k} ${(v / N).toFixed(2)}`)
   console.log(`  IndexedDB in the worker per create: ${perCreate.join(', ')}`)
   console.log(`  by process: ${[...cpu1.keys()].filter((k) => k !== 'all').map((k) => `${k} ${perTxn(k)}`).join(', ')} µs/txn`)
+  if (process.env.FINDS != null) {
+    const reads = await page.evaluate(async () => await (globalThis as unknown as { finds: () => Promise<number[]> }).finds())
+    console.log(`  finds while a write transaction is open: p50 ${reads[100]!.toFixed(2)} ms, p99 ${reads[198]!.toFixed(2)} ms, max ${reads[199]!.toFixed(2)} ms`)
+  }
   if (profiling) {
     const { profile } = await send('Profiler.stop') as { profile: Profile }
     summarise(profile, N)
