@@ -1,14 +1,20 @@
 /**
  * A CPU profile of the SharedWorker while a tab writes (the creates of bench/browser.ts's
- * `writes`): `npx tsx bench/browser-profile.ts [single|concurrent] [--out profile.cpuprofile]`.
+ * `writes`, one instance a transaction, 1 or 100 in flight):
+ *   npx tsx bench/browser-profile.ts [single|concurrent] [--build] [--no-profile] [--out f.cpuprofile]
+ * Environment: N (creates; 500 single, 2000 concurrent), INTERVAL_US (sampling interval, 200),
+ * FINDS=1 (then time the finds of read_while_txn_open), BY_PID=1 (CPU per process, not per type).
  *
  * Serves the test page from Vite's dev server (each source file its own URL, names kept, so the
- * samples say which file they fall in), attaches to the shared_worker target over CDP and runs
- * the V8 sampling profiler there. Prints the wall-clock rate, then the worker's time per
- * transaction split by what it was doing: idle (waiting on IndexedDB, WebCrypto or the tab),
- * garbage collection, and by source (the file of the innermost frame from this repository, else
- * the package), plus the top functions by self time. The `.cpuprofile` written with `--out`
- * opens in Chromium's DevTools.
+ * samples say which file they fall in), or with `--build` the production build bench/browser.ts
+ * measures (minified: its split by source means little, its CPU figures are the ones to compare).
+ * Attaches to the shared_worker target over CDP (Playwright has no SharedWorker API) and runs the
+ * V8 sampling profiler there. Prints the wall-clock rate; the CPU time of Chromium's processes
+ * per transaction (the tab and the worker's renderer; the browser process, where IndexedDB does
+ * its work), which the machine's load inflates far less than the rate; the worker's IndexedDB
+ * transactions and requests per create; then the worker's time per transaction split by stage
+ * (idle: waiting on IndexedDB, WebCrypto or the tab), by source file or package, and the top
+ * functions by self time. The `.cpuprofile` written with `--out` opens in Chromium's DevTools.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
