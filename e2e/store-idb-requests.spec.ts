@@ -1,8 +1,8 @@
 /**
- * The IndexedDB store's shared read transactions (src/store/idb-reads.ts) in real Chromium: reads
- * issued together share transactions yet each gets its own values, a read sees every write
- * started before it was called and never a write that has not committed, and reads waiting when
- * the store closes are still answered.
+ * How the IndexedDB store spends requests and transactions (src/store/idb.ts, idb-reads.ts), in
+ * real Chromium: reads issued together share transactions yet each gets its own values, a read
+ * sees every write started before it was called and never a write that has not committed, reads
+ * waiting when the store closes are still answered, and a batch whose request fails writes nothing.
  */
 import { expect, test, type Page } from '@playwright/test'
 import type { idbStore as IdbStore } from '../src/store/idb.js'
@@ -104,4 +104,86 @@ test('reads waiting when the store closes are answered, and reads after it rejec
     return { answered: values.filter((v) => v === 7).length, after }
   })
   expect(result).toEqual({ answered: 300, after: 'StoreClosedError' })
+})
+
+test('a batch whose request fails part-way writes nothing and rejects with StoreIOError; the store stays usable', async ({ page }) => {
+  await open(page)
+  const result = await page.evaluate(async () => {
+    const { idbStore } = await import('/src/store/idb.ts' as string) as IdbModule
+    const store = await idbStore({ name: `weft-reads-${Date.now()}-${Math.random()}` })
+    const te = new TextEncoder()
+    const key = (i: number): Uint8Array => te.encode(`k${i}`)
+    await store.put(key(0), te.encode('before'))
+    // The third put of the batch fails as IndexedDB fails a request it cannot take.
+    const put = IDBObjectStore.prototype.put
+    let calls = 0
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
+      if (++calls === 3) throw new DOMException('no room', 'QuotaExceededError')
+      return put.apply(this, args)
+    } as typeof put
+    const failed = await store.batch(Array.from({ length: 5 }, (_, i) => ({ type: 'put' as const, key: key(i), value: te.encode(`batch ${i}`) })))
+      .then(() => 'written', (err: Error) => `${err.name}: ${(err.cause as Error | undefined)?.name ?? ''}`)
+    IDBObjectStore.prototype.put = put
+    const after = await store.getMany([0, 1, 2, 3, 4].map(key))
+    await store.put(key(9), te.encode('later'))
+    const later = await store.get(key(9))
+    await store.close()
+    return {
+      failed,
+      after: after.map((v) => (v === undefined ? null : new TextDecoder().decode(v))),
+      later: later === undefined ? null : new TextDecoder().decode(later)
+    }
+  })
+  expect(result).toEqual({ failed: 'StoreIOError: QuotaExceededError', after: ['before', null, null, null, null], later: 'later' })
+})
+
+test('a read whose request IndexedDB refuses fails alone with StoreIOError; the reads beside it are answered', async ({ page }) => {
+  await open(page)
+  const result = await page.evaluate(async () => {
+    const { idbStore } = await import('/src/store/idb.ts' as string) as IdbModule
+    const name = `weft-reads-${Date.now()}-${Math.random()}`
+    const store = await idbStore({ name })
+    const te = new TextEncoder()
+    const key = (i: number): Uint8Array => te.encode(`k${i}`)
+    await store.batch([1, 2, 3].map((i) => ({ type: 'put' as const, key: key(i), value: te.encode(`v${i}`) })))
+    // IndexedDB refuses the request for k2 (as it refuses a key it cannot take).
+    const get = IDBObjectStore.prototype.get
+    IDBObjectStore.prototype.get = function (this: IDBObjectStore, query: IDBValidKey | IDBKeyRange) {
+      if (query instanceof Uint8Array && new TextDecoder().decode(query) === 'k2') {
+        // As IndexedDB would: an inactive transaction refuses first (its requests are not refused).
+        get.call(this, new Uint8Array([0]))
+        throw new DOMException('refused', 'DataError')
+      }
+      return get.call(this, query)
+    } as typeof get
+    const outcome = async (p: Promise<Uint8Array | undefined>): Promise<string> =>
+      await p.then((v) => (v === undefined ? 'none' : new TextDecoder().decode(v)), (err: Error) => err.name)
+    // A read-write transaction of another connection, kept alive, holds the first read's
+    // transaction back. Reads called in the same task join that transaction; reads called in a
+    // later task wait in the queue and go together into the next one. Either way the refused
+    // read fails alone.
+    const other = await new Promise<IDBDatabase>((resolve, reject) => {
+      const r = indexedDB.open(name)
+      r.onsuccess = () => { resolve(r.result) }
+      r.onerror = () => { reject(r.error) }
+    })
+    let holding = true
+    const held = other.transaction('kv', 'readwrite')
+    const spin = (): void => { if (holding) held.objectStore('kv').get(key(1) as Uint8Array<ArrayBuffer>).onsuccess = spin }
+    spin()
+    const released = new Promise((resolve) => { held.oncomplete = resolve })
+    const first = outcome(store.get(key(1)))
+    const joined = [outcome(store.get(key(2))), outcome(store.get(key(3)))]
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const queued = [outcome(store.get(key(2))), outcome(store.get(key(3)))]
+    holding = false
+    await released
+    other.close()
+    const answers = await Promise.all([first, ...joined, ...queued])
+    IDBObjectStore.prototype.get = get
+    const after = await outcome(store.get(key(2)))
+    await store.close()
+    return { answers, after }
+  })
+  expect(result).toEqual({ answers: ['v1', 'StoreIOError', 'v3', 'StoreIOError', 'v3'], after: 'v2' })
 })

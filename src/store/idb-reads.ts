@@ -81,8 +81,16 @@ export function readBatcher(db: IDBDatabase, name: string): ReadBatcher {
     }
     tx.oncomplete = () => { settle() }
     tx.onabort = () => { settle(tx.error ?? new DOMException('the read transaction was aborted', 'AbortError')) }
-    // A failed request aborts the transaction, which rejects the reads it holds.
-    for (const r of reads) place(batch.store, r)
+    // A failed request aborts the transaction, which rejects the reads it holds; a request
+    // IndexedDB refuses at once fails its read alone.
+    for (const r of reads) {
+      try {
+        place(batch.store, r)
+      } catch (err) {
+        r.left = 0
+        r.reject(err)
+      }
+    }
   }
 
   return {
