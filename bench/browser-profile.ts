@@ -16,7 +16,7 @@
  * (idle: waiting on IndexedDB, WebCrypto or the tab), by source file or package, and the top
  * functions by self time. The `.cpuprofile` written with `--out` opens in Chromium's DevTools.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { build, createServer, preview } from 'vite'
 import { chromium } from '@playwright/test'
 import { PEOPLE } from './fixtures.js'
+import { cpuPerOp, descendantsCpu } from './proc-cpu.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const mode = process.argv[2] === 'single' ? 'single' : 'concurrent'
@@ -104,30 +105,7 @@ function summarise(p: Profile, txns: number): void {
   for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(row(k, v))
 }
 
-/** CPU seconds (user + system) of every process below this one (Chromium's), by process type. */
-async function childrenCpu(): Promise<Map<string, number>> {
-  const stats = new Map<number, { ppid: number; ticks: number; kind: string }>()
-  for (const d of await readdir('/proc')) {
-    if (!/^\d+$/.test(d)) continue
-    try {
-      const f = (await readFile(`/proc/${d}/stat`, 'utf8')).split(') ')[1]!.split(' ')
-      const cmd = await readFile(`/proc/${d}/cmdline`, 'utf8')
-      const kind = (/--utility-sub-type=([\w.]+)/.exec(cmd)?.[1] ?? /--type=([\w-]+)/.exec(cmd)?.[1] ?? 'browser') + (process.env.BY_PID != null ? `:${d}` : '')
-      stats.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), kind })
-    } catch { /* gone */ }
-  }
-  const below = (pid: number): boolean => {
-    for (let p = stats.get(pid)?.ppid; p !== undefined && p > 1; p = stats.get(p)?.ppid) if (p === process.pid) return true
-    return false
-  }
-  const out = new Map<string, number>([['all', 0]])
-  for (const [pid, s] of stats) {
-    if (!below(pid)) continue
-    out.set('all', out.get('all')! + s.ticks / 100)
-    out.set(s.kind, (out.get(s.kind) ?? 0) + s.ticks / 100)
-  }
-  return out
-}
+const childrenCpu = async (): Promise<Map<string, number>> => await descendantsCpu({ byPid: process.env.BY_PID != null })
 
 const outDir = production ? await mkdtemp(join(tmpdir(), 'weft-profile-')) : undefined
 if (outDir !== undefined) {
@@ -221,7 +199,7 @@ try {
   const cpu0 = await childrenCpu()
   const rate = await page.evaluate(async () => await (globalThis as unknown as { go: () => Promise<number> }).go())
   const cpu1 = await childrenCpu()
-  const perTxn = (kind: string): string => ((cpu1.get(kind)! - (cpu0.get(kind) ?? 0)) * 1e6 / N).toFixed(0)
+  const perTxn = (kind: string): string => cpuPerOp(cpu0, cpu1, N, kind).toFixed(0)
   console.log(`${mode}: ${N} creates, ${IN_FLIGHT} in flight: ${rate.toFixed(0)} txn/s, Chromium CPU ${perTxn('all')} µs/txn (${production ? 'production build' : 'dev server'}, profiler ${profiling ? 'on' : 'off'})`)
   const counts = await send('Runtime.evaluate', { expression: 'JSON.stringify(globalThis.__idbCounts)', returnByValue: true }) as { result: { value: string } }
   const perCreate = Object.entries(JSON.parse(counts.result.value) as Record<string, number>).map(([k, v]) => `${k} ${(v / N).toFixed(2)}`)
