@@ -20,6 +20,10 @@
  *   browser_create_single_txn_per_s    sequential one-instance creates from a tab, each its own
  *                                      transaction (one record, durable when it resolves)
  *   browser_create_concurrent_per_s    the same with 100 creates in flight at once
+ *   browser_create_*_cpu_us_per_*      the CPU time of all of Chromium's processes (tab, worker,
+ *                                      IndexedDB in the browser process) per document of the bulk
+ *                                      transaction and per transaction of the other two: the
+ *                                      machine's load inflates it far less than the rates
  *   browser_remeet_after_reload_ms     two browsers direct over WebRTC and sharing a DB; one
  *                                      reloads: from the reload until both hold a new WebRTC
  *                                      connection to each other (each run reloads the other side)
@@ -49,6 +53,7 @@ import { buildPackages } from '../scripts/build.mjs'
 import { wasmAsFile } from '../scripts/build-worker.mjs'
 import { median, round, type Metric, type Suite } from './index.js'
 import { PEOPLE } from './fixtures.js'
+import { cpuPerOp, descendantsCpu } from './proc-cpu.js'
 import { unpluggableNetwork } from '../e2e/network.js'
 import { convergence, prng, storm, type StormDevice } from '../e2e/storm.js'
 
@@ -371,51 +376,73 @@ async function stormConverge(browser: Browser, url: (name: string) => string, re
   }
 }
 
-/** Writes per second from a tab: one bulk transaction, sequential and concurrent single creates. */
-async function dbWrites(browser: Browser, url: string): Promise<{ bulk: number; single: number; concurrent: number; readOpen: number }> {
+interface WriteFigures { bulk: number; single: number; concurrent: number; readOpen: number; bulkCpu: number; singleCpu: number; concurrentCpu: number }
+
+/**
+ * Writes per second from a tab: one bulk transaction, sequential and concurrent single creates;
+ * each part also as CPU per document or transaction of all of Chromium's processes (the tab, the
+ * worker, IndexedDB in the browser process), sampled from /proc between the parts.
+ */
+async function dbWrites(browser: Browser, url: string): Promise<WriteFigures> {
   const p = await openPeer(browser, url, {})
-  try {
+  const n = { bulk: BULK, single: SINGLE, concurrent: CONCURRENT, inFlight: IN_FLIGHT }
+  /** Run one part in the page: its figure and the CPU per operation it took. */
+  const part = async (name: 'bulk' | 'single' | 'concurrent' | 'readOpen', ops: number): Promise<[number, number]> => {
+    const before = await descendantsCpu()
     // No named functions in here: tsx would wrap them in a helper the page does not have.
-    return await p.page.evaluate(async ([people, n]) => {
+    const value = await p.page.evaluate(async ([k, people, n]) => {
+      const g = globalThis as unknown as { benchWrites?: { docs: Array<Record<string, unknown>>; singleDB?: unknown } }
       const db = globalThis.weftPeer!.client().db
-      const docs = Array.from({ length: Math.max(n.bulk, n.single, n.concurrent) }, (_, i) => ({ name: `person ${i}`, email: `p${i}@example.com`, age: i % 90, city: `city-${i % 1000}` }))
-
-      const bulkDB = await db.newDB(undefined, { collections: [people] })
-      let t0 = performance.now()
-      const txn = bulkDB.writeTransaction('People', { timeoutMs: 120_000 })
-      await txn.start()
-      await txn.create(docs.slice(0, n.bulk))
-      await txn.end()
-      const bulk = n.bulk / ((performance.now() - t0) / 1000)
-
-      const singleDB = await db.newDB(undefined, { collections: [people] })
-      t0 = performance.now()
-      for (let i = 0; i < n.single; i++) await singleDB.create('People', [docs[i]!])
-      const single = n.single / ((performance.now() - t0) / 1000)
-
-      const concurrentDB = await db.newDB(undefined, { collections: [people] })
-      let next = 0
-      t0 = performance.now()
-      await Promise.all(Array.from({ length: n.inFlight }, async () => {
-        while (next < n.concurrent) await concurrentDB.create('People', [docs[next++]!], { timeoutMs: 120_000 })
-      }))
-      const concurrent = n.concurrent / ((performance.now() - t0) / 1000)
-
+      g.benchWrites ??= { docs: Array.from({ length: Math.max(n.bulk, n.single, n.concurrent) }, (_, i) => ({ name: `person ${i}`, email: `p${i}@example.com`, age: i % 90, city: `city-${i % 1000}` })) }
+      const { docs } = g.benchWrites
+      if (k === 'bulk') {
+        const bulkDB = await db.newDB(undefined, { collections: [people] })
+        const t0 = performance.now()
+        const txn = bulkDB.writeTransaction('People', { timeoutMs: 120_000 })
+        await txn.start()
+        await txn.create(docs.slice(0, n.bulk))
+        await txn.end()
+        return n.bulk / ((performance.now() - t0) / 1000)
+      }
+      if (k === 'single') {
+        const singleDB = await db.newDB(undefined, { collections: [people] })
+        g.benchWrites.singleDB = singleDB
+        const t0 = performance.now()
+        for (let i = 0; i < n.single; i++) await singleDB.create('People', [docs[i]!])
+        return n.single / ((performance.now() - t0) / 1000)
+      }
+      if (k === 'concurrent') {
+        const concurrentDB = await db.newDB(undefined, { collections: [people] })
+        let next = 0
+        const t0 = performance.now()
+        await Promise.all(Array.from({ length: n.inFlight }, async () => {
+          while (next < n.concurrent) await concurrentDB.create('People', [docs[next++]!], { timeoutMs: 120_000 })
+        }))
+        return n.concurrent / ((performance.now() - t0) / 1000)
+      }
       // A write transaction stays open (staged, not ended) while finds run.
+      const singleDB = g.benchWrites.singleDB as Awaited<ReturnType<typeof db.newDB>>
       const open = singleDB.writeTransaction('People', { timeoutMs: 120_000 })
       await open.start()
       await open.create(Array.from({ length: 10 }, (_, i) => ({ name: `open ${i}`, email: `open${i}@example.com`, age: 1, city: 'x' })))
       const reads: number[] = []
       for (let i = 0; i < 200; i++) {
-        t0 = performance.now()
+        const t0 = performance.now()
         await singleDB.find('People', { limit: 20 } as never)
         reads.push(performance.now() - t0)
       }
       await open.discard()
       reads.sort((a, b) => a - b)
-      const readOpen = reads[Math.min(reads.length - 1, Math.floor(0.99 * reads.length))]!
-      return { bulk, single, concurrent, readOpen }
-    }, [PEOPLE, { bulk: BULK, single: SINGLE, concurrent: CONCURRENT, inFlight: IN_FLIGHT }] as const)
+      return reads[Math.min(reads.length - 1, Math.floor(0.99 * reads.length))]!
+    }, [name, PEOPLE, n] as const)
+    return [value, cpuPerOp(before, await descendantsCpu(), ops)]
+  }
+  try {
+    const [bulk, bulkCpu] = await part('bulk', BULK)
+    const [single, singleCpu] = await part('single', SINGLE)
+    const [concurrent, concurrentCpu] = await part('concurrent', CONCURRENT)
+    const [readOpen] = await part('readOpen', 1)
+    return { bulk, single, concurrent, readOpen, bulkCpu, singleCpu, concurrentCpu }
   } finally {
     await p.close()
   }
@@ -480,17 +507,24 @@ const suite: Suite = async (runs) => {
       const single: number[] = []
       const concurrent: number[] = []
       const readOpen: number[] = []
+      const cpu = { bulk: [] as number[], single: [] as number[], concurrent: [] as number[] }
       for (let i = 0; i < runs; i++) {
         const r = await dbWrites(browser, url(`dbw-${i}-${Date.now()}`))
         bulk.push(r.bulk)
         single.push(r.single)
         concurrent.push(r.concurrent)
         readOpen.push(r.readOpen)
+        cpu.bulk.push(r.bulkCpu)
+        cpu.single.push(r.singleCpu)
+        cpu.concurrent.push(r.concurrentCpu)
       }
       out.push({ metric: 'browser_create_bulk_docs_per_s', value: round(median(bulk)), unit: 'docs/s' })
       out.push({ metric: 'browser_create_single_txn_per_s', value: round(median(single)), unit: 'txn/s' })
       out.push({ metric: 'browser_create_concurrent_per_s', value: round(median(concurrent)), unit: 'txn/s' })
       out.push({ metric: 'read_while_txn_open_p99_ms', value: round(median(readOpen), 2), unit: 'ms' })
+      out.push({ metric: 'browser_create_bulk_cpu_us_per_doc', value: round(median(cpu.bulk)), unit: 'µs' })
+      out.push({ metric: 'browser_create_single_cpu_us_per_txn', value: round(median(cpu.single)), unit: 'µs' })
+      out.push({ metric: 'browser_create_concurrent_cpu_us_per_txn', value: round(median(cpu.concurrent)), unit: 'µs' })
     }
     if (parts.has('remeet')) {
       out.push({ metric: 'browser_remeet_after_reload_ms', value: round(median(await remeet(browser, url, relay.wsAddr, runs))), unit: 'ms' })

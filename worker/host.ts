@@ -69,6 +69,14 @@ interface Session {
   close(): void
 }
 
+/** Longest deadline a timer can hold (ms): setTimeout fires at once past it. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** A call's deadline as the tab sent it (not trusted), as a timer's delay: 1 ms at least. */
+function callDeadline(timeoutMs: unknown): number {
+  return typeof timeoutMs === 'number' && timeoutMs >= 1 ? Math.min(timeoutMs, MAX_TIMER_MS) : 1
+}
+
 /** Longest logging setting a tab may send. */
 const MAX_DEBUG_SETTING = 1024
 
@@ -214,20 +222,25 @@ export function createWorkerHost(init: WorkerHostInit): WorkerHost {
 
     const api: WorkerApi = {
       async invoke(callId, method, args, timeoutMs): Promise<Envelope> {
+        // One controller a call, aborted by the tab (cancel), the tab's death (close() aborts
+        // every call in flight) or the call's deadline: one timer, cleared when the call settles.
         const controller = new AbortController()
+        const { signal } = controller
+        if (closed) controller.abort(new ClientClosedError('the tab is gone'))
         inflight.set(callId, controller)
-        const signal = AbortSignal.any([controller.signal, lifetime.signal, AbortSignal.timeout(Math.max(1, timeoutMs))])
+        const timer = setTimeout(() => { controller.abort(new DOMException('signal timed out', 'TimeoutError')) }, callDeadline(timeoutMs))
         try {
           const value = await new Promise<unknown>((resolve, reject) => {
-            const onAbort = (): void => { reject(signal.reason as Error) }
-            if (signal.aborted) { onAbort(); return }
-            signal.addEventListener('abort', onAbort, { once: true })
-            run(method, Array.isArray(args) ? args : [], signal).then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+            if (signal.aborted) { reject(signal.reason as Error); return }
+            // The controller dies with the call: its listener needs no removing.
+            signal.addEventListener('abort', () => { reject(signal.reason as Error) }, { once: true })
+            run(method, Array.isArray(args) ? args : [], signal).then(resolve, reject)
           })
           return { ok: true, value }
         } catch (err) {
           return { ok: false, error: toWireError(err) }
         } finally {
+          clearTimeout(timer)
           inflight.delete(callId)
         }
       },

@@ -6,12 +6,17 @@
  * anything but their own requests; a write resolves on the transaction's `complete`, not on the
  * request's success. Range scans read one page per read-only transaction.
  *
+ * The hot paths speak to IndexedDB directly, not through `idb`'s promise per request: a write
+ * places its requests and waits for the transaction alone (a failed request aborts it), and point
+ * reads share read-only transactions (idb-reads.ts).
+ *
  * Browser-only: import it from `src/store/idb.js` directly; `src/store/index.ts` does not
  * re-export it.
  */
-import { openDB, type DBSchema, type IDBPDatabase, type IDBPObjectStore } from 'idb'
+import { openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb'
 import { logger } from '../core/logger.js'
 import { StoreIOError } from './errors.js'
+import { readBatcher } from './idb-reads.js'
 import type { KVStore } from './kv.js'
 import { compareBytes } from './keys.js'
 import { guardBackend, type Bound, type KVBackend, type NormalizedRange } from './kv-base.js'
@@ -41,8 +46,6 @@ export interface IdbStoreInit {
 interface KVSchema extends DBSchema {
   kv: { key: BufferSource; value: Uint8Array }
 }
-
-type WritableStore = IDBPObjectStore<KVSchema, ['kv'], 'kv', 'readwrite'>
 
 /** A value IndexedDB can store without cloning bytes outside the view. */
 function exact(value: Uint8Array): Uint8Array {
@@ -100,11 +103,27 @@ export async function idbStore(init: IdbStoreInit): Promise<KVStore> {
   }
   log('opened %s', init.name)
 
-  const write = async (fill: (store: WritableStore) => Array<Promise<unknown>>): Promise<void> => {
-    const tx = db.transaction(STORE, 'readwrite', { durability })
-    // Promise.all observes every request, so a failing request is never an unhandled rejection.
-    await Promise.all([...fill(tx.store), tx.done])
-  }
+  const raw = unwrap(db) as IDBDatabase
+  const reads = readBatcher(raw, STORE)
+
+  /** One read-write transaction: resolves when it committed, rejects when it aborted. */
+  const write = (fill: (store: IDBObjectStore) => void): Promise<void> => new Promise<void>((resolve, reject) => {
+    reads.fence()
+    const tx = raw.transaction(STORE, 'readwrite', { durability })
+    tx.oncomplete = () => { resolve() }
+    // A failed request aborts the transaction (its error event is not prevented): nothing is written.
+    tx.onabort = () => { reject(tx.error ?? new DOMException('the write transaction was aborted', 'AbortError')) }
+    try {
+      fill(tx.objectStore(STORE))
+    } catch (err) {
+      // Placed requests must not commit without the rest.
+      try { tx.abort() } catch { /* already finished */ }
+      reject(err)
+      return
+    }
+    // Nothing more goes in: commit now rather than when the task ends.
+    tx.commit?.()
+  })
 
   /** One page of a range, read in its own transaction. */
   const page = async (range: NormalizedRange, count: number, lower = range.lower, upper = range.upper): Promise<Array<[Uint8Array, Uint8Array]>> => {
@@ -126,20 +145,20 @@ export async function idbStore(init: IdbStoreInit): Promise<KVStore> {
   }
 
   const backend: KVBackend = {
-    get: (key) => db.get(STORE, idbKey(key)),
+    get: async (key) => (await reads.read([idbKey(key)]))[0],
 
-    getMany: async (keys) => {
-      const tx = db.transaction(STORE, 'readonly')
-      const [values] = await Promise.all([Promise.all(keys.map((k) => tx.store.get(idbKey(k)))), tx.done])
-      return values
-    },
+    getMany: (keys) => reads.read(keys.map(idbKey)),
 
-    put: (key, value) => write((store) => [store.put(exact(value), idbKey(key))]),
+    put: (key, value) => write((store) => { store.put(exact(value), idbKey(key)) }),
 
-    delete: (key) => write((store) => [store.delete(idbKey(key))]),
+    delete: (key) => write((store) => { store.delete(idbKey(key)) }),
 
-    batch: (ops) =>
-      write((store) => ops.map((op) => (op.type === 'put' ? store.put(exact(op.value), idbKey(op.key)) : store.delete(idbKey(op.key))))),
+    batch: (ops) => write((store) => {
+      for (const op of ops) {
+        if (op.type === 'put') store.put(exact(op.value), idbKey(op.key))
+        else store.delete(idbKey(op.key))
+      }
+    }),
 
     async * pages(range: NormalizedRange) {
       let { lower, upper } = range
