@@ -132,6 +132,7 @@ export function createCommitter(init: CommitterInit): Committer {
   async function commitItems(items: Item[]): Promise<void> {
     const chosen = items[0]?.log
     const shared = new Overlay(storeReader(init.store))
+    const groupWrites = shared.writtenKeys()
     const ready: Array<{ item: Item; bodies: unknown[]; records: DBRecord[] }> = []
     for (const item of items) {
       try {
@@ -144,14 +145,11 @@ export function createCommitter(init: CommitterInit): Committer {
         if (item.reads !== undefined && (ready.length > 0 || init.version() !== item.began)) {
           const since = item.began === undefined ? undefined : init.version() === item.began ? [] : init.recent?.since(item.began)
           const clean = since !== undefined
-            ? item.reads.untouchedBy(since) && item.reads.untouchedBy(shared.written())
+            ? item.reads.untouchedBy(since) && (ready.length === 0 || item.reads.untouchedBy([groupWrites]))
             : await item.reads.check(shared)
           if (!clean) throw new TransactionConflictError()
         }
-        for (const e of item.ov.written()) {
-          if (e.value === null) shared.del(e.key)
-          else shared.put(e.key, e.value)
-        }
+        shared.absorb(item.ov)
         ready.push({ item, bodies, records: [] })
       } catch (err) {
         item.done(err as Error)

@@ -153,6 +153,20 @@ export class Overlay implements StateReader {
     return out
   }
 
+  /** Put (or delete) every key `other` wrote, as it wrote it. */
+  absorb(other: Overlay): void {
+    for (const [s, e] of other.writes) this.writes.set(s, e)
+  }
+
+  /** The keys written (a live view: later writes show). */
+  writtenKeys(): { has(s: string): boolean; keys(): Iterable<Uint8Array> } {
+    const writes = this.writes
+    return {
+      has: (s) => writes.has(s),
+      * keys() { for (const e of writes.values()) yield e.key }
+    }
+  }
+
   /** Keys written, with their buffered values (`null` = deleted). */
   written(): IterableIterator<Entry> {
     return this.writes.values()
