@@ -59,7 +59,7 @@ export interface CommitterInit {
   base: KVStore
   /** Told of a batch the net writes for us (with our records), around `store`'s wrappers. */
   around: {
-    /** Run `fn`, which writes the DB's state through the net, as a write of the state. */
+    /** Run `fn`, which writes the DB's state through the net (with our records), as a write of the state. */
     writing<T>(fn: () => Promise<T>): Promise<T>
     /** `ops` are about to be written. */
     begin(ops: readonly BatchOp[]): void
@@ -110,7 +110,8 @@ export function createCommitter(init: CommitterInit): Committer {
   async function createRecords(bodies: unknown[], chosen: LogID | undefined, also?: CreateRecordsOptions['with'], at?: Array<number | undefined>): Promise<DBRecord[]> {
     const options: CreateRecordsOptions = {
       ...(chosen !== undefined ? { log: chosen } : {}),
-      ...(also !== undefined ? { with: also } : {}),
+      // Our state is written with the records: the gate is held while they are stored, not sealed.
+      ...(also !== undefined ? { with: also, storing: init.around.writing } : {}),
       ...(at !== undefined && at.some((t) => t !== undefined) ? { at } : {})
     }
     if (net.createRecords !== undefined) return await net.createRecords(id, bodies, options)
@@ -185,9 +186,7 @@ export function createCommitter(init: CommitterInit): Committer {
       // Each record carries the time its validators saw, when the clock allows (then their answers stand).
       const at = ready.flatMap((r) => r.bodies.map(() => r.item.result.validated ? r.item.validatedAt : undefined))
       const bodies = ready.flatMap((r) => r.bodies)
-      records = fused
-        ? await init.around.writing(async () => await createRecords(bodies, chosen, also, at))
-        : await createRecords(bodies, chosen, undefined, at)
+      records = await createRecords(bodies, chosen, also, at)
       if (group !== undefined) init.around.end(group.ops, true)
     } catch (err) {
       if (group !== undefined) init.around.end(group.ops, false)
