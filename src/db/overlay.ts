@@ -239,8 +239,9 @@ export class Overlay implements StateReader {
 /** A KV store as a {@link StateReader}. */
 export function storeReader(store: KVStore): StateReader {
   return {
-    get: async (key) => await store.get(key),
-    getMany: async (keys) => await store.getMany(keys),
+    // The store's own promises, passed on (no wrapper of ours on the path of every read).
+    get: (key) => store.get(key),
+    getMany: (keys) => store.getMany(keys),
     range: (options) => store.range(options),
     pages: (options) => store.pages(options)
   }
