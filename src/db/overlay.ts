@@ -104,20 +104,28 @@ export class Overlay implements StateReader {
   }
 
   async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
-    const out: Array<Uint8Array | undefined> = new Array(keys.length)
-    const missing: number[] = []
-    keys.forEach((key, i) => {
-      const hit = this.lookup(str(key))
+    const n = keys.length
+    const out = new Array<Uint8Array | undefined>(n)
+    const strings = new Array<string>(n)
+    /** The places of the keys not found here, and those keys. */
+    const at: number[] = []
+    const missing: Uint8Array[] = []
+    for (let i = 0; i < n; i++) {
+      const s = strings[i] = str(keys[i]!)
+      const hit = this.lookup(s)
       if (hit != null) out[i] = hit.value ?? undefined
-      else missing.push(i)
-    })
-    if (missing.length > 0) {
-      const values = await this.store.getMany(missing.map((i) => keys[i]!))
-      const bottom = this.bottom()
-      missing.forEach((i, j) => {
-        out[i] = values[j]
-        bottom.cache.set(str(keys[i]!), values[j] ?? null)
-      })
+      else {
+        at.push(i)
+        missing.push(keys[i]!)
+      }
+    }
+    if (missing.length === 0) return out
+    const values = await this.store.getMany(missing)
+    const cache = this.bottom().cache
+    for (let j = 0; j < at.length; j++) {
+      const i = at[j]!
+      out[i] = values[j]
+      cache.set(strings[i]!, values[j] ?? null)
     }
     return out
   }

@@ -75,7 +75,7 @@ export class RecordingReader implements StateReader {
 
   async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
     const values = await this.store.getMany(keys)
-    keys.forEach((k, i) => { this.note(k, values[i]) })
+    for (let i = 0; i < keys.length; i++) this.note(keys[i]!, values[i])
     return values
   }
 
