@@ -12,6 +12,7 @@ import * as platform from '#weft/crypto'
 import { aesGcmDecrypt, aesGcmEncrypt, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './aes.js'
 import { equalBytes, isBytes } from './bytes.js'
 import { InvalidBlockError, OversizedInputError } from './errors.js'
+import { encodeRecordValue } from './record-cbor.js'
 import type { Block } from './types.js'
 
 /** Multicodec of dag-cbor. */
@@ -58,6 +59,9 @@ function checkSize(bytes: Uint8Array, maxBytes: number, what: string): void {
 
 /** dag-cbor bytes of `value`; a value outside the IPLD data model is an {@link InvalidBlockError}. */
 export function encodeNode(value: unknown): Uint8Array {
+  // The shapes of records, written directly (same bytes); anything else by the general encoder.
+  const direct = encodeRecordValue(value)
+  if (direct !== undefined) return direct
   try {
     return dagCbor.encode(value)
   } catch (cause) {

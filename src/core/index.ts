@@ -52,6 +52,7 @@ export {
   DAG_CBOR_CODE, SHA2_256_CODE, SEALED_NODE_OVERHEAD, isBlockCID, cidOf, blockOf, encodeNode, encodeBlock, decodeBlock,
   verifyBlock, sealNode, openNode
 } from './block.js'
+export { CborWriter } from './record-cbor.js'
 
 export {
   MAX_HLC_COUNTER, DEFAULT_MAX_DRIFT_MS, isHLC, compareHLC, encodeHLC, decodeHLC, createClock
