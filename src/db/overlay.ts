@@ -21,8 +21,18 @@ const MERGED_PAGE = 256
 
 interface Entry { key: Uint8Array; value: Uint8Array | null }
 
+/**
+ * Node's own Latin-1 decoder (native: several times faster than `String.fromCharCode` on keys of a
+ * hundred bytes, and the same string), when the platform has it; never a JavaScript polyfill's.
+ */
+const latin1Slice = ((): ((this: Uint8Array, start: number, end: number) => string) | undefined => {
+  const f = (globalThis as { Buffer?: { prototype?: { latin1Slice?: unknown } } }).Buffer?.prototype?.latin1Slice
+  return typeof f === 'function' && /\[native code\]/.test(Function.prototype.toString.call(f)) ? f as (this: Uint8Array, start: number, end: number) => string : undefined
+})()
+
 /** A map key for a byte key (one UTF-16 unit per byte). */
 export function keyString(key: Uint8Array): string {
+  if (latin1Slice !== undefined) return latin1Slice.call(key, 0, key.length)
   if (key.length <= 1024) return String.fromCharCode.apply(null, key as unknown as number[])
   let s = ''
   for (let i = 0; i < key.length; i += 1024) s += String.fromCharCode.apply(null, key.subarray(i, i + 1024) as unknown as number[])
