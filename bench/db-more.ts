@@ -2,6 +2,8 @@
  * More document database figures in Node (see bench/db.ts for the shared setup):
  *   create_concurrent_per_s      one-instance creates, 100 in flight (each its own transaction,
  *                                durable when it resolves)
+ *   create_concurrent_cpu_us     process CPU (main thread and thread pool) per transaction of that
+ *                                part
  *   find_by_id_10k_ms            median of `findByID` on a 10,000-instance collection
  *   read_while_txn_open_p99_ms   p99 of a `find` (20 instances) while another write transaction
  *                                stays open with staged writes and a third writer commits
@@ -35,7 +37,16 @@ export function wanted(part: string): boolean {
   return only === undefined || only === '' || only.split(',').includes(part)
 }
 
-export async function createConcurrent(db: Database, n = 3_000): Promise<number> {
+/** Transactions of the concurrent part. */
+export const CONCURRENT_TXNS = 3_000
+
+/** Process CPU (user and system, every thread) since `start`, in µs. */
+export function cpuMicros(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start)
+  return used.user + used.system
+}
+
+export async function createConcurrent(db: Database, n = CONCURRENT_TXNS): Promise<number> {
   const t = performance.now()
   await pool(n, 100, async (i) => await db.create('People', [person(200_000 + i)]))
   return n / ((performance.now() - t) / 1000)
@@ -79,6 +90,7 @@ export async function readWhileTxnOpen(db: Database): Promise<number> {
 export function metrics(values: Record<string, number[]>): Metric[] {
   const units: Record<string, [string, number]> = {
     create_concurrent_per_s: ['txn/s', 0],
+    create_concurrent_cpu_us: ['µs', 0],
     find_by_id_10k_ms: ['ms', 3],
     read_while_txn_open_p99_ms: ['ms', 2],
     db_join_10k_docs_ms: ['ms', 0],

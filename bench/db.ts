@@ -3,6 +3,8 @@
  *   create_single_txn_per_s   sequential one-instance creates, each its own transaction (one record,
  *                             durable in the log store and applied when it resolves); a createPeer
  *                             with a LevelDB repo, documents in their own LevelDB
+ *   create_single_txn_cpu_us  process CPU (main thread and thread pool, user and system) per
+ *                             transaction of that part
  *   create_bulk_docs_per_s    10,000 instances in one write transaction (one record)
  *   query_indexed_eq_100k_ms  median of equality queries on an indexed field over 100,000 instances
  *   query_scan_100k_ms        median of a query on an unindexed field over 100,000 instances
@@ -29,7 +31,7 @@ import { createFakeNet, createFakeWorld } from '../test/db/fake-net.js'
 import { body, forger } from '../test/db/forger.js'
 import { median, round, type Metric, type Suite } from './index.js'
 import { PEOPLE } from './fixtures.js'
-import { createConcurrent, findByID, metrics, person, readWhileTxnOpen, wanted } from './db-more.js'
+import { CONCURRENT_TXNS, cpuMicros, createConcurrent, findByID, metrics, person, readWhileTxnOpen, wanted } from './db-more.js'
 import { dbJoin, dbReplication } from './db-join.js'
 
 
@@ -109,13 +111,14 @@ async function lateEventReplay(sandbox: Sandbox, applied: number, live = false):
 const suite: Suite = async (runs) => {
   const sandbox = await createSandbox()
   const single: number[] = []
+  const singleCPU: number[] = []
   const bulk: number[] = []
   const indexed: number[] = []
   const scan: number[] = []
   const late: number[] = []
   const late10k: number[] = []
   const lateLive: number[] = []
-  const more: Record<string, number[]> = { create_concurrent_per_s: [], find_by_id_10k_ms: [], read_while_txn_open_p99_ms: [], db_join_10k_docs_ms: [], db_replication_p50_ms: [] }
+  const more: Record<string, number[]> = { create_concurrent_per_s: [], create_concurrent_cpu_us: [], find_by_id_10k_ms: [], read_while_txn_open_p99_ms: [], db_join_10k_docs_ms: [], db_replication_p50_ms: [] }
   try {
     for (let r = 0; r < runs; r++) {
       const s = await setup(sandbox)
@@ -124,10 +127,16 @@ const suite: Suite = async (runs) => {
         const n = 3_000
         let t = performance.now()
         if (wanted('single')) {
+          const cpu = process.cpuUsage()
           for (let i = 0; i < n; i++) await s.db.create('People', [person(i)])
           single.push(n / ((performance.now() - t) / 1000))
+          singleCPU.push(cpuMicros(cpu) / n)
         }
-        if (wanted('concurrent')) more.create_concurrent_per_s!.push(await createConcurrent(s.db))
+        if (wanted('concurrent')) {
+          const cpu = process.cpuUsage()
+          more.create_concurrent_per_s!.push(await createConcurrent(s.db, CONCURRENT_TXNS))
+          more.create_concurrent_cpu_us!.push(cpuMicros(cpu) / CONCURRENT_TXNS)
+        }
 
         if (wanted('bulk')) {
           t = performance.now()
@@ -176,6 +185,7 @@ const suite: Suite = async (runs) => {
   }
   const out: Metric[] = [
     { metric: 'create_single_txn_per_s', value: round(median(single), 0), unit: 'txn/s' },
+    { metric: 'create_single_txn_cpu_us', value: round(median(singleCPU), 0), unit: 'µs' },
     { metric: 'create_bulk_docs_per_s', value: round(median(bulk), 0), unit: 'docs/s' },
     { metric: 'query_indexed_eq_100k_ms', value: round(median(indexed), 3), unit: 'ms' },
     { metric: 'query_scan_100k_ms', value: round(median(scan), 1), unit: 'ms' },

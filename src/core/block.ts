@@ -12,6 +12,7 @@ import * as platform from '#weft/crypto'
 import { aesGcmDecrypt, aesGcmEncrypt, GCM_NONCE_BYTES, GCM_TAG_BYTES } from './aes.js'
 import { equalBytes, isBytes } from './bytes.js'
 import { InvalidBlockError, OversizedInputError } from './errors.js'
+import { encodeRecordValue } from './record-cbor.js'
 import type { Block } from './types.js'
 
 /** Multicodec of dag-cbor. */
@@ -36,8 +37,8 @@ export async function cidOf(bytes: Uint8Array): Promise<CID> {
   return CID.createV1(DAG_CBOR_CODE, createDigest(SHA2_256_CODE, await platform.sha256(bytes)))
 }
 
-/** Blocks whose CID {@link blockOf} computed from their bytes, with that CID and those bytes. */
-const hashed = new WeakMap<Block, { cid: CID; bytes: Uint8Array }>()
+/** The CID computed here from each array of block bytes (while both are the ones a block holds, it needs no hashing again). */
+const hashed = new WeakMap<Uint8Array, CID>()
 
 /**
  * A block of received `bytes`, its CID computed from them. {@link verifyBlock} does not hash such a
@@ -45,9 +46,23 @@ const hashed = new WeakMap<Block, { cid: CID; bytes: Uint8Array }>()
  * them once.
  */
 export async function blockOf(bytes: Uint8Array): Promise<Block> {
-  const block = { cid: await cidOf(bytes), bytes }
-  hashed.set(block, { cid: block.cid, bytes })
+  return known({ cid: await cidOf(bytes), bytes })
+}
+
+/** Note that `block`'s CID was computed here from its bytes. */
+function known(block: Block): Block {
+  hashed.set(block.bytes, block.cid)
   return block
+}
+
+/**
+ * Whether `block`'s CID was computed here from its bytes ({@link blockOf}, {@link encodeBlock},
+ * {@link sealNode}) — the very CID object from the very bytes array, also when the block object
+ * around them is another: checking it again would hash the same bytes. Byte arrays must not be
+ * mutated (as everywhere blocks are handled).
+ */
+export function isHashedBlock(block: Block): boolean {
+  return hashed.get(block.bytes) === block.cid
 }
 
 function checkSize(bytes: Uint8Array, maxBytes: number, what: string): void {
@@ -58,6 +73,9 @@ function checkSize(bytes: Uint8Array, maxBytes: number, what: string): void {
 
 /** dag-cbor bytes of `value`; a value outside the IPLD data model is an {@link InvalidBlockError}. */
 export function encodeNode(value: unknown): Uint8Array {
+  // The shapes of records, written directly (same bytes); anything else by the general encoder.
+  const direct = encodeRecordValue(value)
+  if (direct !== undefined) return direct
   try {
     return dagCbor.encode(value)
   } catch (cause) {
@@ -69,7 +87,7 @@ export function encodeNode(value: unknown): Uint8Array {
 export async function encodeBlock(value: unknown, maxBytes = Infinity): Promise<Block> {
   const bytes = encodeNode(value)
   checkSize(bytes, maxBytes, 'block')
-  return { cid: await cidOf(bytes), bytes }
+  return known({ cid: await cidOf(bytes), bytes })
 }
 
 /**
@@ -97,8 +115,7 @@ export async function verifyBlock(block: Block, maxBytes = Infinity): Promise<vo
   if (!isBlockCID(block.cid)) throw new InvalidBlockError('block CID must be CIDv1, dag-cbor, sha2-256')
   if (!isBytes(block.bytes)) throw new InvalidBlockError('block bytes must be a Uint8Array')
   checkSize(block.bytes, maxBytes, 'block')
-  const known = hashed.get(block)
-  if (known !== undefined && known.cid === block.cid && known.bytes === block.bytes) return
+  if (isHashedBlock(block)) return
   const digest = await platform.sha256(block.bytes)
   if (!equalBytes(digest, block.cid.multihash.digest)) {
     throw new InvalidBlockError(`block bytes do not hash to ${block.cid.toString()}`)
@@ -161,7 +178,7 @@ export async function sealNode(
   bytes.set(header, 0)
   bytes.set(nonce, header.byteLength)
   bytes.set(ciphertext, header.byteLength + nonce.byteLength)
-  return { cid: await cidOf(bytes), bytes }
+  return known({ cid: await cidOf(bytes), bytes })
 }
 
 /**

@@ -50,8 +50,9 @@ export {
 export { AES_KEY_BYTES, GCM_NONCE_BYTES, GCM_TAG_BYTES, aesGcmEncrypt, aesGcmDecrypt } from './aes.js'
 export {
   DAG_CBOR_CODE, SHA2_256_CODE, SEALED_NODE_OVERHEAD, isBlockCID, cidOf, blockOf, encodeNode, encodeBlock, decodeBlock,
-  verifyBlock, sealNode, openNode
+  verifyBlock, isHashedBlock, sealNode, openNode
 } from './block.js'
+export { CborWriter } from './record-cbor.js'
 
 export {
   MAX_HLC_COUNTER, DEFAULT_MAX_DRIFT_MS, isHLC, compareHLC, encodeHLC, decodeHLC, createClock

@@ -4,7 +4,6 @@
  * store: reads of configs and roles, made on every operation, cost no store round trip.
  */
 import type { BatchOp, KVStore } from '../store/kv.js'
-import { startsWith } from '../store/index.js'
 import { keyString as str } from './overlay.js'
 
 
@@ -16,9 +15,23 @@ export interface CachingStore extends KVStore {
   wrote(ops: readonly BatchOp[]): void
 }
 
+/**
+ * Whether `key` starts with `prefix`, compared from the prefix's last byte back: the DB's keys
+ * share a long start (its layout's base), so a key under another prefix differs near the end.
+ */
+function endsAs(key: Uint8Array, prefix: Uint8Array): boolean {
+  const n = prefix.length
+  if (key.length < n) return false
+  for (let i = n - 1; i >= 0; i--) if (key[i] !== prefix[i]) return false
+  return true
+}
+
 export function cachingStore(store: KVStore, prefixes: readonly Uint8Array[]): CachingStore {
   const cache = new Map<string, Uint8Array | null>()
-  const cached = (key: Uint8Array): boolean => prefixes.some((p) => startsWith(key, p))
+  const cached = (key: Uint8Array): boolean => {
+    for (const p of prefixes) if (endsAs(key, p)) return true
+    return false
+  }
   const note = (key: Uint8Array, value: Uint8Array | null): void => {
     if (cached(key)) cache.set(str(key), value)
   }

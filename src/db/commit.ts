@@ -59,7 +59,7 @@ export interface CommitterInit {
   base: KVStore
   /** Told of a batch the net writes for us (with our records), around `store`'s wrappers. */
   around: {
-    /** Run `fn`, which writes the DB's state through the net, as a write of the state. */
+    /** Run `fn`, which writes the DB's state through the net (with our records), as a write of the state. */
     writing<T>(fn: () => Promise<T>): Promise<T>
     /** `ops` are about to be written. */
     begin(ops: readonly BatchOp[]): void
@@ -110,7 +110,8 @@ export function createCommitter(init: CommitterInit): Committer {
   async function createRecords(bodies: unknown[], chosen: LogID | undefined, also?: CreateRecordsOptions['with'], at?: Array<number | undefined>): Promise<DBRecord[]> {
     const options: CreateRecordsOptions = {
       ...(chosen !== undefined ? { log: chosen } : {}),
-      ...(also !== undefined ? { with: also } : {}),
+      // Our state is written with the records: the gate is held while they are stored, not sealed.
+      ...(also !== undefined ? { with: also, storing: init.around.writing } : {}),
       ...(at !== undefined && at.some((t) => t !== undefined) ? { at } : {})
     }
     if (net.createRecords !== undefined) return await net.createRecords(id, bodies, options)
@@ -132,6 +133,7 @@ export function createCommitter(init: CommitterInit): Committer {
   async function commitItems(items: Item[]): Promise<void> {
     const chosen = items[0]?.log
     const shared = new Overlay(storeReader(init.store))
+    const groupWrites = shared.writtenKeys()
     const ready: Array<{ item: Item; bodies: unknown[]; records: DBRecord[] }> = []
     for (const item of items) {
       try {
@@ -144,14 +146,11 @@ export function createCommitter(init: CommitterInit): Committer {
         if (item.reads !== undefined && (ready.length > 0 || init.version() !== item.began)) {
           const since = item.began === undefined ? undefined : init.version() === item.began ? [] : init.recent?.since(item.began)
           const clean = since !== undefined
-            ? item.reads.untouchedBy(since) && item.reads.untouchedBy(shared.written())
+            ? item.reads.untouchedBy(since) && (ready.length === 0 || item.reads.untouchedBy([groupWrites]))
             : await item.reads.check(shared)
           if (!clean) throw new TransactionConflictError()
         }
-        for (const e of item.ov.written()) {
-          if (e.value === null) shared.del(e.key)
-          else shared.put(e.key, e.value)
-        }
+        shared.absorb(item.ov)
         ready.push({ item, bodies, records: [] })
       } catch (err) {
         item.done(err as Error)
@@ -187,9 +186,7 @@ export function createCommitter(init: CommitterInit): Committer {
       // Each record carries the time its validators saw, when the clock allows (then their answers stand).
       const at = ready.flatMap((r) => r.bodies.map(() => r.item.result.validated ? r.item.validatedAt : undefined))
       const bodies = ready.flatMap((r) => r.bodies)
-      records = fused
-        ? await init.around.writing(async () => await createRecords(bodies, chosen, also, at))
-        : await createRecords(bodies, chosen, undefined, at)
+      records = await createRecords(bodies, chosen, also, at)
       if (group !== undefined) init.around.end(group.ops, true)
     } catch (err) {
       if (group !== undefined) init.around.end(group.ops, false)

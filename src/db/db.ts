@@ -93,8 +93,8 @@ function versioned(store: KVStore, gate: Gate, bump: () => void, wrote: (ops: re
     })
   }
   return {
-    get: async (key, options) => await store.get(key, options),
-    getMany: async (keys, options) => await store.getMany(keys, options),
+    get: (key, options) => store.get(key, options),
+    getMany: (keys, options) => store.getMany(keys, options),
     put: async (key, value, options) => { await write([{ type: 'put', key, value }], async () => { await store.put(key, value, options) }) },
     delete: async (key, options) => { await write([{ type: 'del', key }], async () => { await store.delete(key, options) }) },
     batch: async (ops, options) => { await write(ops, async () => { await store.batch(ops, options) }) },

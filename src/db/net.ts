@@ -50,6 +50,12 @@ export interface CreateRecordsOptions {
    * alone.
    */
   with?: (records: readonly DBRecord[]) => readonly BatchOp[] | undefined
+  /**
+   * Runs the storing of the sealed records, `with` inside it (the DB holds its state's gate only
+   * meanwhile, not while records are sealed). It calls `store` once and answers what it answers.
+   * @default runs `store` as it is
+   */
+  storing?: <T>(store: () => Promise<T>) => Promise<T>
   /** Per body, the wall time write validators saw for it: its record carries it when the clock allows. */
   at?: ReadonlyArray<number | undefined>
   signal?: AbortSignal

@@ -21,8 +21,18 @@ const MERGED_PAGE = 256
 
 interface Entry { key: Uint8Array; value: Uint8Array | null }
 
+/**
+ * Node's own Latin-1 decoder (native: several times faster than `String.fromCharCode` on keys of a
+ * hundred bytes, and the same string), when the platform has it; never a JavaScript polyfill's.
+ */
+const latin1Slice = ((): ((this: Uint8Array, start: number, end: number) => string) | undefined => {
+  const f = (globalThis as { Buffer?: { prototype?: { latin1Slice?: unknown } } }).Buffer?.prototype?.latin1Slice
+  return typeof f === 'function' && /\[native code\]/.test(Function.prototype.toString.call(f)) ? f as (this: Uint8Array, start: number, end: number) => string : undefined
+})()
+
 /** A map key for a byte key (one UTF-16 unit per byte). */
 export function keyString(key: Uint8Array): string {
+  if (latin1Slice !== undefined) return latin1Slice.call(key, 0, key.length)
   if (key.length <= 1024) return String.fromCharCode.apply(null, key as unknown as number[])
   let s = ''
   for (let i = 0; i < key.length; i += 1024) s += String.fromCharCode.apply(null, key.subarray(i, i + 1024) as unknown as number[])
@@ -104,20 +114,28 @@ export class Overlay implements StateReader {
   }
 
   async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
-    const out: Array<Uint8Array | undefined> = new Array(keys.length)
-    const missing: number[] = []
-    keys.forEach((key, i) => {
-      const hit = this.lookup(str(key))
+    const n = keys.length
+    const out = new Array<Uint8Array | undefined>(n)
+    const strings = new Array<string>(n)
+    /** The places of the keys not found here, and those keys. */
+    const at: number[] = []
+    const missing: Uint8Array[] = []
+    for (let i = 0; i < n; i++) {
+      const s = strings[i] = str(keys[i]!)
+      const hit = this.lookup(s)
       if (hit != null) out[i] = hit.value ?? undefined
-      else missing.push(i)
-    })
-    if (missing.length > 0) {
-      const values = await this.store.getMany(missing.map((i) => keys[i]!))
-      const bottom = this.bottom()
-      missing.forEach((i, j) => {
-        out[i] = values[j]
-        bottom.cache.set(str(keys[i]!), values[j] ?? null)
-      })
+      else {
+        at.push(i)
+        missing.push(keys[i]!)
+      }
+    }
+    if (missing.length === 0) return out
+    const values = await this.store.getMany(missing)
+    const cache = this.bottom().cache
+    for (let j = 0; j < at.length; j++) {
+      const i = at[j]!
+      out[i] = values[j]
+      cache.set(strings[i]!, values[j] ?? null)
     }
     return out
   }
@@ -151,6 +169,20 @@ export class Overlay implements StateReader {
     const out: BatchOp[] = []
     for (const e of this.writes.values()) out.push(e.value === null ? { type: 'del', key: e.key } : { type: 'put', key: e.key, value: e.value })
     return out
+  }
+
+  /** Put (or delete) every key `other` wrote, as it wrote it. */
+  absorb(other: Overlay): void {
+    for (const [s, e] of other.writes) this.writes.set(s, e)
+  }
+
+  /** The keys written (a live view: later writes show). */
+  writtenKeys(): { has(s: string): boolean; keys(): Iterable<Uint8Array> } {
+    const writes = this.writes
+    return {
+      has: (s) => writes.has(s),
+      * keys() { for (const e of writes.values()) yield e.key }
+    }
   }
 
   /** Keys written, with their buffered values (`null` = deleted). */
@@ -225,8 +257,9 @@ export class Overlay implements StateReader {
 /** A KV store as a {@link StateReader}. */
 export function storeReader(store: KVStore): StateReader {
   return {
-    get: async (key) => await store.get(key),
-    getMany: async (keys) => await store.getMany(keys),
+    // The store's own promises, passed on (no wrapper of ours on the path of every read).
+    get: (key) => store.get(key),
+    getMany: (keys) => store.getMany(keys),
     range: (options) => store.range(options),
     pages: (options) => store.pages(options)
   }

@@ -9,6 +9,7 @@
 import type { RangeOptions } from '../store/index.js'
 import { compareBytes } from './keys.js'
 import { inRange, keyString, type StateReader } from './overlay.js'
+import type { WrittenKeys } from './recent.js'
 
 /** A 64-bit digest of a sequence of entries (two 32-bit FNV-1a lanes over lengths and bytes). */
 class Digest {
@@ -74,7 +75,7 @@ export class RecordingReader implements StateReader {
 
   async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
     const values = await this.store.getMany(keys)
-    keys.forEach((k, i) => { this.note(k, values[i]) })
+    for (let i = 0; i < keys.length; i++) this.note(keys[i]!, values[i])
     return values
   }
 
@@ -110,15 +111,20 @@ export class RecordingReader implements StateReader {
   }
 
   /**
-   * Whether none of `written` was read: no point read of its key, no scan that consumed entries
-   * up to it (or read its whole range) holding it.
+   * Whether none of the keys of `written` (each a write's, or a group's writes so far) was read:
+   * no point read of it, no scan that consumed entries up to it (or read its whole range) holding
+   * it. Point reads are looked up in each write's set of keys, so the cost is that of the reads,
+   * not of the writes (which the scans, if any, still go through).
    * When nothing else changed since the reads (the store was not written meanwhile), that alone
    * says every read still gives what it gave — without reading anything again.
    */
-  untouchedBy(written: Iterable<{ key: Uint8Array }>): boolean {
-    for (const { key } of written) {
-      if (this.points.has(keyString(key))) return false
-      for (const scan of this.scans) if (affects(scan, key)) return false
+  untouchedBy(written: Iterable<WrittenKeys>): boolean {
+    for (const w of written) {
+      for (const s of this.points.keys()) if (w.has(s)) return false
+      if (this.scans.length === 0) continue
+      for (const key of w.keys()) {
+        for (const scan of this.scans) if (affects(scan, key)) return false
+      }
     }
     return true
   }

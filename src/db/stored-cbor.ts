@@ -7,75 +7,7 @@
  * that is not a small non-negative integer — returns undefined, and the caller uses the general
  * encoder. Test vectors in test/db/stored-cbor.test.ts compare both.
  */
-
-const encoder = new TextEncoder()
-
-/** Shared scratch space (encoding is synchronous): one allocation per event, its result. */
-let scratch = new Uint8Array(64 * 1024)
-
-/** Bytes under construction. */
-class Out {
-  private buf = scratch
-  private at = 0
-
-  private room(n: number): void {
-    if (this.at + n <= this.buf.length) return
-    let size = this.buf.length * 2
-    while (size < this.at + n) size *= 2
-    const next = new Uint8Array(size)
-    next.set(this.buf.subarray(0, this.at))
-    this.buf = next
-    if (size <= 16 * 1024 * 1024) scratch = next
-  }
-
-  byte(b: number): void {
-    this.room(1)
-    this.buf[this.at++] = b
-  }
-
-  /** A CBOR head: major type and argument (a non-negative safe integer). */
-  head(major: number, n: number): void {
-    const m = major << 5
-    if (n < 24) { this.byte(m | n); return }
-    if (n < 0x100) { this.room(2); this.buf[this.at++] = m | 24; this.buf[this.at++] = n; return }
-    if (n < 0x10000) { this.room(3); this.buf[this.at++] = m | 25; this.buf[this.at++] = n >>> 8; this.buf[this.at++] = n & 0xff; return }
-    if (n < 0x100000000) {
-      this.room(5)
-      this.buf[this.at++] = m | 26
-      this.buf[this.at++] = n >>> 24; this.buf[this.at++] = (n >>> 16) & 0xff; this.buf[this.at++] = (n >>> 8) & 0xff; this.buf[this.at++] = n & 0xff
-      return
-    }
-    this.room(9)
-    this.buf[this.at++] = m | 27
-    const hi = Math.floor(n / 0x100000000)
-    const lo = n >>> 0
-    for (const w of [hi, lo]) { this.buf[this.at++] = w >>> 24; this.buf[this.at++] = (w >>> 16) & 0xff; this.buf[this.at++] = (w >>> 8) & 0xff; this.buf[this.at++] = w & 0xff }
-  }
-
-  text(s: string): void {
-    // UTF-8 is at most 3 bytes per UTF-16 unit.
-    if (s.length * 3 < 0x10000) {
-      this.room(3 + s.length * 3)
-      const start = this.at
-      // Write the text after the longest head it can need, then move it if the head is shorter.
-      const { written } = encoder.encodeInto(s, this.buf.subarray(start + 3))
-      const headLen = written < 24 ? 1 : written < 0x100 ? 2 : 3
-      if (headLen !== 3) this.buf.copyWithin(start + headLen, start + 3, start + 3 + written)
-      this.head(3, written)
-      this.at = start + headLen + written
-      return
-    }
-    const bytes = encoder.encode(s)
-    this.head(3, bytes.length)
-    this.room(bytes.length)
-    this.buf.set(bytes, this.at)
-    this.at += bytes.length
-  }
-
-  bytes(): Uint8Array {
-    return this.buf.slice(0, this.at)
-  }
-}
+import { CborWriter } from '../core/index.js'
 
 const LONE_SURROGATE = /\p{Surrogate}/u
 
@@ -105,7 +37,7 @@ function keysAre(o: Record<string, unknown>, keys: readonly string[], maybe?: st
   return n === keys.length + (maybe !== undefined && maybe in o ? 1 : 0)
 }
 
-function body(out: Out, b: unknown): boolean {
+function body(out: CborWriter, b: unknown): boolean {
   if (!plain(b) || !keysAre(b, ['ops', 'weftdb'], 'txn') || !wellFormed(b.ops) || !isCount(b.weftdb)) return false
   const txn = b.txn
   if (txn !== undefined && (!plain(txn) || !keysAre(txn, ['id', 'part', 'parts']) || !wellFormed(txn.id) || !isCount(txn.part) || !isCount(txn.parts))) return false
@@ -133,7 +65,7 @@ export function encodeStoredFast(e: StoredShape): Uint8Array | undefined {
   if (e.f !== undefined && e.f !== 1) return undefined
   const r = e.r
   if (r !== undefined && (!plain(r) || !keysAre(r, ['name', 'message']) || !wellFormed(r.name) || !wellFormed(r.message))) return undefined
-  const out = new Out()
+  const out = new CborWriter()
   out.head(5, 2 + (e.f !== undefined ? 1 : 0) + (r !== undefined ? 1 : 0) + (e.s !== undefined ? 1 : 0) + (e.u !== undefined ? 1 : 0))
   out.text('a')
   if (e.a === null) out.byte(0xf6)

@@ -183,8 +183,9 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
   let state: State = 'new'
   /** The author of the events: the chosen log's, or ours. */
   let writer = host.writer
-  let reads = new RecordingReader(storeReader(host.store))
-  let ov = new Overlay(reads)
+  // Nothing reads through them before start() (every call needs an active transaction).
+  const reads = new RecordingReader(storeReader(host.store))
+  const ov = new Overlay(reads)
   let began = 0
   /** Whether a call has read yet (`began` is the version then). */
   let reading = false
@@ -259,8 +260,6 @@ export function writeTransaction(host: TxnHost, collection: string, who: TxnOpti
         if (log !== undefined) writer = await host.authorOf(log)
         // Until the first call reads (which takes the version again under the lock).
         began = host.version()
-        reads = new RecordingReader(storeReader(host.store))
-        ov = new Overlay(reads)
         state = 'active'
         return end
       },

@@ -439,10 +439,13 @@ export function createNet(components: NetComponents, netInit: NetInit = {}): Net
           prev = blocks.record.cid
         }
         // One atomic append for all of them, with the caller's writes (a DB's changes) if any.
-        const also = options.with?.(out)
-        await store.appendRecords(state.storeId, own.id, out.map((r, i) => ({
-          cid: r.cid, prev: i === 0 ? current.head.cid : out[i - 1]!.cid, blocks: [r.blocks.record, r.blocks.event, r.blocks.header, r.blocks.body]
-        })), also !== undefined && also.length > 0 ? { with: also } : {})
+        const append = async (): Promise<void> => {
+          const also = options.with?.(out)
+          await store.appendRecords(state.storeId, own.id, out.map((r, i) => ({
+            cid: r.cid, prev: i === 0 ? current.head.cid : out[i - 1]!.cid, blocks: [r.blocks.record, r.blocks.event, r.blocks.header, r.blocks.body]
+          })), also !== undefined && also.length > 0 ? { with: also } : {})
+        }
+        await (options.storing !== undefined ? options.storing(append) : append())
         registry.appended(state)
         stats.recordsCreated += out.length
         return out

@@ -127,6 +127,13 @@ export interface CreateRecordOptions extends SignalOptions {
    */
   with?: (records: readonly NetRecord[]) => readonly BatchOp[] | undefined
   /**
+   * Runs the storing of the sealed records (`with` is called inside it): for a caller that must
+   * hold something while its writes are stored, but not while records are sealed. Called once,
+   * under the log's lock; it must call `store` once and answer what it answers.
+   * @default runs `store` as it is
+   */
+  storing?: <T>(store: () => Promise<T>) => Promise<T>
+  /**
    * Per body, the wall time (ms) its record should carry — the time the caller checked it at — when
    * the clock allows (not before a time already seen, not ahead of the physical clock); else the
    * record is stamped now.

@@ -8,6 +8,7 @@
  * (a failed batch drops the entry, so the next writer reads the head from disk again).
  */
 import type { CID } from 'multiformats/cid'
+import { isHashedBlock } from '../core/index.js'
 import { logger } from '../core/logger.js'
 import type { Block, LogID, ThreadID } from '../core/types.js'
 import { checkBlockShape, defaultSha256, toCID, verifyBlocks } from './blocks.js'
@@ -491,7 +492,9 @@ export async function createLogStore(kv: KVStore, init: LogStoreInit = {}): Prom
       const also = checkAlso(options.with)
       // Hash outside the lock (in parallel with earlier appends), but queue for the lock now, so
       // appends to a log are applied in call order.
-      const verified = verify ? verifyBlocks(inputs.flatMap((r) => [r.blocks.record, r.blocks.event, r.blocks.header, r.blocks.body]), hash) : undefined
+      // Blocks whose CIDs core computed from their bytes (records just sealed here) are not hashed again.
+      const unchecked = verify ? inputs.flatMap((r) => [r.blocks.record, r.blocks.event, r.blocks.header, r.blocks.body]).filter((b) => !isHashedBlock(b)) : []
+      const verified = unchecked.length > 0 ? verifyBlocks(unchecked, hash) : undefined
       void verified?.catch(() => undefined)
       return locks.run(logLocks(t, l), async () => {
         await verified

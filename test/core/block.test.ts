@@ -4,7 +4,7 @@ import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
 import {
-  aesGcmDecrypt, aesGcmEncrypt, blockOf, cidOf, decodeBlock, encodeBlock, isBlockCID, openNode, sealNode, verifyBlock, randomBytes, equalBytes
+  aesGcmDecrypt, aesGcmEncrypt, blockOf, cidOf, decodeBlock, encodeBlock, isBlockCID, isHashedBlock, openNode, sealNode, verifyBlock, randomBytes, equalBytes
 } from '../../src/core/index.js'
 
 const key = new Uint8Array(32).fill(7)
@@ -161,5 +161,20 @@ describe('encrypted nodes', () => {
     await expect(sealNode('x'.repeat(100), key, nonce, 50)).rejects.toMatchObject({ name: 'OversizedInputError' })
     const block = await sealNode('x'.repeat(100), key, nonce)
     await expect(openNode(block, key, 50)).rejects.toMatchObject({ name: 'OversizedInputError' })
+  })
+})
+
+describe('blocks hashed here', () => {
+  it('are known by their very CID and bytes: another CID, or the same bytes copied, are hashed again', async () => {
+    const sealed = await sealNode({ a: 1 }, new Uint8Array(32).fill(1), new Uint8Array(12).fill(2))
+    const encoded = await encodeBlock({ b: 2 })
+    const received = await blockOf(encoded.bytes.slice())
+    for (const b of [sealed, encoded, received]) {
+      expect(isHashedBlock(b)).toBe(true)
+      expect(isHashedBlock({ cid: b.cid, bytes: b.bytes })).toBe(true)
+      expect(isHashedBlock({ cid: b.cid, bytes: b.bytes.slice() })).toBe(false)
+    }
+    expect(isHashedBlock({ cid: encoded.cid, bytes: sealed.bytes })).toBe(false)
+    await expect(verifyBlock({ cid: encoded.cid, bytes: sealed.bytes })).rejects.toMatchObject({ name: 'InvalidBlockError' })
   })
 })
