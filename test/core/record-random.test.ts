@@ -4,6 +4,7 @@
  * gets its own, across draws.
  */
 import * as dagCbor from '@ipld/dag-cbor'
+import type { CID } from 'multiformats/cid'
 import { describe, expect, it } from 'vitest'
 import { generateKeyPair, newThreadKey, openRecord, sealRecord, toHex } from '../../src/core/index.js'
 
@@ -17,7 +18,7 @@ describe('record randomness', () => {
     const nonces = new Set<string>()
     const bodyKeys = new Set<string>()
     const n = 200
-    let prev
+    let prev: CID | null = null
     for (let i = 0; i < n; i++) {
       const r = await sealRecord({ body: { i }, threadKey, logKey, prev, time: { wall: 1_000 + i, counter: 0 } })
       for (const b of [r.record, r.header, r.body]) nonces.add(nonceOf(b.bytes))
