@@ -6,8 +6,9 @@
  * {@link Gate.writing} (one store batch at a time, or a change of several batches — a rewind — at
  * once), which waits for the reads in progress and holds back new ones until it is written. So a
  * read still sees one consistent state, and a `find` never waits for an open write transaction,
- * a signature or the log store. (The calls of write transactions still wait for a writer's turn
- * to end: staging against a state a commit is about to change would only make them conflict.)
+ * a signature or the log store. The calls of write transactions wait the same way, only while the
+ * state is written; a transaction a commit outdated fails its own commit with a conflict, and an
+ * operation retried after one waits for the writer's turn that outdated it to end.
  *
  * Only the holder of the write lock writes the state, so `writing` calls never overlap except
  * by nesting (a rewind's batches inside the rewind), which pass through.
@@ -16,8 +17,9 @@ import { createRWLock, type RWLock } from './lock.js'
 
 export interface Gate {
   /**
-   * The writers' lock: `write` takes a writer's turn; `read` (the calls of write transactions,
-   * which should stage against the state a commit in progress is about to write) waits for it.
+   * The writers' lock: `write` takes a writer's turn; `read` waits for the turn in progress to
+   * end (an operation retried after a conflict, so it stages against what that commit wrote;
+   * reading collection configurations).
    */
   readonly lock: RWLock
   /** The lock of reads: `read` waits only while the state is written. */
