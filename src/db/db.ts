@@ -39,6 +39,11 @@ import { recentWrites } from './recent.js'
 const APPLY_CHUNK = 1000
 /** Records applied per store batch while catching up (on open and on `sync()`). */
 const CATCH_UP_CHUNK = 5000
+/**
+ * Records queued before they are folded while the thread is still being pulled (see
+ * {@link OpenDatabaseInit.joining}): large batches while the pull goes on, the rest at the end.
+ */
+const JOIN_CHUNK = 2000
 /** Shortest wait before looking again at records held for being stamped ahead (ms). */
 const MIN_HOLD_WAIT_MS = 50
 
@@ -54,6 +59,12 @@ export interface DatabaseCore extends Pick<Database,
   readonly gov: OwnerBasis
   /** Owners and writers as of the current state. */
   roles(): Promise<Roles>
+  /**
+   * The pull of a DB opened while joining ({@link OpenDatabaseInit.joining}) is over: fold what is
+   * queued and what the log store holds beyond it, then read the store again for every lookup.
+   * Resolves when the DB holds every record the log store does. Idempotent; a no-op otherwise.
+   */
+  joined(signal?: AbortSignal): Promise<void>
 }
 
 export interface OpenDatabaseInit {
@@ -78,6 +89,13 @@ export interface OpenDatabaseInit {
    * arrive, so they are not read back and decrypted again).
    */
   received?: () => Promise<readonly DBRecord[]>
+  /**
+   * The thread is still being pulled: fold the records as they arrive, in batches of thousands,
+   * while the pull goes on, and keep answering lookups of keys the DB never wrote without asking
+   * the store, until {@link DatabaseCore.joined}. Nothing but the fold may write the DB meanwhile.
+   * @default false
+   */
+  joining?: boolean
 }
 
 /**
@@ -150,6 +168,8 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   let forkQueue: Fork[] = []
   let scheduled = false
   let closed = false
+  /** Opened while its thread is pulled: records wait for a large batch (see {@link JOIN_CHUNK}). */
+  let joining = init.joining === true
   let lastError: Error | undefined
   let holdTimer: ReturnType<typeof setTimeout> | undefined
   /** The log a local commit is creating and applying records in (they come back through the pump). */
@@ -240,10 +260,11 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
    */
   function schedule(): void {
     if (scheduled || closed) return
+    if (joining && forkQueue.length === 0 && queue.length < JOIN_CHUNK) return
     scheduled = true
     void lock.run('write', async () => {
       scheduled = false
-      await drain(Math.min(queue.length, APPLY_CHUNK))
+      await drain(Math.min(queue.length, joining ? JOIN_CHUNK : APPLY_CHUNK))
     }).then(() => {
       if (queue.length > 0 || forkQueue.length > 0) schedule()
     }, (err: Error) => {
@@ -416,7 +437,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
         await applyReceived(await init.received?.() ?? [])
         await catchUp()
       } finally {
-        fresh.end()
+        if (!joining) fresh.end()
       }
     })
   } catch (err) {
@@ -465,6 +486,18 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       })
     },
     lastError: () => lastError,
+    async joined(signal) {
+      if (!joining) return
+      joining = false
+      await lock.run('write', async () => {
+        try {
+          await drain()
+          await catchUp(undefined, signal)
+        } finally {
+          fresh.end()
+        }
+      })
+    },
     async close() {
       if (closed) return
       await lock.run('write', async () => {
