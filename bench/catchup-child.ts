@@ -16,10 +16,12 @@ const peer = await createPeer({ repo, allowPrivateAddrs: true, syncIntervalMs: 0
 const mb = (bytes: number): number => bytes / 1024 / 1024
 const baseRssMb = mb(process.memoryUsage().rss)
 const baseHeapMb = mb(process.memoryUsage().heapUsed)
-const peak = { heapUsedMb: 0, externalMb: 0, arrayBuffersMb: 0 }
+const peak = { heapUsedMb: 0, heapTotalMb: 0, externalMb: 0, arrayBuffersMb: 0, rssMb: 0 }
 const sample = (): void => {
   const m = process.memoryUsage()
   peak.heapUsedMb = Math.max(peak.heapUsedMb, mb(m.heapUsed))
+  peak.heapTotalMb = Math.max(peak.heapTotalMb, mb(m.heapTotal))
+  peak.rssMb = Math.max(peak.rssMb, mb(m.rss))
   peak.externalMb = Math.max(peak.externalMb, mb(m.external))
   peak.arrayBuffersMb = Math.max(peak.arrayBuffersMb, mb(m.arrayBuffers))
 }

@@ -94,6 +94,8 @@ async function catchup(): Promise<{ perSecond: number; rssMb: number; baseRssMb:
         else reject(new Error(`catch-up child exited ${code}`))
       })
     })
+    // WEFT_BENCH_VERBOSE=1: the child's own report (peaks of the JS heap and outside it) on stderr.
+    if (process.env.WEFT_BENCH_VERBOSE === '1') process.stderr.write(`${out.trim().split('\n').pop()!}\n`)
     const r = JSON.parse(out.trim().split('\n').pop()!) as { records: number; seconds: number; cpuSeconds: number; maxRssMb: number; baseRssMb: number }
     if (r.records !== 10_000) throw new Error(`child caught up ${r.records} records`)
     return { perSecond: r.records / r.seconds, rssMb: r.maxRssMb, baseRssMb: r.baseRssMb, cpuUsPerRecord: r.cpuSeconds * 1e6 / r.records }

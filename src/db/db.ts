@@ -44,6 +44,11 @@ const CATCH_UP_CHUNK = 5000
  * {@link OpenDatabaseInit.joining}): large batches while the pull goes on, the rest at the end.
  */
 const JOIN_CHUNK = 2000
+/**
+ * Most records queued while joining: past it (a fold slower than the pull) the records are not
+ * kept, and the fold reads them from the log store instead (as after a gap).
+ */
+const JOIN_MAX_QUEUED = 50_000
 /** Shortest wait before looking again at records held for being stamped ahead (ms). */
 const MIN_HOLD_WAIT_MS = 50
 
@@ -170,6 +175,14 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   let closed = false
   /** Opened while its thread is pulled: records wait for a large batch (see {@link JOIN_CHUNK}). */
   let joining = init.joining === true
+  /**
+   * While joining, whether queued records are folded before the pull ends. A pull delivers one log
+   * after another: once a second log's records come (or a fold had to replay events), folding
+   * more of them early would rewind and replay the same events again and again, so the rest wait
+   * for {@link DatabaseCore.joined} and are folded together.
+   */
+  let foldEarly = true
+  let joiningLog: LogID | undefined
   let lastError: Error | undefined
   let holdTimer: ReturnType<typeof setTimeout> | undefined
   /** The log a local commit is creating and applying records in (they come back through the pump). */
@@ -185,6 +198,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   /** Apply records; fetch what a log skipped from the log store. Called with the write lock held. */
   async function applyRecords(records: DBRecord[]): Promise<BatchOutcome> {
     const outcome = await engine.apply(records)
+    if (joining && outcome.replayed > 0) foldEarly = false
     publish(outcome)
     if (outcome.gaps.size > 0) {
       const more = await catchUp(outcome.gaps)
@@ -260,7 +274,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
    */
   function schedule(): void {
     if (scheduled || closed) return
-    if (joining && forkQueue.length === 0 && queue.length < JOIN_CHUNK) return
+    if (joining && forkQueue.length === 0 && (!foldEarly || queue.length < JOIN_CHUNK)) return
     scheduled = true
     void lock.run('write', async () => {
       scheduled = false
@@ -301,6 +315,11 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
         for await (const r of net.subscribe({ threads: [id], signal: controller.signal })) {
           // A record of our own log during a commit is that commit's: it applies it (or requeues it).
           if (committing !== undefined && r.log === committing) continue
+          if (joining) {
+            if (queue.length >= JOIN_MAX_QUEUED) continue
+            joiningLog ??= r.log
+            if (r.log !== joiningLog) foldEarly = false
+          }
           queue.push(r)
           schedule()
         }
@@ -491,7 +510,11 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       joining = false
       await lock.run('write', async () => {
         try {
-          await drain()
+          // The records still queued in large batches (few rewinds), then what they skipped.
+          await drain(0)
+          const rest = queue
+          queue = []
+          await applyReceived(rest)
           await catchUp(undefined, signal)
         } finally {
           fresh.end()

@@ -4,6 +4,7 @@
  * DB folded part of the thread leaves that part, and joining again ends with the source's state.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { newThreadID } from '../../src/core/index.js'
 import type { ThreadID } from '../../src/core/types.js'
 import { createDBManager, dbNetFromNet, type Database, type DBManager, type DBNet } from '../../src/db/index.js'
 import { createLayout } from '../../src/db/keys.js'
@@ -86,4 +87,28 @@ describe('joining a DB on real peers', () => {
     expect(await joined.stateHash()).toBe(await src.db.stateHash())
     expect(await joined.conflicts()).toEqual([])
   }, 60_000)
+
+  it('ends with the state of the writers when the thread holds several logs', async () => {
+    const [a, c, b] = await Promise.all([startPeer(), startPeer(), startPeer()])
+    const ma = await manager(dbNetFromNet(a.net, a.logStore), memoryStore())
+    // An ungoverned DB: anyone with the key writes.
+    const dbA = await ma.newDB(newThreadID(), { collections: [PEOPLE] })
+    const info = await ma.getDBInfo(dbA.id)
+    const half = DOCS
+    const write = async (db: Database, w: number): Promise<void> => {
+      await Promise.all(Array.from({ length: 20 }, async (_, k) => {
+        for (let i = k; i < half; i += 20) await db.create('People', [{ _id: `w${w}-${i}`, name: `w${w}-${i}` }])
+      }))
+    }
+    // A writes, C joins (pulling all of A's log) and writes: C holds both logs.
+    await write(dbA, 0)
+    const dbC = await (await manager(dbNetFromNet(c.net, c.logStore), memoryStore())).newDBFromAddr(info.addrs[0]!, info.key)
+    await write(dbC, 1)
+    const kv = memoryStore()
+    const mc = managers[managers.length - 1]!
+    const fromC = (await mc.getDBInfo(dbC.id)).addrs[0]!
+    const joined = await (await manager(dbNetFromNet(b.net, b.logStore), kv)).newDBFromAddr(fromC, info.key)
+    expect(await joined.find('People', {})).toHaveLength(2 * half)
+    expect(await joined.stateHash()).toBe(await dbC.stateHash())
+  }, 90_000)
 })
