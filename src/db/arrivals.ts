@@ -19,6 +19,16 @@ export const MAX_ARRIVALS = 50_000
 /** Most bytes of event text kept while joining (a record's body may be close to a megabyte). */
 export const MAX_ARRIVAL_BYTES = 64 * 1024 * 1024
 
+/** What the DB needs of a record the net delivered: its event, not the blocks it came in. */
+export function eventOf(r: DBRecord): DBRecord {
+  const copy: DBRecord = { thread: r.thread, log: r.log, counter: r.counter }
+  if (r.time !== undefined) copy.time = r.time
+  if (r.author !== undefined) copy.author = r.author
+  if (r.body !== undefined) copy.body = r.body
+  if (r.error !== undefined) copy.error = r.error
+  return copy
+}
+
 /** About how much memory a kept record holds: its ops text, plus its other fields. */
 function weight(r: DBRecord): number {
   const ops = (r.body as { ops?: unknown } | null | undefined)?.ops
@@ -61,13 +71,7 @@ export function watchArrivals(net: DBNet, id: ThreadID, max = MAX_ARRIVALS, maxB
         full = true
         continue
       }
-      // The DB needs the event, not the blocks it came in.
-      const copy: DBRecord = { thread: r.thread, log: r.log, counter: r.counter }
-      if (r.time !== undefined) copy.time = r.time
-      if (r.author !== undefined) copy.author = r.author
-      if (r.body !== undefined) copy.body = r.body
-      if (r.error !== undefined) copy.error = r.error
-      kept.push(copy)
+      kept.push(eventOf(r))
     }
   })()
   // A subscription that ends early (fell behind, net stopped) only means more is read back.

@@ -19,6 +19,7 @@ import type { ApplyResult } from './apply.js'
 import { cachingStore } from './cache.js'
 import { createEngine, type BatchOutcome, type DBRecord, type Engine, type Fork } from './engine.js'
 import { DBClosedError } from './errors.js'
+import { eventOf } from './arrivals.js'
 import { freshStore, type FreshStore } from './fresh.js'
 import { DEFAULT_MAX_EVENT_BYTES, type Op } from './event.js'
 import { readRoles, threadCommitment, type OwnerBasis, type Roles } from './governance.js'
@@ -319,8 +320,11 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
             if (queue.length >= JOIN_MAX_QUEUED) continue
             joiningLog ??= r.log
             if (r.log !== joiningLog) foldEarly = false
+            // Thousands may wait: without the blocks they came in (and the buffers those hold).
+            queue.push(eventOf(r))
+          } else {
+            queue.push(r)
           }
-          queue.push(r)
           schedule()
         }
         return
