@@ -5,7 +5,7 @@
  * the peaks of the JS heap and of memory outside it sampled every 50 ms.
  */
 import '../src/platform/node-polyfills.js'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPeer } from '../src/node/peer.js'
@@ -16,10 +16,12 @@ const peer = await createPeer({ repo, allowPrivateAddrs: true, syncIntervalMs: 0
 const mb = (bytes: number): number => bytes / 1024 / 1024
 const baseRssMb = mb(process.memoryUsage().rss)
 const baseHeapMb = mb(process.memoryUsage().heapUsed)
-const peak = { heapUsedMb: 0, externalMb: 0, arrayBuffersMb: 0 }
+const peak = { heapUsedMb: 0, heapTotalMb: 0, externalMb: 0, arrayBuffersMb: 0, rssMb: 0 }
 const sample = (): void => {
   const m = process.memoryUsage()
   peak.heapUsedMb = Math.max(peak.heapUsedMb, mb(m.heapUsed))
+  peak.heapTotalMb = Math.max(peak.heapTotalMb, mb(m.heapTotal))
+  peak.rssMb = Math.max(peak.rssMb, mb(m.rss))
   peak.externalMb = Math.max(peak.externalMb, mb(m.external))
   peak.arrayBuffersMb = Math.max(peak.arrayBuffersMb, mb(m.arrayBuffers))
 }
@@ -35,6 +37,20 @@ const gc = (globalThis as { gc?: () => void }).gc
 gc?.()
 const liveHeapMb = gc == null ? undefined : mb(process.memoryUsage().heapUsed)
 const records = info.logs.reduce((n, l) => n + l.head.counter, 0)
+/**
+ * This process's own peak RSS (Linux: VmHWM, its address space's high-water mark). Not
+ * `resourceUsage().maxRSS`: on Linux that keeps the RSS of the parent at the time it forked this
+ * process (the bench process, relay and writer, often larger than this one).
+ */
+async function peakRssMb(): Promise<number> {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(await readFile('/proc/self/status', 'utf8'))
+    if (m != null) return Number(m[1]) / 1024
+  } catch { /* not Linux */ }
+  return Math.max(peak.rssMb, mb(process.memoryUsage().rss))
+}
+const maxRssMb = await peakRssMb()
+const rusageMaxRssMb = process.resourceUsage().maxRSS / 1024
 await peer.stop()
 await rm(repo, { recursive: true, force: true })
-console.log(JSON.stringify({ records, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024, baseRssMb, baseHeapMb, ...peak, ...(liveHeapMb === undefined ? {} : { liveHeapMb }) }))
+console.log(JSON.stringify({ records, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMb, rusageMaxRssMb, baseRssMb, baseHeapMb, ...peak, ...(liveHeapMb === undefined ? {} : { liveHeapMb }) }))

@@ -3,13 +3,16 @@
  *   replication_latency_p50_ms / _p99_ms  createRecord on A until B's subscribe yields it; two Node
  *                                          peers directly connected over TCP; 1,000 samples after warm-up
  *   catchup_10k_records_per_s             a fresh peer (own process) pulls 10,000 records from a relay
+ *                                          (on LevelDB, in this process)
  *   catchup_10k_peak_rss_mb               that process's peak resident set size (LevelDB repo); the
  *                                          child is bundled with esbuild and run by plain node (no tsx),
  *                                          with the node flags in WEFT_BENCH_CHILD_FLAGS
  *   catchup_10k_base_rss_mb               its resident set size before the join (runtime, libp2p)
  *   catchup_10k_cpu_us_per_record          that process's CPU time (main thread and thread pool) per
  *                                          record: what load on the machine does not change much
- *   (WEFT_BENCH_NET=catchup runs only these; the child takes net options as JSON in WEFT_CATCHUP_INIT)
+ *   (WEFT_BENCH_NET=catchup runs only these; the child takes net options as JSON in WEFT_CATCHUP_INIT;
+ *   WEFT_BENCH_CPU_PROFILE=<dir> writes a CPU profile of this process, the serving relay, during the
+ *   catch-up; the child's own with WEFT_BENCH_CHILD_FLAGS="--cpu-prof --cpu-prof-dir=<dir>")
  *   relay_cold_start_ms                   relay process start until it answers /healthz: the esbuild
  *                                          bundle the Docker image runs (`node relay.mjs`)
  *   relay_cold_start_tsx_ms               the same for `npm run relay` (TypeScript compiled at start)
@@ -22,7 +25,7 @@
  *   write_latency_fake_addrs_first_ms     the first of those writes (the one that met the fresh lists)
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -72,7 +75,11 @@ async function latency(): Promise<{ p50: number; p99: number }> {
 }
 
 async function catchup(): Promise<{ perSecond: number; rssMb: number; baseRssMb: number; cpuUsPerRecord: number }> {
-  const relay = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0, relayServer: true, replicator: true })
+  // The relay keeps its records in LevelDB, as a deployed relay does (WEFT_BENCH_RELAY_MEMORY=1:
+  // in memory, as these figures were taken before 2026-11-30 09:30 UTC; its sorted tree then costs
+  // the serving side ≈ 100 µs per record in block lookups).
+  const relayRepo = process.env.WEFT_BENCH_RELAY_MEMORY === '1' ? undefined : await mkdtemp(join(tmpdir(), 'weft-bench-relay-'))
+  const relay = await createPeer({ ...(relayRepo !== undefined ? { repo: relayRepo } : {}), allowPrivateAddrs: true, syncIntervalMs: 0, relayServer: true, replicator: true })
   const writer = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0 })
   try {
     const id = newThreadID()
@@ -84,6 +91,7 @@ async function catchup(): Promise<{ perSecond: number; rssMb: number; baseRssMb:
       await relay.net.pullThread(id).catch(() => undefined)
     }
     await writer.stop()
+    const profiling = await startProfile(process.env.WEFT_BENCH_CPU_PROFILE)
     const out = await new Promise<string>((resolve, reject) => {
       // Bundled and run by plain node (as a deployed peer runs): tsx's compiler is not in the RSS.
       const child = spawn(process.execPath, [...(process.env.WEFT_BENCH_CHILD_FLAGS ?? '').split(' ').filter((f) => f !== ''), bundleRelay('bench/catchup-child.ts', 'catchup-child.mjs'), `${relayAddr}/thread/${id}`, info.key], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -94,12 +102,33 @@ async function catchup(): Promise<{ perSecond: number; rssMb: number; baseRssMb:
         else reject(new Error(`catch-up child exited ${code}`))
       })
     })
+    // WEFT_BENCH_VERBOSE=1: the child's own report (peaks of the JS heap and outside it) on stderr.
+    if (process.env.WEFT_BENCH_VERBOSE === '1') process.stderr.write(`${out.trim().split('\n').pop()!}\n`)
+    await profiling?.stop()
     const r = JSON.parse(out.trim().split('\n').pop()!) as { records: number; seconds: number; cpuSeconds: number; maxRssMb: number; baseRssMb: number }
     if (r.records !== 10_000) throw new Error(`child caught up ${r.records} records`)
     return { perSecond: r.records / r.seconds, rssMb: r.maxRssMb, baseRssMb: r.baseRssMb, cpuUsPerRecord: r.cpuSeconds * 1e6 / r.records }
   } finally {
     await writer.stop().catch(() => undefined)
     await relay.stop()
+    if (relayRepo !== undefined) await rm(relayRepo, { recursive: true, force: true })
+  }
+}
+
+/** A CPU profile of this process from now until `stop()`, written to `dir` (nothing without a dir). */
+async function startProfile(dir: string | undefined): Promise<{ stop: () => Promise<void> } | undefined> {
+  if (dir === undefined || dir === '') return undefined
+  const { Session } = await import('node:inspector/promises')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop')
+      await writeFile(join(dir, `relay-${Date.now()}.cpuprofile`), JSON.stringify(profile))
+      session.disconnect()
+    }
   }
 }
 

@@ -19,6 +19,7 @@ import type { ApplyResult } from './apply.js'
 import { cachingStore } from './cache.js'
 import { createEngine, type BatchOutcome, type DBRecord, type Engine, type Fork } from './engine.js'
 import { DBClosedError } from './errors.js'
+import { eventOf } from './arrivals.js'
 import { freshStore, type FreshStore } from './fresh.js'
 import { DEFAULT_MAX_EVENT_BYTES, type Op } from './event.js'
 import { readRoles, threadCommitment, type OwnerBasis, type Roles } from './governance.js'
@@ -39,6 +40,16 @@ import { recentWrites } from './recent.js'
 const APPLY_CHUNK = 1000
 /** Records applied per store batch while catching up (on open and on `sync()`). */
 const CATCH_UP_CHUNK = 5000
+/**
+ * Records queued before they are folded while the thread is still being pulled (see
+ * {@link OpenDatabaseInit.joining}): large batches while the pull goes on, the rest at the end.
+ */
+const JOIN_CHUNK = 2000
+/**
+ * Most records queued while joining: past it (a fold slower than the pull) the records are not
+ * kept, and the fold reads them from the log store instead (as after a gap).
+ */
+const JOIN_MAX_QUEUED = 50_000
 /** Shortest wait before looking again at records held for being stamped ahead (ms). */
 const MIN_HOLD_WAIT_MS = 50
 
@@ -54,6 +65,12 @@ export interface DatabaseCore extends Pick<Database,
   readonly gov: OwnerBasis
   /** Owners and writers as of the current state. */
   roles(): Promise<Roles>
+  /**
+   * The pull of a DB opened while joining ({@link OpenDatabaseInit.joining}) is over: fold what is
+   * queued and what the log store holds beyond it, then read the store again for every lookup.
+   * Resolves when the DB holds every record the log store does. Idempotent; a no-op otherwise.
+   */
+  joined(signal?: AbortSignal): Promise<void>
 }
 
 export interface OpenDatabaseInit {
@@ -78,6 +95,13 @@ export interface OpenDatabaseInit {
    * arrive, so they are not read back and decrypted again).
    */
   received?: () => Promise<readonly DBRecord[]>
+  /**
+   * The thread is still being pulled: fold the records as they arrive, in batches of thousands,
+   * while the pull goes on, and keep answering lookups of keys the DB never wrote without asking
+   * the store, until {@link DatabaseCore.joined}. Nothing but the fold may write the DB meanwhile.
+   * @default false
+   */
+  joining?: boolean
 }
 
 /**
@@ -150,6 +174,16 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   let forkQueue: Fork[] = []
   let scheduled = false
   let closed = false
+  /** Opened while its thread is pulled: records wait for a large batch (see {@link JOIN_CHUNK}). */
+  let joining = init.joining === true
+  /**
+   * While joining, whether queued records are folded before the pull ends. A pull delivers one log
+   * after another: once a second log's records come (or a fold had to replay events), folding
+   * more of them early would rewind and replay the same events again and again, so the rest wait
+   * for {@link DatabaseCore.joined} and are folded together.
+   */
+  let foldEarly = true
+  let joiningLog: LogID | undefined
   let lastError: Error | undefined
   let holdTimer: ReturnType<typeof setTimeout> | undefined
   /** The log a local commit is creating and applying records in (they come back through the pump). */
@@ -165,6 +199,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
   /** Apply records; fetch what a log skipped from the log store. Called with the write lock held. */
   async function applyRecords(records: DBRecord[]): Promise<BatchOutcome> {
     const outcome = await engine.apply(records)
+    if (joining && outcome.replayed > 0) foldEarly = false
     publish(outcome)
     if (outcome.gaps.size > 0) {
       const more = await catchUp(outcome.gaps)
@@ -240,10 +275,11 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
    */
   function schedule(): void {
     if (scheduled || closed) return
+    if (joining && forkQueue.length === 0 && (!foldEarly || queue.length < JOIN_CHUNK)) return
     scheduled = true
     void lock.run('write', async () => {
       scheduled = false
-      await drain(Math.min(queue.length, APPLY_CHUNK))
+      await drain(Math.min(queue.length, joining ? JOIN_CHUNK : APPLY_CHUNK))
     }).then(() => {
       if (queue.length > 0 || forkQueue.length > 0) schedule()
     }, (err: Error) => {
@@ -280,7 +316,15 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
         for await (const r of net.subscribe({ threads: [id], signal: controller.signal })) {
           // A record of our own log during a commit is that commit's: it applies it (or requeues it).
           if (committing !== undefined && r.log === committing) continue
-          queue.push(r)
+          if (joining) {
+            if (queue.length >= JOIN_MAX_QUEUED) continue
+            joiningLog ??= r.log
+            if (r.log !== joiningLog) foldEarly = false
+            // Thousands may wait: without the blocks they came in (and the buffers those hold).
+            queue.push(eventOf(r))
+          } else {
+            queue.push(r)
+          }
           schedule()
         }
         return
@@ -416,7 +460,7 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
         await applyReceived(await init.received?.() ?? [])
         await catchUp()
       } finally {
-        fresh.end()
+        if (!joining) fresh.end()
       }
     })
   } catch (err) {
@@ -465,6 +509,22 @@ export async function openDatabase(init: OpenDatabaseInit): Promise<DatabaseCore
       })
     },
     lastError: () => lastError,
+    async joined(signal) {
+      if (!joining) return
+      joining = false
+      await lock.run('write', async () => {
+        try {
+          // The records still queued in large batches (few rewinds), then what they skipped.
+          await drain(0)
+          const rest = queue
+          queue = []
+          await applyReceived(rest)
+          await catchUp(undefined, signal)
+        } finally {
+          fresh.end()
+        }
+      })
+    },
     async close() {
       if (closed) return
       await lock.run('write', async () => {

@@ -9,7 +9,7 @@ import { generateKeyPair, identityToString, privateKeyToBytes, publicKeyFromByte
 import { logger } from '../core/logger.js'
 import type { ThreadID } from '../core/types.js'
 import type { KVStore } from '../store/kv.js'
-import { threadOfAddress, watchArrivals } from './arrivals.js'
+import { earlyOpen, threadOfAddress, watchArrivals } from './arrivals.js'
 import { openDatabase, type DatabaseCore } from './db.js'
 import { createCollections, createDatabase, identityArg, type Database } from './database.js'
 import { DBClosedError, DBExistsError, DBNotFoundError, InvalidOwnerError } from './errors.js'
@@ -72,9 +72,20 @@ export async function createDBManager(init: DBManagerInit): Promise<DBManager> {
   let closed = false
 
   async function open(id: ThreadID, reg: Registered, committed = false, received?: () => Promise<readonly DBRecord[]>): Promise<Open> {
-    const core = await openDatabase({
+    return opened(id, reg, await openCore(id, reg, committed, received))
+  }
+
+  function opened(id: ThreadID, reg: Registered, core: DatabaseCore): Open {
+    const entry = { db: createDatabase(core), core, name: reg.name }
+    dbs.set(id, entry)
+    return entry
+  }
+
+  async function openCore(id: ThreadID, reg: Registered, committed = false, received?: () => Promise<readonly DBRecord[]>, joining = false): Promise<DatabaseCore> {
+    return await openDatabase({
       id, net, store, sandbox,
       ...(received !== undefined ? { received } : {}),
+      ...(joining ? { joining } : {}),
       ...(reg.owner !== undefined ? { owner: reg.owner } : {}),
       ...(committed ? { committed } : {}),
       ...(init.logPrefix !== undefined ? { logPrefix: init.logPrefix } : {}),
@@ -82,9 +93,6 @@ export async function createDBManager(init: DBManagerInit): Promise<DBManager> {
       ...(init.now !== undefined ? { now: init.now } : {}),
       ...(init.maxClockDriftMs !== undefined ? { maxClockDriftMs: init.maxClockDriftMs } : {})
     })
-    const entry = { db: createDatabase(core), core, name: reg.name }
-    dbs.set(id, entry)
-    return entry
   }
 
   async function register(id: ThreadID, reg: Registered): Promise<void> {
@@ -179,19 +187,44 @@ export async function createDBManager(init: DBManagerInit): Promise<DBManager> {
       assertOpen()
       const name = checkName(options.name ?? 'unnamed', 'DB name')
       const owner = options.owner === undefined ? undefined : identityArg(options.owner, 'owner')
+      const reg: Registered = owner === undefined ? { name } : { name, owner }
       // Keep the records the pull delivers: the new DB folds them without reading them back.
       const joining = threadOfAddress(address)
       const arrivals = joining !== undefined && !dbs.has(joining) ? watchArrivals(net, joining) : undefined
+      const received = async (): Promise<DBRecord[]> => {
+        const kept = await arrivals!.take()
+        arrivals!.stop()
+        return kept
+      }
+      // Once the thread exists (the pull's first progress), open the DB: it folds the records as
+      // they arrive while the pull goes on, instead of all of them after it.
+      const early = arrivals !== undefined ? earlyOpen(joining!, async () => await openCore(joining!, reg, false, received, true)) : undefined
       let entry: Open
       let info: DBThreadInfo
+      let taken: DatabaseCore | undefined
       try {
-        info = await net.addThread(address, { threadKey: key, ...(options.signal !== undefined ? { signal: options.signal } : {}) })
+        info = await net.addThread(address, {
+          threadKey: key,
+          ...(options.signal !== undefined ? { signal: options.signal } : {}),
+          ...(early !== undefined ? { onProgress: early.onProgress } : {})
+        })
         if (dbs.has(info.id)) throw new DBExistsError(`db already exists: ${info.id}`)
-        const reg: Registered = owner === undefined ? { name } : { name, owner }
+        taken = info.id === joining ? await early?.take() : undefined
         await register(info.id, reg)
-        entry = await open(info.id, reg, false, arrivals !== undefined && info.id === joining ? async () => await arrivals.take() : undefined)
+        if (taken !== undefined) {
+          await taken.joined(options.signal)
+          entry = opened(info.id, reg, taken)
+        } else {
+          entry = await open(info.id, reg, false, arrivals !== undefined && info.id === joining ? received : undefined)
+        }
+      } catch (err) {
+        // A DB opened early that did not join is closed: what it folded stays, and the next open
+        // of the DB goes on from there.
+        await taken?.close()
+        throw err
       } finally {
         arrivals?.stop()
+        await early?.abandon()
       }
       // In a governed DB only an owner defines collections: a member gets them from the thread.
       const roles = await entry.core.roles()

@@ -67,7 +67,11 @@ export interface DBNet {
    * keys every log with its own identity may ignore it and say so through `writerKey()`.
    */
   createThread(id: ThreadID, options?: { threadKey?: string; logKey?: Uint8Array; signal?: AbortSignal }): Promise<DBThreadInfo>
-  addThread(address: string, options: { threadKey: string; signal?: AbortSignal }): Promise<DBThreadInfo>
+  /**
+   * Join a thread and pull it. `onProgress` (when the net reports progress) is called as the pull
+   * goes on; its first call comes once the thread and our log in it exist, before any record.
+   */
+  addThread(address: string, options: { threadKey: string; signal?: AbortSignal; onProgress?: (progress: { thread: ThreadID }) => void }): Promise<DBThreadInfo>
   getThread(id: ThreadID, options?: { signal?: AbortSignal }): Promise<DBThreadInfo>
   deleteThread(id: ThreadID, options?: { signal?: AbortSignal }): Promise<void>
   /** Append a record with `body` to our log (`log`: that log of ours); it is durable when this resolves. */
