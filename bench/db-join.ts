@@ -76,3 +76,33 @@ export async function dbReplication(sandbox: Sandbox): Promise<number> {
     await rm(dir, { recursive: true, force: true })
   }
 }
+
+/**
+ * A burst: 2,000 one-instance creates on A with 100 in flight, while B has joined the DB, until
+ * B's DB holds all 2,000 (ms from the first create).
+ */
+export async function dbBurst(sandbox: Sandbox, docs = 2_000): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-bench-burst-'))
+  const a = await node(dir, 'a', sandbox)
+  const b = await node(dir, 'b', sandbox)
+  const controller = new AbortController()
+  try {
+    const db = await a.manager.newDB(undefined, { collections: [PEOPLE] })
+    const info = await a.manager.getDBInfo(db.id)
+    const other = await b.manager.newDBFromAddr(info.addrs[0]!, info.key)
+    let seen = 0
+    const all = (async () => {
+      for await (const _ of other.listen([{ type: 'create', collection: 'People' }], { signal: controller.signal })) {
+        if (++seen >= docs) return
+      }
+    })()
+    const t = performance.now()
+    await pool(docs, 100, async (i) => await db.create('People', [person(i)]))
+    await all
+    return performance.now() - t
+  } finally {
+    controller.abort()
+    await stop(a, b)
+    await rm(dir, { recursive: true, force: true })
+  }
+}

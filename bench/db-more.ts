@@ -12,7 +12,9 @@
  *                                loopback, until all are queryable
  *   db_replication_p50_ms        `create` on A until B's DB listener sees it (two Node peers on TCP
  *                                loopback, in this process)
- * `WEFT_BENCH_DB=concurrent,byid,readopen,join,replication` picks parts (all by default).
+ *   db_burst_2k_ms               2,000 one-instance creates on A with 100 in flight until B's DB
+ *                                listener has seen them all (same two peers)
+ * `WEFT_BENCH_DB=concurrent,byid,readopen,join,replication,burst` picks parts (all by default).
  */
 import type { Database } from '../src/db/index.js'
 import { median, round, type Metric } from './index.js'
@@ -94,7 +96,8 @@ export function metrics(values: Record<string, number[]>): Metric[] {
     find_by_id_10k_ms: ['ms', 3],
     read_while_txn_open_p99_ms: ['ms', 2],
     db_join_10k_docs_ms: ['ms', 0],
-    db_replication_p50_ms: ['ms', 2]
+    db_replication_p50_ms: ['ms', 2],
+    db_burst_2k_ms: ['ms', 0]
   }
   return Object.entries(values).filter(([, v]) => v.length > 0).map(([metric, v]) => ({ metric, value: round(median(v), units[metric]![1]), unit: units[metric]![0] }))
 }

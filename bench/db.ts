@@ -32,7 +32,7 @@ import { body, forger } from '../test/db/forger.js'
 import { median, round, type Metric, type Suite } from './index.js'
 import { PEOPLE } from './fixtures.js'
 import { CONCURRENT_TXNS, cpuMicros, createConcurrent, findByID, metrics, person, readWhileTxnOpen, wanted } from './db-more.js'
-import { dbJoin, dbReplication } from './db-join.js'
+import { dbBurst, dbJoin, dbReplication } from './db-join.js'
 
 
 interface Setup { peer: Peer; docs: KVStore; manager: DBManager; db: Database; dir: string }
@@ -118,7 +118,7 @@ const suite: Suite = async (runs) => {
   const late: number[] = []
   const late10k: number[] = []
   const lateLive: number[] = []
-  const more: Record<string, number[]> = { create_concurrent_per_s: [], create_concurrent_cpu_us: [], find_by_id_10k_ms: [], read_while_txn_open_p99_ms: [], db_join_10k_docs_ms: [], db_replication_p50_ms: [] }
+  const more: Record<string, number[]> = { create_concurrent_per_s: [], create_concurrent_cpu_us: [], find_by_id_10k_ms: [], read_while_txn_open_p99_ms: [], db_join_10k_docs_ms: [], db_replication_p50_ms: [], db_burst_2k_ms: [] }
   try {
     for (let r = 0; r < runs; r++) {
       const s = await setup(sandbox)
@@ -175,6 +175,7 @@ const suite: Suite = async (runs) => {
       }
       if (wanted('join')) more.db_join_10k_docs_ms!.push(await dbJoin(sandbox))
       if (wanted('replication')) more.db_replication_p50_ms!.push(await dbReplication(sandbox))
+      if (wanted('burst')) more.db_burst_2k_ms!.push(await dbBurst(sandbox))
       if (!wanted('late')) continue
       late.push((await lateEventReplay(sandbox, 1_000)).ms)
       late10k.push((await lateEventReplay(sandbox, 10_000)).ms)

@@ -110,11 +110,21 @@ interface Pair {
   timerAt: number
   /** The peer lacked many of our records: it was left to pull them before we push. */
   leftToPull: boolean
+  /** Pushes of new records to the peer in flight. */
+  pushing: number
+  /** New records were not pushed because {@link PUSH_WINDOW} pushes were in flight: sync once they end. */
+  backlog: boolean
   lastError?: { name: string; message: string; at: number }
 }
 
 /** A peer this far behind on our log pulls it itself before we push record by record. */
 const PUSH_AT_ONCE = 64
+/**
+ * Pushes of new records in flight to one peer. A writer faster than the peer takes pushes (each a
+ * round trip) stops pushing record by record: once those in flight end, a sync tells the peer our
+ * heads, and it pulls the rest in one stream.
+ */
+export const PUSH_WINDOW = 8
 /** Most peers a new record is pushed (or a pushed one forwarded) to at once. */
 export const MAX_PUSH_PEERS = 16
 /** Peers never reached that one round of syncs (start, reconnect, interval) dials per thread. */
@@ -150,7 +160,7 @@ export function createScheduler(init: SchedulerInit): Scheduler {
     const key = pairKey(t, peer)
     let p = pairs.get(key)
     if (p == null) {
-      p = { running: false, again: false, failures: 0, nextAt: 0, lastFinished: -Infinity, productive: true, timer: undefined, timerAt: 0, leftToPull: false }
+      p = { running: false, again: false, failures: 0, nextAt: 0, lastFinished: -Infinity, productive: true, timer: undefined, timerAt: 0, leftToPull: false, pushing: 0, backlog: false }
       pairs.set(key, p)
     }
     return p
@@ -399,11 +409,22 @@ export function createScheduler(init: SchedulerInit): Scheduler {
             if (p.running) p.again = true
             continue
           }
+          if (p.pushing >= PUSH_WINDOW) {
+            p.backlog = true
+            continue
+          }
+          p.pushing++
           init.track(ops.pushRecord(t, peer, record.log, record.counter, record.blocks).then(() => {
             succeeded(p)
           }, (err: unknown) => {
             if (err instanceof PeerBannedError) return
             failed(t, peer, p, err)
+          }).finally(() => {
+            p.pushing--
+            if (p.pushing > 0 || !p.backlog) return
+            p.backlog = false
+            // The records not pushed: a sync shows the peer our heads (it pulls), or pushes them.
+            if (p.nextAt <= timers.now()) run(t, peer)
           }))
         }
       }).catch((err) => { recordError(t.id, err) }))
