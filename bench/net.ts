@@ -75,11 +75,11 @@ async function latency(): Promise<{ p50: number; p99: number }> {
 }
 
 async function catchup(): Promise<{ perSecond: number; rssMb: number; baseRssMb: number; cpuUsPerRecord: number }> {
-  // The relay keeps its records in LevelDB, as a deployed relay does (WEFT_BENCH_RELAY_MEMORY=1:
-  // in memory, as these figures were taken before 2026-11-30 09:30 UTC; its sorted tree then costs
-  // the serving side ≈ 100 µs per record in block lookups).
+  // The relay keeps its records in LevelDB and reads them on the thread pool, as a deployed relay
+  // does (relay/relay.ts). WEFT_BENCH_RELAY_MEMORY=1: in memory, as these figures were taken before
+  // 2026-11-30 09:30 UTC; serving from it then costs the relay ≈ 100 µs more per record.
   const relayRepo = process.env.WEFT_BENCH_RELAY_MEMORY === '1' ? undefined : await mkdtemp(join(tmpdir(), 'weft-bench-relay-'))
-  const relay = await createPeer({ ...(relayRepo !== undefined ? { repo: relayRepo } : {}), allowPrivateAddrs: true, syncIntervalMs: 0, relayServer: true, replicator: true })
+  const relay = await createPeer({ ...(relayRepo !== undefined ? { repo: relayRepo } : {}), allowPrivateAddrs: true, syncIntervalMs: 0, relayServer: true, replicator: true, syncReadMax: 0 })
   const writer = await createPeer({ allowPrivateAddrs: true, syncIntervalMs: 0 })
   try {
     const id = newThreadID()

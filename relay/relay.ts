@@ -90,6 +90,8 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       inboundConnectionThreshold: config.connRatePerHost,
       maxIncomingPendingConnections: config.connPending,
       logPrefix: 'relay',
+      // Its records are mostly on disk and its event loop serves every peer: reads on the pool.
+      syncReadMax: 0,
       admission: policy,
       connectionGater: { ...reservations.gater, ...inbound.gater }
     })

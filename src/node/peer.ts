@@ -59,6 +59,14 @@ export interface PeerInit extends NetInit {
   peerKey?: Uint8Array
   /** libp2p connection gater (a relay caps reservations per IP with it). @default allow everything */
   connectionGater?: ConnectionGater
+  /**
+   * LevelDB point reads of at most this many keys are answered on the calling thread (fast from
+   * LevelDB's cache; a read from disk blocks the event loop meanwhile), larger ones on the thread
+   * pool. 0 sends every read to the pool: for a relay, whose store is mostly cold and whose event
+   * loop serves many peers. See `levelStore`'s `syncReadMax`.
+   * @default 16
+   */
+  syncReadMax?: number
 }
 
 export interface Peer {
@@ -94,7 +102,7 @@ async function loadPeerKey(repo: string | undefined, given: Uint8Array | undefin
 export async function createPeer(init: PeerInit = {}): Promise<Peer> {
   if (init.repo != null) await mkdir(init.repo, { recursive: true })
   const privateKey = await loadPeerKey(init.repo, init.peerKey)
-  const kv: KVStore = init.repo != null ? await levelStore({ path: join(init.repo, 'store') }) : memoryStore()
+  const kv: KVStore = init.repo != null ? await levelStore({ path: join(init.repo, 'store'), ...(init.syncReadMax !== undefined ? { syncReadMax: init.syncReadMax } : {}) }) : memoryStore()
   let libp2p: Libp2p | undefined
   try {
     // Blocks are verified before they reach the store: openRecord checks every CID of a received
