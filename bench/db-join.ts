@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPeer, type Peer } from '../src/node/peer.js'
 import { forkSource } from '../src/net/index.js'
-import { createDBManager, dbNetFromNet, type DBManager, type Sandbox } from '../src/db/index.js'
+import { createDBManager, dbNetFromNet, type Database, type DBManager, type Sandbox } from '../src/db/index.js'
 import { PEOPLE } from './fixtures.js'
 import { percentile, person, pool } from './db-more.js'
 
@@ -50,9 +50,12 @@ export async function dbJoin(sandbox: Sandbox, docs = 10_000): Promise<number> {
   }
 }
 
-/** p50 of `create` on A until B's DB listener sees it (ms). */
-export async function dbReplication(sandbox: Sandbox): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), 'weft-bench-repl-'))
+/**
+ * Run `measure` with A's new DB and B's copy of it (B joined before anything was written); B's
+ * listeners stop with `signal` when the measure ends.
+ */
+async function withSharedDB<T>(sandbox: Sandbox, measure: (db: Database, other: Database, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-bench-shared-'))
   const a = await node(dir, 'a', sandbox)
   const b = await node(dir, 'b', sandbox)
   const controller = new AbortController()
@@ -60,7 +63,18 @@ export async function dbReplication(sandbox: Sandbox): Promise<number> {
     const db = await a.manager.newDB(undefined, { collections: [PEOPLE] })
     const info = await a.manager.getDBInfo(db.id)
     const other = await b.manager.newDBFromAddr(info.addrs[0]!, info.key)
-    const it = other.listen([{ type: 'create', collection: 'People' }], { signal: controller.signal })[Symbol.asyncIterator]()
+    return await measure(db, other, controller.signal)
+  } finally {
+    controller.abort()
+    await stop(a, b)
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** p50 of `create` on A until B's DB listener sees it (ms). */
+export async function dbReplication(sandbox: Sandbox): Promise<number> {
+  return await withSharedDB(sandbox, async (db, other, signal) => {
+    const it = other.listen([{ type: 'create', collection: 'People' }], { signal })[Symbol.asyncIterator]()
     const samples: number[] = []
     for (let i = 0; i < 600; i++) {
       const t = performance.now()
@@ -70,11 +84,7 @@ export async function dbReplication(sandbox: Sandbox): Promise<number> {
       if (i >= 100) samples.push(performance.now() - t)
     }
     return percentile(samples, 0.5)
-  } finally {
-    controller.abort()
-    await stop(a, b)
-    await rm(dir, { recursive: true, force: true })
-  }
+  })
 }
 
 /**
@@ -82,17 +92,10 @@ export async function dbReplication(sandbox: Sandbox): Promise<number> {
  * B's DB holds all 2,000 (ms from the first create).
  */
 export async function dbBurst(sandbox: Sandbox, docs = 2_000): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), 'weft-bench-burst-'))
-  const a = await node(dir, 'a', sandbox)
-  const b = await node(dir, 'b', sandbox)
-  const controller = new AbortController()
-  try {
-    const db = await a.manager.newDB(undefined, { collections: [PEOPLE] })
-    const info = await a.manager.getDBInfo(db.id)
-    const other = await b.manager.newDBFromAddr(info.addrs[0]!, info.key)
+  return await withSharedDB(sandbox, async (db, other, signal) => {
     let seen = 0
     const all = (async () => {
-      for await (const _ of other.listen([{ type: 'create', collection: 'People' }], { signal: controller.signal })) {
+      for await (const _ of other.listen([{ type: 'create', collection: 'People' }], { signal })) {
         if (++seen >= docs) return
       }
     })()
@@ -100,9 +103,5 @@ export async function dbBurst(sandbox: Sandbox, docs = 2_000): Promise<number> {
     await pool(docs, 100, async (i) => await db.create('People', [person(i)]))
     await all
     return performance.now() - t
-  } finally {
-    controller.abort()
-    await stop(a, b)
-    await rm(dir, { recursive: true, force: true })
-  }
+  })
 }

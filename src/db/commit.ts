@@ -146,7 +146,7 @@ export function createCommitter(init: CommitterInit): Committer {
         if (item.reads !== undefined && (ready.length > 0 || init.version() !== item.began)) {
           const since = item.began === undefined ? undefined : init.version() === item.began ? [] : init.recent?.since(item.began)
           const clean = since !== undefined
-            ? item.reads.untouchedBy(since) && (ready.length === 0 || item.reads.untouchedBy([groupWrites]))
+            ? item.reads.untouchedBy(ready.length === 0 ? since : [...since, groupWrites])
             : await item.reads.check(shared)
           if (!clean) throw new TransactionConflictError()
         }
